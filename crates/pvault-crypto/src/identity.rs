@@ -1,0 +1,91 @@
+//! A profile's long-term identity: an Ed25519 signing key (attribution, audit checkpoints, device
+//! authentication) and an X25519 key (records shared to this profile are sealed to it).
+
+use ed25519_dalek::{Signer, Verifier};
+use zeroize::Zeroizing;
+
+use crate::{CryptoError, Result};
+
+/// The secret half. Both keys zeroize on drop (dalek's `zeroize` feature).
+pub struct Identity {
+    signing: ed25519_dalek::SigningKey,
+    sharing: x25519_dalek::StaticSecret,
+}
+
+/// The public half, safe to publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PublicIdentity {
+    /// Ed25519 verifying key.
+    pub ed25519: [u8; 32],
+    /// X25519 public key.
+    pub x25519: [u8; 32],
+}
+
+impl Identity {
+    /// Fresh random keys.
+    pub fn generate() -> Self {
+        let mut seed = Zeroizing::new([0u8; 64]);
+        crate::random::fill(&mut seed[..]);
+        Self::from_secret_bytes(&seed[..])
+    }
+
+    /// Rebuilds from the 64 bytes written by [`Identity::secret_bytes`].
+    pub fn from_secret_bytes(bytes: &[u8]) -> Self {
+        let mut ed = Zeroizing::new([0u8; 32]);
+        let mut x = Zeroizing::new([0u8; 32]);
+        ed.copy_from_slice(&bytes[..32]);
+        x.copy_from_slice(&bytes[32..64]);
+        Identity {
+            signing: ed25519_dalek::SigningKey::from_bytes(&ed),
+            sharing: x25519_dalek::StaticSecret::from(*x),
+        }
+    }
+
+    /// Ed25519 seed followed by the X25519 secret, for wrapping.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 64]> {
+        let mut out = Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(self.signing.as_bytes());
+        out[32..].copy_from_slice(self.sharing.as_bytes());
+        out
+    }
+
+    /// The public keys.
+    pub fn public(&self) -> PublicIdentity {
+        PublicIdentity {
+            ed25519: self.signing.verifying_key().to_bytes(),
+            x25519: x25519_dalek::PublicKey::from(&self.sharing).to_bytes(),
+        }
+    }
+
+    /// Signs a message with the Ed25519 key.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
+}
+
+impl PublicIdentity {
+    /// Verifies an Ed25519 signature made by [`Identity::sign`].
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.ed25519)
+            .map_err(|_| CryptoError::BadSignature)?;
+        let sig = ed25519_dalek::Signature::from_slice(signature)
+            .map_err(|_| CryptoError::BadSignature)?;
+        key.verify(message, &sig)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_verify_and_round_trip() {
+        let id = Identity::generate();
+        let sig = id.sign(b"breakthrough v1");
+        id.public().verify(b"breakthrough v1", &sig).unwrap();
+        assert!(id.public().verify(b"breakthrough v2", &sig).is_err());
+        let back = Identity::from_secret_bytes(id.secret_bytes().as_ref());
+        assert_eq!(back.public(), id.public());
+    }
+}

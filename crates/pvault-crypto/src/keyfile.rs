@@ -1,0 +1,569 @@
+//! The key file: everything needed to unlock a profile, with every secret in it wrapped.
+//!
+//! A JSON document (see `docs/format.md`). It holds the Argon2id parameters and salt, the Secret Key
+//! wrapped under the password key (when the profile keeps it on this device), each epoch's root key
+//! wrapped under the KEK, and the naming key and identity keys wrapped under the current epoch.
+//! Changing the password rewrites only this file; nothing else is re-encrypted.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::{self, Aad, Kind};
+use crate::keys::{AesKey, IndexKey, Purpose, RootKey};
+use crate::{
+    Classification, CryptoError, Identity, KdfParams, Key32, PasswordKey, ProfileId,
+    PublicIdentity, Result, SecretKey,
+};
+
+/// The `format` field of every key file.
+pub const FORMAT: &str = "pvault-keyfile";
+/// The key-file version this code writes and reads.
+pub const VERSION: u64 = 1;
+/// Largest key file accepted by the decoder.
+pub const MAX_LEN: usize = 1 << 20;
+
+/// The key file as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] for files this code writes.
+    pub version: u64,
+    /// The profile the keys belong to (32 hex digits).
+    pub profile_id: String,
+    /// Password key derivation.
+    pub kdf: KdfSection,
+    /// The Secret Key, wrapped under the password key, when this device keeps it.
+    pub secret_key: Option<String>,
+    /// The epoch new data is written under.
+    pub current_key_id: u32,
+    /// Every live epoch's root key, wrapped under the KEK.
+    pub epochs: Vec<EpochSection>,
+    /// The naming key (hides record ids), wrapped under the current epoch.
+    pub naming_key: String,
+    /// The identity keys.
+    pub identity: IdentitySection,
+}
+
+/// Argon2id parameters and salt.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KdfSection {
+    /// Always `"argon2id"`.
+    pub alg: String,
+    /// Memory, passes and lanes.
+    #[serde(flatten)]
+    pub params: KdfParams,
+    /// 16 random bytes, base64.
+    pub salt: String,
+}
+
+/// One epoch of the keyring.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EpochSection {
+    /// The key id.
+    pub key_id: u32,
+    /// The root key wrapped under the KEK (an envelope, base64).
+    pub wrapped_root: String,
+}
+
+/// Public identity keys, and the secret ones wrapped.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySection {
+    /// Ed25519 verifying key, base64.
+    pub ed25519_public: String,
+    /// X25519 public key, base64.
+    pub x25519_public: String,
+    /// Ed25519 seed and X25519 secret wrapped under the current epoch (an envelope, base64).
+    pub wrapped_secret: String,
+}
+
+/// A profile's keys after a successful unlock. Everything in it zeroizes on drop.
+pub struct UnlockedKeys {
+    profile: ProfileId,
+    kek: Key32,
+    secret_key: SecretKey,
+    roots: BTreeMap<u32, RootKey>,
+    current: u32,
+    naming: Key32,
+    identity: Identity,
+}
+
+impl UnlockedKeys {
+    /// The profile these keys belong to.
+    pub fn profile_id(&self) -> &ProfileId {
+        &self.profile
+    }
+
+    /// The epoch new data is written under.
+    pub fn current(&self) -> &RootKey {
+        &self.roots[&self.current]
+    }
+
+    /// The root key of an epoch, if it still exists.
+    pub fn root(&self, key_id: u32) -> Result<&RootKey> {
+        self.roots
+            .get(&key_id)
+            .ok_or(CryptoError::UnknownKeyId(key_id))
+    }
+
+    /// Ids of every live epoch, oldest first.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.roots.keys().copied().collect()
+    }
+
+    /// Keyed hash for record ids and collection names; stable across rotations.
+    pub fn naming_key(&self) -> IndexKey {
+        IndexKey::new(&self.naming)
+    }
+
+    /// The identity keys.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The Secret Key (to show in an emergency kit, or to rewrap).
+    pub fn secret_key(&self) -> &SecretKey {
+        &self.secret_key
+    }
+}
+
+fn wrap_aad<'a>(profile: &'a ProfileId, label: &'a str) -> Aad<'a> {
+    Aad {
+        profile,
+        kind: Kind::KeyWrap,
+        collection: "keys",
+        record_id: label,
+        classification: Classification::TopSecret,
+    }
+}
+
+fn b64d(field: &str, s: &str) -> Result<Vec<u8>> {
+    B64.decode(s)
+        .map_err(|_| CryptoError::InvalidKeyFile(format!("field '{field}' is not valid base64")))
+}
+
+fn root_label(id: u32) -> String {
+    format!("root/{id}")
+}
+
+impl KeyFile {
+    /// Makes the keys of a new profile. Returns the file to store and the unlocked keys (which carry the
+    /// new Secret Key, to show once).
+    pub fn create(
+        profile: ProfileId,
+        password: &[u8],
+        params: KdfParams,
+        store_secret_key: bool,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
+        let keys = UnlockedKeys {
+            profile,
+            kek: Key32::random(), // replaced by `seal` below
+            secret_key: SecretKey::generate(),
+            roots: BTreeMap::from([(1, RootKey::generate(1))]),
+            current: 1,
+            naming: Key32::random(),
+            identity: Identity::generate(),
+        };
+        Self::seal(keys, password, params, store_secret_key)
+    }
+
+    /// Writes a key file for `keys` under a password: fresh salt, fresh KEK, every root rewrapped.
+    fn seal(
+        mut keys: UnlockedKeys,
+        password: &[u8],
+        params: KdfParams,
+        store_secret_key: bool,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
+        let salt: [u8; 16] = crate::random::bytes();
+        let pk = PasswordKey::derive(password, &salt, params)?;
+        keys.kek = pk.kek(&keys.secret_key, &salt);
+        let secret_key = if store_secret_key {
+            let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
+            Some(B64.encode(envelope::wrap(
+                &wk,
+                0,
+                &wrap_aad(&keys.profile, "secret-key"),
+                keys.secret_key.expose(),
+            )?))
+        } else {
+            None
+        };
+        let file = KeyFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            profile_id: keys.profile.to_hex(),
+            kdf: KdfSection {
+                alg: "argon2id".into(),
+                params,
+                salt: B64.encode(salt),
+            },
+            secret_key,
+            current_key_id: keys.current,
+            epochs: Vec::new(),
+            naming_key: String::new(),
+            identity: IdentitySection {
+                ed25519_public: String::new(),
+                x25519_public: String::new(),
+                wrapped_secret: String::new(),
+            },
+        };
+        let file = file.rewrap(&keys)?;
+        Ok((file, keys))
+    }
+
+    /// Refreshes every wrapped key from `keys` (epochs under the KEK; naming and identity under the
+    /// current epoch), keeping the KDF section.
+    fn rewrap(mut self, keys: &UnlockedKeys) -> Result<KeyFile> {
+        let kek = AesKey::new(&keys.kek);
+        self.epochs = keys
+            .roots
+            .values()
+            .map(|r| {
+                let label = root_label(r.id());
+                let w = envelope::wrap(&kek, r.id(), &wrap_aad(&keys.profile, &label), r.expose())?;
+                Ok(EpochSection {
+                    key_id: r.id(),
+                    wrapped_root: B64.encode(w),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let cur = keys.current();
+        let wk = AesKey::new(&cur.derive(&keys.profile, Purpose::Wrap));
+        self.current_key_id = keys.current;
+        self.naming_key = B64.encode(envelope::wrap(
+            &wk,
+            cur.id(),
+            &wrap_aad(&keys.profile, "naming"),
+            keys.naming.expose(),
+        )?);
+        let public = keys.identity.public();
+        self.identity = IdentitySection {
+            ed25519_public: B64.encode(public.ed25519),
+            x25519_public: B64.encode(public.x25519),
+            wrapped_secret: B64.encode(envelope::wrap(
+                &wk,
+                cur.id(),
+                &wrap_aad(&keys.profile, "identity"),
+                keys.identity.secret_bytes().as_ref(),
+            )?),
+        };
+        Ok(self)
+    }
+
+    /// Decodes and checks a key file. Structure only: nothing is authentic until [`KeyFile::unlock`].
+    pub fn decode(bytes: &[u8]) -> Result<KeyFile> {
+        if bytes.len() > MAX_LEN {
+            return Err(CryptoError::InvalidKeyFile(format!(
+                "larger than {MAX_LEN} bytes"
+            )));
+        }
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| CryptoError::InvalidKeyFile(format!("not JSON: {e}")))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(CryptoError::InvalidKeyFile(format!(
+                "not a pvault key file (format is not \"{FORMAT}\")"
+            )));
+        }
+        match value.get("version").and_then(|v| v.as_u64()) {
+            Some(VERSION) => {}
+            Some(v) if v > VERSION => return Err(CryptoError::UnsupportedKeyFileVersion(v)),
+            _ => {
+                return Err(CryptoError::InvalidKeyFile(
+                    "missing or invalid version".into(),
+                ));
+            }
+        }
+        let file: KeyFile = serde_json::from_value(value)
+            .map_err(|e| CryptoError::InvalidKeyFile(e.to_string()))?;
+        file.check()?;
+        Ok(file)
+    }
+
+    fn check(&self) -> Result<()> {
+        ProfileId::parse(&self.profile_id)?;
+        if self.kdf.alg != "argon2id" {
+            return Err(CryptoError::InvalidKeyFile(format!(
+                "unknown KDF '{}'",
+                self.kdf.alg
+            )));
+        }
+        self.kdf.params.validate()?;
+        if b64d("kdf.salt", &self.kdf.salt)?.len() != 16 {
+            return Err(CryptoError::InvalidKeyFile(
+                "kdf.salt must be 16 bytes".into(),
+            ));
+        }
+        if !self.epochs.iter().any(|e| e.key_id == self.current_key_id) {
+            return Err(CryptoError::InvalidKeyFile(
+                "current_key_id names no epoch".into(),
+            ));
+        }
+        let mut ids: Vec<u32> = self.epochs.iter().map(|e| e.key_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() != self.epochs.len() || ids.contains(&0) {
+            return Err(CryptoError::InvalidKeyFile(
+                "epoch key ids must be unique and non-zero".into(),
+            ));
+        }
+        for (field, s) in [
+            ("identity.ed25519_public", &self.identity.ed25519_public),
+            ("identity.x25519_public", &self.identity.x25519_public),
+        ] {
+            if b64d(field, s)?.len() != 32 {
+                return Err(CryptoError::InvalidKeyFile(format!(
+                    "{field} must be 32 bytes"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Serializes the key file (pretty JSON, so a human can see what it holds).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).expect("key file serializes");
+        v.push(b'\n');
+        v
+    }
+
+    /// The profile id.
+    pub fn profile_id(&self) -> Result<ProfileId> {
+        ProfileId::parse(&self.profile_id)
+    }
+
+    /// Whether the Secret Key is kept (wrapped) in this file, or must be typed.
+    pub fn stores_secret_key(&self) -> bool {
+        self.secret_key.is_some()
+    }
+
+    /// The KDF parameters.
+    pub fn kdf_params(&self) -> KdfParams {
+        self.kdf.params
+    }
+
+    /// The public identity, without unlocking.
+    pub fn public_identity(&self) -> Result<PublicIdentity> {
+        let mut ed25519 = [0u8; 32];
+        let mut x25519 = [0u8; 32];
+        ed25519.copy_from_slice(&b64d(
+            "identity.ed25519_public",
+            &self.identity.ed25519_public,
+        )?);
+        x25519.copy_from_slice(&b64d(
+            "identity.x25519_public",
+            &self.identity.x25519_public,
+        )?);
+        Ok(PublicIdentity { ed25519, x25519 })
+    }
+
+    /// Unlocks with the password, and the Secret Key when the file does not store it (a given Secret Key
+    /// is used in place of a stored one). This runs Argon2id.
+    pub fn unlock(&self, password: &[u8], secret_key: Option<&SecretKey>) -> Result<UnlockedKeys> {
+        let profile = self.profile_id()?;
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);
+        let pk = PasswordKey::derive(password, &salt, self.kdf.params)?;
+        let (sk, typed) = match (secret_key, &self.secret_key) {
+            (Some(given), _) => (SecretKey::from_bytes(given.expose())?, true),
+            (None, Some(stored)) => {
+                let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
+                let raw = envelope::unwrap(
+                    &wk,
+                    &wrap_aad(&profile, "secret-key"),
+                    &b64d("secret_key", stored)?,
+                )
+                .map_err(|_| CryptoError::WrongPassword)?;
+                (SecretKey::from_bytes(&raw)?, false)
+            }
+            (None, None) => return Err(CryptoError::SecretKeyRequired),
+        };
+        let kek = pk.kek(&sk, &salt);
+        let kek_cipher = AesKey::new(&kek);
+        let mut roots = BTreeMap::new();
+        for e in &self.epochs {
+            let label = root_label(e.key_id);
+            let raw = envelope::unwrap(
+                &kek_cipher,
+                &wrap_aad(&profile, &label),
+                &b64d("wrapped_root", &e.wrapped_root)?,
+            )
+            .map_err(|_| {
+                if typed {
+                    CryptoError::WrongPasswordOrSecretKey
+                } else {
+                    CryptoError::InvalidKeyFile(format!(
+                        "root key {} does not open: the key file is damaged",
+                        e.key_id
+                    ))
+                }
+            })?;
+            let arr: [u8; 32] = raw[..]
+                .try_into()
+                .map_err(|_| CryptoError::InvalidKeyFile("root key size".into()))?;
+            roots.insert(
+                e.key_id,
+                RootKey::from_key(e.key_id, Key32::from_bytes(arr)),
+            );
+        }
+        let cur = &roots[&self.current_key_id];
+        let wk = AesKey::new(&cur.derive(&profile, Purpose::Wrap));
+        let damaged = |what: &str| {
+            CryptoError::InvalidKeyFile(format!("{what} does not open: the key file is damaged"))
+        };
+        let naming_raw = envelope::unwrap(
+            &wk,
+            &wrap_aad(&profile, "naming"),
+            &b64d("naming_key", &self.naming_key)?,
+        )
+        .map_err(|_| damaged("naming key"))?;
+        let naming: [u8; 32] = naming_raw[..]
+            .try_into()
+            .map_err(|_| damaged("naming key"))?;
+        let id_raw = envelope::unwrap(
+            &wk,
+            &wrap_aad(&profile, "identity"),
+            &b64d("identity.wrapped_secret", &self.identity.wrapped_secret)?,
+        )
+        .map_err(|_| damaged("identity key"))?;
+        if id_raw.len() != 64 {
+            return Err(damaged("identity key"));
+        }
+        let identity = Identity::from_secret_bytes(&id_raw);
+        if identity.public() != self.public_identity()? {
+            return Err(damaged("identity key"));
+        }
+        Ok(UnlockedKeys {
+            profile,
+            kek,
+            secret_key: sk,
+            roots,
+            current: self.current_key_id,
+            naming: Key32::from_bytes(naming),
+            identity,
+        })
+    }
+
+    /// The same keys under a new password (and possibly new KDF cost): one new salt and KEK, every root
+    /// rewrapped. No record is re-encrypted.
+    pub fn change_password(
+        &self,
+        keys: UnlockedKeys,
+        new_password: &[u8],
+        params: KdfParams,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
+        Self::seal(keys, new_password, params, self.stores_secret_key())
+    }
+
+    /// Adds a new epoch and makes it current. Old epochs stay until [`KeyFile::drop_old_epochs`].
+    pub fn add_epoch(&self, mut keys: UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+        let next = keys.roots.keys().max().copied().unwrap_or(0) + 1;
+        keys.roots.insert(next, RootKey::generate(next));
+        keys.current = next;
+        let file = self.clone().rewrap(&keys)?;
+        Ok((file, keys))
+    }
+
+    /// Destroys every epoch but the current one.
+    pub fn drop_old_epochs(&self, mut keys: UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+        let current = keys.current;
+        keys.roots.retain(|id, _| *id == current);
+        let file = self.clone().rewrap(&keys)?;
+        Ok((file, keys))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: KdfParams = KdfParams {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
+
+    #[test]
+    fn create_unlock_change_password_rotate() {
+        let pid = ProfileId::random();
+        let (file, keys) = KeyFile::create(pid, b"correct horse", FAST, true).unwrap();
+        let file = KeyFile::decode(&file.encode()).unwrap();
+        let naming_before = keys.naming_key().token(&[b"x"]);
+        let again = file.unlock(b"correct horse", None).unwrap();
+        assert_eq!(again.current().expose(), keys.current().expose());
+        assert_eq!(again.naming_key().token(&[b"x"]), naming_before);
+        assert!(matches!(
+            file.unlock(b"wrong", None),
+            Err(CryptoError::WrongPassword)
+        ));
+
+        let root1 = *keys.current().expose();
+        let (file2, keys2) = file.change_password(keys, b"battery staple", FAST).unwrap();
+        assert!(matches!(
+            file2.unlock(b"correct horse", None),
+            Err(CryptoError::WrongPassword)
+        ));
+        let k = file2.unlock(b"battery staple", None).unwrap();
+        assert_eq!(
+            k.current().expose(),
+            &root1,
+            "password change keeps the root key"
+        );
+
+        let (file3, keys3) = file2.add_epoch(keys2).unwrap();
+        assert_eq!(keys3.key_ids(), vec![1, 2]);
+        let k = file3.unlock(b"battery staple", None).unwrap();
+        assert_eq!(k.current().id(), 2);
+        assert_eq!(k.root(1).unwrap().expose(), &root1);
+        assert_eq!(
+            k.naming_key().token(&[b"x"]),
+            naming_before,
+            "naming key survives rotation"
+        );
+        let (file4, _) = file3.drop_old_epochs(keys3).unwrap();
+        let k = file4.unlock(b"battery staple", None).unwrap();
+        assert_eq!(k.key_ids(), vec![2]);
+        assert!(matches!(k.root(1), Err(CryptoError::UnknownKeyId(1))));
+    }
+
+    #[test]
+    fn typed_secret_key_is_required_and_checked() {
+        let (file, keys) = KeyFile::create(ProfileId::random(), b"pw", FAST, false).unwrap();
+        assert!(!file.stores_secret_key());
+        assert!(matches!(
+            file.unlock(b"pw", None),
+            Err(CryptoError::SecretKeyRequired)
+        ));
+        let sk = SecretKey::parse(&keys.secret_key().to_display_string()).unwrap();
+        file.unlock(b"pw", Some(&sk)).unwrap();
+        let other = SecretKey::generate();
+        assert!(matches!(
+            file.unlock(b"pw", Some(&other)),
+            Err(CryptoError::WrongPasswordOrSecretKey)
+        ));
+    }
+
+    #[test]
+    fn decoder_rejects_future_and_foreign_files() {
+        let (file, _) = KeyFile::create(ProfileId::random(), b"pw", FAST, true).unwrap();
+        let mut v: serde_json::Value = serde_json::from_slice(&file.encode()).unwrap();
+        v["version"] = 2.into();
+        v["new_field"] = 1.into();
+        let err = KeyFile::decode(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(
+            matches!(err, CryptoError::UnsupportedKeyFileVersion(2)),
+            "{err}"
+        );
+        assert!(KeyFile::decode(b"{\"format\":\"other\"}").is_err());
+        assert!(KeyFile::decode(b"\x00\x01").is_err());
+        let mut v: serde_json::Value = serde_json::from_slice(&file.encode()).unwrap();
+        v["kdf"]["m_kib"] = 4_000_000_000u64.into();
+        assert!(KeyFile::decode(&serde_json::to_vec(&v).unwrap()).is_err());
+    }
+}
