@@ -1,1 +1,64 @@
-fn main() {}
+//! The `pvault` binary: parses arguments, calls pvault-core, prints. No logic of its own.
+
+mod cli;
+mod commands;
+mod output;
+mod secrets;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// The command finished, but found records it could not read (exit code 3).
+#[derive(Debug)]
+pub struct Damaged(pub String);
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Profile(cmd) => commands::profile::run(g, cmd),
+        Command::Put(args) => commands::records::put(g, args),
+        Command::Get(r) => commands::records::get(g, r),
+        Command::List(args) => commands::records::list(g, args),
+        Command::History(r) => commands::records::history(g, r),
+        Command::Rm(r) => commands::records::rm(g, r),
+        Command::Verify => commands::records::verify(g),
+        Command::Quickstart(args) => commands::quickstart::run(g, args),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes, outermost first.
+            let message = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
+            if json {
+                eprintln!("{}", serde_json::json!({ "error": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
+            if e.downcast_ref::<Damaged>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

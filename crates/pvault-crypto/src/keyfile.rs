@@ -132,6 +132,23 @@ impl UnlockedKeys {
     pub fn secret_key(&self) -> &SecretKey {
         &self.secret_key
     }
+
+    /// An explicit copy, for building a changed keyring beside the one in use.
+    fn duplicate(&self) -> UnlockedKeys {
+        UnlockedKeys {
+            profile: self.profile,
+            kek: self.kek.duplicate(),
+            secret_key: SecretKey::from_bytes(self.secret_key.expose()).expect("16 bytes"),
+            roots: self
+                .roots
+                .iter()
+                .map(|(id, r)| (*id, RootKey::from_key(*id, Key32::from_bytes(*r.expose()))))
+                .collect(),
+            current: self.current,
+            naming: self.naming.duplicate(),
+            identity: Identity::from_secret_bytes(&self.identity.secret_bytes()[..]),
+        }
+    }
 }
 
 fn wrap_aad<'a>(profile: &'a ProfileId, label: &'a str) -> Aad<'a> {
@@ -451,18 +468,25 @@ impl KeyFile {
     }
 
     /// The same keys under a new password (and possibly new KDF cost): one new salt and KEK, every root
-    /// rewrapped. No record is re-encrypted.
+    /// rewrapped. No record is re-encrypted. `keys` is left as it was: swap in the returned keys only
+    /// once the returned file is durably stored.
     pub fn change_password(
         &self,
-        keys: UnlockedKeys,
+        keys: &UnlockedKeys,
         new_password: &[u8],
         params: KdfParams,
     ) -> Result<(KeyFile, UnlockedKeys)> {
-        Self::seal(keys, new_password, params, self.stores_secret_key())
+        Self::seal(
+            keys.duplicate(),
+            new_password,
+            params,
+            self.stores_secret_key(),
+        )
     }
 
     /// Adds a new epoch and makes it current. Old epochs stay until [`KeyFile::drop_old_epochs`].
-    pub fn add_epoch(&self, mut keys: UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+    pub fn add_epoch(&self, keys: &UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+        let mut keys = keys.duplicate();
         let next = keys.roots.keys().max().copied().unwrap_or(0) + 1;
         keys.roots.insert(next, RootKey::generate(next));
         keys.current = next;
@@ -471,7 +495,8 @@ impl KeyFile {
     }
 
     /// Destroys every epoch but the current one.
-    pub fn drop_old_epochs(&self, mut keys: UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+    pub fn drop_old_epochs(&self, keys: &UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
+        let mut keys = keys.duplicate();
         let current = keys.current;
         keys.roots.retain(|id, _| *id == current);
         let file = self.clone().rewrap(&keys)?;
@@ -504,7 +529,9 @@ mod tests {
         ));
 
         let root1 = *keys.current().expose();
-        let (file2, keys2) = file.change_password(keys, b"battery staple", FAST).unwrap();
+        let (file2, keys2) = file
+            .change_password(&keys, b"battery staple", FAST)
+            .unwrap();
         assert!(matches!(
             file2.unlock(b"correct horse", None),
             Err(CryptoError::WrongPassword)
@@ -516,7 +543,7 @@ mod tests {
             "password change keeps the root key"
         );
 
-        let (file3, keys3) = file2.add_epoch(keys2).unwrap();
+        let (file3, keys3) = file2.add_epoch(&keys2).unwrap();
         assert_eq!(keys3.key_ids(), vec![1, 2]);
         let k = file3.unlock(b"battery staple", None).unwrap();
         assert_eq!(k.current().id(), 2);
@@ -526,7 +553,7 @@ mod tests {
             naming_before,
             "naming key survives rotation"
         );
-        let (file4, _) = file3.drop_old_epochs(keys3).unwrap();
+        let (file4, _) = file3.drop_old_epochs(&keys3).unwrap();
         let k = file4.unlock(b"battery staple", None).unwrap();
         assert_eq!(k.key_ids(), vec![2]);
         assert!(matches!(k.root(1), Err(CryptoError::UnknownKeyId(1))));

@@ -49,9 +49,19 @@ pub use secret_key::SecretKey;
 
 // Envelopes and the key file
 pub use envelope::{Aad, Alg, Kind};
-pub use keyfile::{EpochSection, IdentitySection, KdfSection, KeyFile, UnlockedKeys};
+pub use keyfile::{
+    EpochSection, IdentitySection, KdfSection, KeyFile, UnlockedKeys, VERSION as KEY_FILE_VERSION,
+};
 
 /// Crockford base32, for human-typed identifiers (record ids, Secret Keys).
 pub fn base32_encode(bytes: &[u8]) -> String {
     base32::encode(bytes)
+}
+
+/// SHA-256, for content hashes and hash chains.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
 }

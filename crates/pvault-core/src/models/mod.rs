@@ -80,7 +80,8 @@ impl CollectionName {
         let invalid = |problem: &str| Err(SchemaError::new(fields::shown(s), problem));
         let mut chars = s.chars();
         let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let rest_ok =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         if !starts_with_letter || !rest_ok || s.len() > MAX_USER_COLLECTION_NAME {
             return invalid(
                 "invalid collection name: use a lower-case letter followed by lower-case letters, \
@@ -147,8 +148,12 @@ pub struct SchemaError {
 }
 
 impl SchemaError {
+    /// An error about a record of (or a name for) `collection`.
     pub(crate) fn new(collection: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { collection: collection.into(), problem: problem.into() }
+        Self {
+            collection: collection.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -214,7 +219,10 @@ fn not_indexed(field: &str, indexed: &[&str]) -> String {
     if indexed.is_empty() {
         format!("field '{field}' is not indexed; this collection has no indexed fields")
     } else {
-        format!("field '{field}' is not indexed; indexed fields: {}", indexed.join(", "))
+        format!(
+            "field '{field}' is not indexed; indexed fields: {}",
+            indexed.join(", ")
+        )
     }
 }
 
@@ -251,9 +259,22 @@ mod tests {
         for ok in ["notes", "a", "trading-desk_2", &"x".repeat(64)] {
             assert_eq!(name(ok).kind(), CollectionKind::User, "{ok}");
         }
-        for bad in ["", "Notes", "1notes", "-x", "_private", "has space", "émigré", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "Notes",
+            "1notes",
+            "-x",
+            "_private",
+            "has space",
+            "émigré",
+            &"x".repeat(65),
+        ] {
             let err = CollectionName::parse(bad).unwrap_err();
-            assert!(err.problem.starts_with("invalid collection name: use a lower-case"), "{bad}: {err}");
+            assert!(
+                err.problem
+                    .starts_with("invalid collection name: use a lower-case"),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -277,12 +298,60 @@ mod tests {
     }
 
     #[test]
+    fn validating_stored_data_again_changes_nothing() {
+        let records = [
+            (
+                "transactions",
+                json!({"amount": 1.50, "asset": "eth", "from": " a ", "to": "b",
+                "time": "2024-05-01T14:30:00.100+02:00", "status": "PENDING", "fee": "0.010",
+                "memo": "m", "tx_hash": "0xAB", "tags": ["X", "x", "y"]}),
+            ),
+            (
+                "breakthroughs",
+                json!({"title": " t ", "content": "c\n", "researcher": "r",
+                "attribution": "a", "classification": "secret", "tags": ["T"], "references": ["r1"]}),
+            ),
+            (
+                "api_keys",
+                json!({"provider": "OKX", "name": "n", "secret": " s ", "scopes": ["a", "a"],
+                "expires_at": "2030-01-01T00:00:00+01:00", "rotate_every_days": 30,
+                "last_rotated_at": "2024-01-01T00:00:00Z", "notes": "n"}),
+            ),
+            (
+                "settings",
+                json!({"value": {"nested": [1.5, null]}, "description": "d"}),
+            ),
+            (
+                "blocks",
+                json!({"height": 1, "hash": "0xABCDEF0123456789", "previous_hash": "ABCDEF0123456789",
+                "timestamp": "2024-01-01T00:00:00-03:00", "transactions": [" t "], "nonce": 7,
+                "difficulty": 1.25, "miner": "m", "solved_by": "s"}),
+            ),
+            (
+                "research",
+                json!({"title": "t", "body": "b", "tags": ["A"], "links": ["l"],
+                "breakthrough_id": "bt", "status": "Draft"}),
+            ),
+            ("notes", json!({"free": {"form": true}})),
+        ];
+        for (collection, data) in records {
+            let collection = name(collection);
+            let first = validate(&collection, "key1", data).unwrap();
+            let again = validate(&collection, "key1", first.data.clone()).unwrap();
+            assert_eq!(first, again, "{collection}");
+        }
+    }
+
+    #[test]
     fn indexed_fields_per_kind() {
         assert_eq!(
             indexed_fields(CollectionKind::Transactions),
             ["asset", "status", "from", "to", "tx_hash"]
         );
-        assert_eq!(indexed_fields(CollectionKind::Blocks), ["hash", "height", "miner"]);
+        assert_eq!(
+            indexed_fields(CollectionKind::Blocks),
+            ["hash", "height", "miner"]
+        );
         assert!(indexed_fields(CollectionKind::Settings).is_empty());
         assert!(indexed_fields(CollectionKind::User).is_empty());
     }
@@ -294,7 +363,10 @@ mod tests {
             for field in indexed_fields(collection.kind()) {
                 let err = canonical_query_value(&collection, field, "x").err();
                 let problem = err.map(|e| e.problem).unwrap_or_default();
-                assert!(!problem.contains("is not indexed"), "{n}.{field}: {problem}");
+                assert!(
+                    !problem.contains("is not indexed"),
+                    "{n}.{field}: {problem}"
+                );
             }
         }
     }
@@ -303,9 +375,15 @@ mod tests {
     fn query_values_are_normalized_like_stored_values() {
         let tx = name("transactions");
         assert_eq!(canonical_query_value(&tx, "asset", "btc").unwrap(), "BTC");
-        assert_eq!(canonical_query_value(&tx, "status", " Pending ").unwrap(), "pending");
+        assert_eq!(
+            canonical_query_value(&tx, "status", " Pending ").unwrap(),
+            "pending"
+        );
         let err = canonical_query_value(&tx, "asset", "b t c").unwrap_err();
-        assert!(err.to_string().starts_with("transactions: field 'asset': "), "{err}");
+        assert!(
+            err.to_string().starts_with("transactions: field 'asset': "),
+            "{err}"
+        );
     }
 
     #[test]

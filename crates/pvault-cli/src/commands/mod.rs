@@ -1,0 +1,65 @@
+//! One module per group of subcommands. Each parses nothing and decides nothing: it calls the
+//! library and prints what came back.
+
+pub mod profile;
+pub mod quickstart;
+pub mod records;
+
+use anyhow::Result;
+use pvault_core::{Error, Pvault, Vault};
+
+use crate::cli::Global;
+use crate::secrets;
+
+/// Opens the home given by --home / PVAULT_HOME, or the platform default.
+pub fn open_home(g: &Global) -> Result<Pvault> {
+    let root = match &g.home {
+        Some(h) => h.clone(),
+        None => pvault_core::Home::default_path()?,
+    };
+    Ok(Pvault::open(&root)?)
+}
+
+/// Unlocks the selected profile, taking the password (and Secret Key when needed) from the
+/// usual sources; asks for the Secret Key at the terminal when the profile requires it.
+pub fn unlock(pv: &Pvault, g: &Global) -> Result<Vault> {
+    let summary = pv.resolve(g.profile.as_deref())?;
+    let mut creds = secrets::credentials(g, &summary.name)?;
+    match pv.unlock(Some(&summary.name), &creds) {
+        Err(Error::SecretKeyRequired(name)) if creds.secret_key.is_none() => {
+            creds.secret_key = Some(
+                secrets::prompt_secret_key(&name)
+                    .map_err(|e| e.context(Error::SecretKeyRequired(name.clone()).to_string()))?,
+            );
+            Ok(pv.unlock(Some(&summary.name), &creds)?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Runs `op`; if it needs a re-authentication, asks for the password again and runs it once more.
+pub fn with_reauth<T>(
+    pv: &Pvault,
+    vault: &mut Vault,
+    g: &Global,
+    mut op: impl FnMut(&Vault) -> pvault_core::Result<T>,
+) -> Result<T> {
+    match op(vault) {
+        Err(e @ Error::ReauthRequired { .. }) => {
+            let what = match &e {
+                Error::ReauthRequired {
+                    collection,
+                    id,
+                    classification,
+                } => {
+                    format!("{classification} record {collection}/{id}")
+                }
+                _ => unreachable!(),
+            };
+            let creds = secrets::reauth_credentials(g, &vault.summary().name, &what)?;
+            pv.reauthenticate(vault, &creds)?;
+            Ok(op(vault)?)
+        }
+        other => Ok(other?),
+    }
+}

@@ -1,0 +1,79 @@
+//! Printing: JSON for scripts (`--json`), short readable lines for people.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use pvault_core::{ProfileSummary, Record};
+use serde::Serialize;
+
+/// Prints a value as one line of JSON on stdout.
+pub fn json<T: Serialize>(value: &T) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, value);
+    let _ = writeln!(out);
+    let _ = out.flush();
+}
+
+/// One profile on one line.
+pub fn profile_line(p: &ProfileSummary, current: bool) -> String {
+    format!(
+        "{} {:<20} {:<9} {}  ({})",
+        if current { "*" } else { " " },
+        p.name,
+        p.security.name(),
+        p.id,
+        p.display_name
+    )
+}
+
+/// A record for people: header line, then its data as indented JSON.
+pub fn record(r: &Record) -> String {
+    let mut s = format!(
+        "{}/{}  {}  version {}  revision {}  updated {}",
+        r.collection, r.id, r.classification, r.version, r.revision, r.updated
+    );
+    if r.hidden {
+        s.push_str(&format!(
+            "\n  [hidden: {} — shown after the password is given again: pvault get {} {}]",
+            r.classification, r.collection, r.id
+        ));
+    } else {
+        let body = serde_json::to_string_pretty(&r.data).unwrap_or_default();
+        for line in body.lines() {
+            s.push_str("\n  ");
+            s.push_str(line);
+        }
+    }
+    if let Some(a) = &r.attestation {
+        s.push_str(&format!(
+            "\n  attested: v{} content sha256 {} signed by {}",
+            a.version,
+            a.content_hash,
+            &a.signed_by[..16.min(a.signed_by.len())]
+        ));
+    }
+    s
+}
+
+/// A progress bar on stderr when it is a terminal and output is not JSON; hidden otherwise.
+pub fn progress(json: bool, message: &'static str) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
+}
+
+/// Adapts a progress bar to the library's `(done, total)` callback.
+pub fn callback(bar: &ProgressBar) -> impl FnMut(u64, u64) + '_ {
+    move |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}

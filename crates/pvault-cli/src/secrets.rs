@@ -1,0 +1,133 @@
+//! Where passwords and Secret Keys come from: a file, an environment variable, or a no-echo prompt.
+//! Everything read is zeroized when dropped; nothing is ever printed.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use pvault_core::{Credentials, SecretKey};
+use zeroize::Zeroizing;
+
+use crate::cli::Global;
+
+fn from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let bytes = Zeroizing::new(
+        std::fs::read(path)
+            .with_context(|| format!("cannot read password file {}", path.display()))?,
+    );
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let line = &bytes[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        bail!("password file {} is empty", path.display());
+    }
+    Ok(Zeroizing::new(line.to_vec()))
+}
+
+fn from_env(var: &str) -> Option<Zeroizing<Vec<u8>>> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(|v| Zeroizing::new(v.into_encoded_bytes()))
+}
+
+fn prompt(label: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if std::fs::File::open("/dev/tty").is_err() && !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for the {label}");
+    }
+    let s = Zeroizing::new(
+        rpassword::prompt_password(format!("{label}: ")).context("reading from the terminal")?,
+    );
+    Ok(Zeroizing::new(s.as_bytes().to_vec()))
+}
+
+/// The password: --password-file, then PVAULT_PASSWORD, then a prompt.
+pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if let Some(p) = &g.password_file {
+        return from_file(p);
+    }
+    if let Some(p) = from_env("PVAULT_PASSWORD") {
+        return Ok(p);
+    }
+    prompt(&format!("Password for profile '{profile}'")).context(
+        "no password given: set PVAULT_PASSWORD, pass --password-file PATH, or run in a terminal",
+    )
+}
+
+/// A new password (create, passwd): the given file, then the variable, then a prompt typed twice.
+pub fn new_password(file: Option<&Path>, var: &str, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let pw = if let Some(p) = file {
+        from_file(p)?
+    } else if let Some(p) = from_env(var) {
+        p
+    } else {
+        let a = prompt(&format!("New password for {what}")).with_context(|| {
+            format!("no new password given: set {var}, pass a password file, or run in a terminal")
+        })?;
+        let b = prompt("Type it again")?;
+        if a != b {
+            bail!("the two passwords differ; nothing was changed");
+        }
+        a
+    };
+    if pw.len() < 8 {
+        bail!("the password is too short: use at least 8 characters");
+    }
+    Ok(pw)
+}
+
+/// The Secret Key if one is given (--secret-key-file, then PVAULT_SECRET_KEY).
+pub fn secret_key(g: &Global) -> Result<Option<SecretKey>> {
+    let raw = if let Some(p) = &g.secret_key_file {
+        Some(from_file(p)?)
+    } else {
+        from_env("PVAULT_SECRET_KEY")
+    };
+    parse_secret_key(raw)
+}
+
+fn parse_secret_key(raw: Option<Zeroizing<Vec<u8>>>) -> Result<Option<SecretKey>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => {
+            let s = std::str::from_utf8(&raw).context("the Secret Key is not text")?;
+            Ok(Some(SecretKey::parse(s)?))
+        }
+    }
+}
+
+/// Asks for the Secret Key at the terminal.
+pub fn prompt_secret_key(profile: &str) -> Result<SecretKey> {
+    let raw = prompt(&format!("Secret Key for profile '{profile}' (PV1-...)"))
+        .context("no Secret Key given: set PVAULT_SECRET_KEY, pass --secret-key-file PATH, or run in a terminal")?;
+    Ok(parse_secret_key(Some(raw))?.expect("some"))
+}
+
+/// Credentials to unlock `profile`.
+pub fn credentials(g: &Global, profile: &str) -> Result<Credentials> {
+    Ok(Credentials {
+        password: password(g, profile)?,
+        secret_key: secret_key(g)?,
+    })
+}
+
+/// Credentials to re-authenticate: --reauth-password-file, then PVAULT_REAUTH_PASSWORD, then a prompt.
+/// PVAULT_PASSWORD and --password-file deliberately do not count: showing a SECRET record needs the
+/// password given again, on purpose.
+pub fn reauth_credentials(g: &Global, profile: &str, what: &str) -> Result<Credentials> {
+    let password = if let Some(p) = &g.reauth_password_file {
+        from_file(p)?
+    } else if let Some(p) = from_env("PVAULT_REAUTH_PASSWORD") {
+        p
+    } else {
+        prompt(&format!("{what} needs the password again for profile '{profile}'")).with_context(|| {
+            format!("{what}: enter the password again (at a terminal, with --reauth-password-file PATH, or PVAULT_REAUTH_PASSWORD)")
+        })?
+    };
+    Ok(Credentials {
+        password,
+        secret_key: secret_key(g)?,
+    })
+}

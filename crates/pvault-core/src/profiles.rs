@@ -1,0 +1,303 @@
+//! Profile lifecycle (the seed's ProfileManager): create, list, select, unlock, change password,
+//! delete by crypto-shredding.
+
+use std::path::{Path, PathBuf};
+
+use pvault_crypto::{CryptoError, KeyFile, ProfileId, SecretKey, UnlockedKeys};
+use zeroize::Zeroizing;
+
+use crate::attempts::AttemptGuard;
+use crate::error::{Error, IoContext, Result};
+use crate::home::{Home, ProfileSummary, validate_profile_name};
+use crate::security::SecurityLevel;
+use crate::vault::Vault;
+use crate::{fsutil, store};
+
+/// File names inside a profile directory.
+pub(crate) const KEY_FILE: &str = "key.json";
+pub(crate) const STORE_FILE: &str = "store.db";
+pub(crate) const ATTEMPTS_FILE: &str = "attempts.json";
+
+/// What unlocks a profile.
+pub struct Credentials {
+    /// The password.
+    pub password: Zeroizing<Vec<u8>>,
+    /// The Secret Key, required when the profile does not keep it on this device.
+    pub secret_key: Option<SecretKey>,
+}
+
+impl Credentials {
+    /// A password, with the Secret Key taken from the device.
+    pub fn password(password: impl Into<Vec<u8>>) -> Self {
+        Credentials {
+            password: Zeroizing::new(password.into()),
+            secret_key: None,
+        }
+    }
+}
+
+/// Options of a new profile.
+#[derive(Clone, Debug)]
+pub struct NewProfile {
+    /// Unique name.
+    pub name: String,
+    /// Display name (defaults to the name).
+    pub display_name: Option<String>,
+    /// Security level.
+    pub security: SecurityLevel,
+}
+
+/// A profile just made, with its Secret Key to show once.
+pub struct CreatedProfile {
+    /// The registry entry.
+    pub summary: ProfileSummary,
+    /// The Secret Key, as the user should write it down.
+    pub secret_key: Zeroizing<String>,
+}
+
+/// A pvault home and its profiles.
+pub struct Pvault {
+    home: Home,
+}
+
+impl Pvault {
+    /// Opens the home at `root` (creating it if needed).
+    pub fn open(root: &Path) -> Result<Self> {
+        Ok(Pvault {
+            home: Home::open(root)?,
+        })
+    }
+
+    /// The home.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    fn dir(&self, summary: &ProfileSummary) -> PathBuf {
+        self.home.profile_dir(&summary.id)
+    }
+
+    /// Every profile.
+    pub fn list(&self) -> Result<Vec<ProfileSummary>> {
+        self.home.profiles()
+    }
+
+    /// The named profile, or the current one.
+    pub fn resolve(&self, name: Option<&str>) -> Result<ProfileSummary> {
+        match name {
+            Some(n) => self.home.profile(n),
+            None => match self.home.current()? {
+                Some(n) => self.home.profile(&n),
+                None => Err(Error::NoCurrentProfile),
+            },
+        }
+    }
+
+    /// Makes a profile current.
+    pub fn use_profile(&self, name: &str) -> Result<()> {
+        self.home.set_current(name)
+    }
+
+    /// Name of the current profile.
+    pub fn current(&self) -> Result<Option<String>> {
+        self.home.current()
+    }
+
+    /// Creates a profile: new random keys, wrapped under password + a new Secret Key, and an empty
+    /// store. Runs the level's KDF once.
+    pub fn create(&self, options: NewProfile, password: &[u8]) -> Result<CreatedProfile> {
+        validate_profile_name(&options.name)?;
+        self.home.ensure_free(&options.name)?;
+        let profile = ProfileId::random();
+        let summary = ProfileSummary {
+            id: profile.to_hex(),
+            name: options.name.clone(),
+            display_name: options
+                .display_name
+                .clone()
+                .unwrap_or_else(|| options.name.clone()),
+            security: options.security,
+            created: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("formatting the current time"),
+        };
+        let dir = self.dir(&summary);
+        let made = (|| {
+            fsutil::create_private_dir(&dir)?;
+            let level = options.security;
+            let (file, keys) = KeyFile::create(
+                profile,
+                password,
+                level.kdf_params(),
+                level.stores_secret_key(),
+            )?;
+            fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
+            drop(store::open(&dir.join(STORE_FILE), &profile, true)?);
+            fsutil::sync_dir(&dir)?;
+            self.home.add(summary.clone())?;
+            Ok(keys.secret_key().to_display_string())
+        })();
+        match made {
+            Ok(secret_key) => Ok(CreatedProfile {
+                summary,
+                secret_key,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    fn key_file(&self, summary: &ProfileSummary) -> Result<KeyFile> {
+        let path = self.dir(summary).join(KEY_FILE);
+        let bytes = std::fs::read(&path).at(&path)?;
+        KeyFile::decode(&bytes).map_err(|e| match e {
+            CryptoError::UnsupportedKeyFileVersion(v) => Error::NewerFormat {
+                what: path.display().to_string(),
+                found: v as i64,
+                supported: pvault_crypto::KEY_FILE_VERSION as i64,
+            },
+            other => Error::Home {
+                path: path.clone(),
+                message: other.to_string(),
+            },
+        })
+    }
+
+    /// Checks credentials against the key file, counting failures on disk.
+    fn authenticate(
+        &self,
+        summary: &ProfileSummary,
+        file: &KeyFile,
+        creds: &Credentials,
+    ) -> Result<UnlockedKeys> {
+        let guard = AttemptGuard::new(
+            &self.dir(summary).join(ATTEMPTS_FILE),
+            summary.security.attempt_policy(),
+            &summary.name,
+        );
+        guard.check()?;
+        match file.unlock(&creds.password, creds.secret_key.as_ref()) {
+            Ok(keys) => {
+                if keys.profile_id().to_hex() != summary.id {
+                    return Err(Error::StoreMismatch(self.dir(summary)));
+                }
+                guard.record_success()?;
+                Ok(keys)
+            }
+            Err(CryptoError::WrongPassword) => Err(Error::WrongPassword {
+                profile: summary.name.clone(),
+                attempts_left: Some(guard.record_failure()?),
+            }),
+            Err(CryptoError::WrongPasswordOrSecretKey) => Err(Error::WrongPasswordOrSecretKey {
+                profile: summary.name.clone(),
+                attempts_left: Some(guard.record_failure()?),
+            }),
+            Err(CryptoError::SecretKeyRequired) => {
+                Err(Error::SecretKeyRequired(summary.name.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Unlocks a profile (the named one, or the current one). Runs the KDF once; the cost does not
+    /// depend on how many records the profile holds.
+    pub fn unlock(&self, name: Option<&str>, creds: &Credentials) -> Result<Vault> {
+        let summary = self.resolve(name)?;
+        let file = self.key_file(&summary)?;
+        let keys = self.authenticate(&summary, &file, creds)?;
+        let dir = self.dir(&summary);
+        let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), false)?;
+        Ok(Vault::new(
+            summary,
+            dir,
+            file,
+            keys,
+            conn,
+            self.home.device_id()?,
+        ))
+    }
+
+    /// Asks for the password again (for SECRET and TOP_SECRET records): a failure counts as a failed
+    /// unlock attempt; a success opens the re-authentication window of `vault`.
+    pub fn reauthenticate(&self, vault: &mut Vault, creds: &Credentials) -> Result<()> {
+        let summary = vault.summary().clone();
+        let keys = self.authenticate(&summary, vault.key_file(), creds)?;
+        if keys.profile_id() != vault.profile_id() {
+            return Err(Error::StoreMismatch(vault.dir().to_path_buf()));
+        }
+        vault.mark_reauthenticated();
+        Ok(())
+    }
+
+    /// Deletes a profile by crypto-shredding: the key file is overwritten and removed first (after
+    /// which nothing of the profile can be decrypted), then the store and the registry entry.
+    /// `confirmation` must repeat the name exactly; otherwise nothing happens.
+    pub fn delete(&self, name: &str, confirmation: &str) -> Result<ProfileSummary> {
+        let summary = self.home.profile(name)?;
+        if confirmation != name {
+            return Err(Error::ConfirmationMismatch(name.to_string()));
+        }
+        let dir = self.dir(&summary);
+        fsutil::shred(&dir.join(KEY_FILE))?;
+        fsutil::sync_dir(&dir)?;
+        std::fs::remove_dir_all(&dir)
+            .or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .at(&dir)?;
+        self.home.remove(name)?;
+        Ok(summary)
+    }
+}
+
+/// What `profile show` tells without a password.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProfileDetails {
+    /// Registry entry.
+    pub summary: ProfileSummary,
+    /// Profile directory.
+    pub dir: PathBuf,
+    /// Argon2id cost.
+    pub kdf: pvault_crypto::KdfParams,
+    /// Live key epochs.
+    pub key_ids: Vec<u32>,
+    /// Epoch new data is written under.
+    pub current_key_id: u32,
+    /// Whether the Secret Key is kept (wrapped) on this device.
+    pub secret_key_on_device: bool,
+    /// Ed25519 public identity (hex).
+    pub identity: String,
+    /// Consecutive failed unlock attempts.
+    pub failed_attempts: u32,
+}
+
+impl Pvault {
+    /// Describes a profile from its public files; needs no password.
+    pub fn details(&self, name: Option<&str>) -> Result<ProfileDetails> {
+        let summary = self.resolve(name)?;
+        let file = self.key_file(&summary)?;
+        let dir = self.dir(&summary);
+        let attempts = AttemptGuard::new(
+            &dir.join(ATTEMPTS_FILE),
+            summary.security.attempt_policy(),
+            &summary.name,
+        )
+        .load()?;
+        Ok(ProfileDetails {
+            kdf: file.kdf_params(),
+            key_ids: file.epochs.iter().map(|e| e.key_id).collect(),
+            current_key_id: file.current_key_id,
+            secret_key_on_device: file.stores_secret_key(),
+            identity: hex::encode(file.public_identity()?.ed25519),
+            failed_attempts: attempts.failures,
+            summary,
+            dir,
+        })
+    }
+}
