@@ -53,7 +53,7 @@ pub use pvault_crypto::{Classification, SecretKey};
 /// Internals exposed for benchmarks and tests of the store format; not a stable API.
 #[doc(hidden)]
 pub mod internals {
-    pub use crate::store::STORE_VERSION;
+    pub use crate::store::{SCHEMA_V1, STORE_VERSION};
 
     /// Eight random bytes from the OS generator.
     pub fn random_bytes8() -> [u8; 8] {

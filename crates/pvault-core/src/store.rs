@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 /// Store format version (`PRAGMA user_version`).
 pub const STORE_VERSION: i64 = 1;
 
-const SCHEMA_V1: &str = "
+pub const SCHEMA_V1: &str = "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
