@@ -146,6 +146,11 @@ pub enum Error {
     /// An epoch has sealed as many envelopes as its AES-GCM nonce budget allows.
     #[error("key epoch {0} has reached its encryption limit: run `pvault profile rotate-keys`")]
     KeyExhausted(u32),
+    /// Another process rotated the profile's keys after this one unlocked it.
+    #[error(
+        "the profile's keys were rotated by another process since it was unlocked; run the command again"
+    )]
+    KeysChanged,
     /// The home directory is not usable.
     #[error("{path}: {message}")]
     Home {

@@ -400,3 +400,42 @@ pub fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A write transaction taken with `BEGIN IMMEDIATE`: it holds the write lock from the start, so two
+/// processes writing one profile queue on the busy timeout instead of failing to upgrade a read lock.
+/// Rolled back on drop unless committed.
+pub struct WriteTx<'a> {
+    conn: &'a Connection,
+    done: bool,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Begins the transaction.
+    pub fn begin(conn: &'a Connection) -> Result<Self> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(WriteTx { conn, done: false })
+    }
+
+    /// Commits; the writes are durable when this returns.
+    pub fn commit(mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

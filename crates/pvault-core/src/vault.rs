@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::home::ProfileSummary;
 use crate::models::{self, CollectionKind, CollectionName};
-use crate::store::{self, Row, VersionRow};
+use crate::store::{self, Row, VersionRow, WriteTx};
 use crate::{fsutil, hlc};
 
 /// Largest record accepted, measured as its data's JSON encoding.
@@ -584,7 +584,7 @@ impl Vault {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<Written>> {
         let total = records.len() as u64;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin_write()?;
         let mut revision = store::meta_u64(&tx, "hlc")?;
         let key_id = self.keys.current().id();
         let mut seals = 0u64;
@@ -603,6 +603,17 @@ impl Vault {
         tx.commit()?;
         progress(total, total);
         Ok(out)
+    }
+
+    /// Begins a write transaction, refusing if another process has rotated the keys since this vault
+    /// was unlocked: writing under an epoch that rotation is about to destroy would lose the write.
+    fn begin_write(&self) -> Result<WriteTx<'_>> {
+        let tx = WriteTx::begin(&self.conn)?;
+        let fenced = store::meta_u64(&tx, "key_id")?;
+        if fenced > u64::from(self.keys.current().id()) {
+            return Err(Error::KeysChanged);
+        }
+        Ok(tx)
     }
 
     fn count_seals(&self, conn: &Connection, key_id: u32, n: u64) -> Result<()> {
@@ -831,7 +842,7 @@ impl Vault {
     pub fn remove(&mut self, collection: &str, id: &str) -> Result<Written> {
         let name = CollectionName::parse(collection)?;
         let rid = self.rid(name.as_str(), id);
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.begin_write()?;
         let row = store::get_row(&tx, name.as_str(), &rid)?
             .filter(|r| !r.deleted)
             .ok_or_else(|| Error::NotFound {
@@ -1011,6 +1022,12 @@ impl Vault {
             self.store_key_file(file, keys)?;
         }
         let current = self.keys.current().id();
+        // Fence: from now on, writers still holding only the old epoch are refused (see begin_write).
+        {
+            let tx = self.begin_write()?;
+            store::set_meta_u64(&tx, "key_id", u64::from(current))?;
+            tx.commit()?;
+        }
         let total: u64 = self.conn.query_row(
             "SELECT (SELECT COUNT(*) FROM records WHERE key_id != ?1) + (SELECT COUNT(*) FROM versions WHERE key_id != ?1)",
             [current],
@@ -1022,7 +1039,7 @@ impl Vault {
             if rows.is_empty() {
                 break;
             }
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = self.begin_write()?;
             let mut seals = 0;
             for row in rows {
                 let id = self.open_id(&row)?;
@@ -1074,7 +1091,7 @@ impl Vault {
             if vs.is_empty() {
                 break;
             }
-            let tx = self.conn.unchecked_transaction()?;
+            let tx = self.begin_write()?;
             let batch = vs.len() as u64;
             for v in vs {
                 let row =

@@ -26,11 +26,11 @@ impl Identity {
     pub fn generate() -> Self {
         let mut seed = Zeroizing::new([0u8; 64]);
         crate::random::fill(&mut seed[..]);
-        Self::from_secret_bytes(&seed[..])
+        Self::from_secret_bytes(&seed)
     }
 
     /// Rebuilds from the 64 bytes written by [`Identity::secret_bytes`].
-    pub fn from_secret_bytes(bytes: &[u8]) -> Self {
+    pub fn from_secret_bytes(bytes: &[u8; 64]) -> Self {
         let mut ed = Zeroizing::new([0u8; 32]);
         let mut x = Zeroizing::new([0u8; 32]);
         ed.copy_from_slice(&bytes[..32]);
@@ -85,7 +85,7 @@ mod tests {
         let sig = id.sign(b"breakthrough v1");
         id.public().verify(b"breakthrough v1", &sig).unwrap();
         assert!(id.public().verify(b"breakthrough v2", &sig).is_err());
-        let back = Identity::from_secret_bytes(id.secret_bytes().as_ref());
+        let back = Identity::from_secret_bytes(&id.secret_bytes());
         assert_eq!(back.public(), id.public());
     }
 }

@@ -33,6 +33,9 @@ impl KdfParams {
     pub const MAX_T: u32 = 64;
     /// Most lanes a key file may ask for.
     pub const MAX_P: u32 = 64;
+    /// Most total work (memory × passes, in KiB) a key file may ask for: 4× the `military` level, so a
+    /// hostile key file cannot make an unlock take minutes.
+    pub const MAX_WORK_KIB: u64 = 16 * 1024 * 1024;
 
     /// Checks the bounds that any key file must respect.
     pub fn validate(&self) -> Result<()> {
@@ -56,6 +59,13 @@ impl KdfParams {
                 self.m_kib,
                 8 * self.p,
                 Self::MAX_M_KIB
+            )));
+        }
+        if u64::from(self.m_kib) * u64::from(self.t) > Self::MAX_WORK_KIB {
+            return Err(CryptoError::InvalidKdfParams(format!(
+                "m × t = {} KiB (at most {})",
+                u64::from(self.m_kib) * u64::from(self.t),
+                Self::MAX_WORK_KIB
             )));
         }
         Ok(())

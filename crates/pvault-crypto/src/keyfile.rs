@@ -146,7 +146,7 @@ impl UnlockedKeys {
                 .collect(),
             current: self.current,
             naming: self.naming.duplicate(),
-            identity: Identity::from_secret_bytes(&self.identity.secret_bytes()[..]),
+            identity: Identity::from_secret_bytes(&self.identity.secret_bytes()),
         }
     }
 }
@@ -367,6 +367,7 @@ impl KeyFile {
 
     /// The public identity, without unlocking.
     pub fn public_identity(&self) -> Result<PublicIdentity> {
+        self.check()?;
         let mut ed25519 = [0u8; 32];
         let mut x25519 = [0u8; 32];
         ed25519.copy_from_slice(&b64d(
@@ -383,6 +384,8 @@ impl KeyFile {
     /// Unlocks with the password, and the Secret Key when the file does not store it (a given Secret Key
     /// is used in place of a stored one). This runs Argon2id.
     pub fn unlock(&self, password: &[u8], secret_key: Option<&SecretKey>) -> Result<UnlockedKeys> {
+        // Fields are public: a key file built in code gets the decoder's checks too.
+        self.check()?;
         let profile = self.profile_id()?;
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);
@@ -449,10 +452,8 @@ impl KeyFile {
             &b64d("identity.wrapped_secret", &self.identity.wrapped_secret)?,
         )
         .map_err(|_| damaged("identity key"))?;
-        if id_raw.len() != 64 {
-            return Err(damaged("identity key"));
-        }
-        let identity = Identity::from_secret_bytes(&id_raw);
+        let id_bytes: &[u8; 64] = id_raw[..].try_into().map_err(|_| damaged("identity key"))?;
+        let identity = Identity::from_secret_bytes(id_bytes);
         if identity.public() != self.public_identity()? {
             return Err(damaged("identity key"));
         }

@@ -50,12 +50,18 @@ impl SecretKey {
         out
     }
 
-    /// Parses what a user typed: case, dashes and spaces do not matter.
+    /// Parses what a user typed: case, dashes and spaces do not matter, and the usual misreadings
+    /// (O for 0, I and L for 1) are accepted everywhere, check characters included.
     pub fn parse(input: &str) -> Result<Self> {
+        if !input.is_ascii() {
+            return Err(CryptoError::InvalidSecretKey(
+                "it contains characters that are not part of a Secret Key",
+            ));
+        }
         let compact: Zeroizing<String> = Zeroizing::new(
             input
                 .chars()
-                .filter(|c| !c.is_whitespace() && *c != '-')
+                .filter(|c| !c.is_ascii_whitespace() && *c != '-')
                 .collect::<String>()
                 .to_ascii_uppercase(),
         );
@@ -67,13 +73,22 @@ impl SecretKey {
                 "wrong length: expected PV1- and 28 characters",
             ));
         }
+        let body: Zeroizing<String> = Zeroizing::new(
+            body.chars()
+                .map(|c| match c {
+                    'O' => '0',
+                    'I' | 'L' => '1',
+                    c => c,
+                })
+                .collect(),
+        );
         let (data, check) = body.split_at(26);
         let bytes = Zeroizing::new(base32::decode(data, 16).ok_or(
             CryptoError::InvalidSecretKey(
                 "it contains characters that are not part of a Secret Key",
             ),
         )?);
-        if !checksum(&bytes).eq_ignore_ascii_case(check) {
+        if checksum(&bytes) != check {
             return Err(CryptoError::InvalidSecretKey(
                 "checksum mismatch: check it for typos",
             ));
@@ -134,5 +149,23 @@ mod tests {
                 .contains("length")
         );
         assert!(format!("{sk:?}") == "SecretKey(..)");
+    }
+
+    #[test]
+    fn non_ascii_is_an_error_not_a_panic() {
+        // Found by the secret_key_parse fuzz target: a multi-byte character across the split point.
+        let err = SecretKey::parse("PV1AAAAAAAAAAAAAAAAAAAAAAAAA\u{e9}A").unwrap_err();
+        assert!(err.to_string().contains("characters"), "{err}");
+    }
+
+    #[test]
+    fn misread_check_characters_are_accepted() {
+        for _ in 0..64 {
+            let sk = SecretKey::generate();
+            let shown = sk.to_display_string();
+            let misread: String = shown[4..].replace('0', "O").replace('1', "l");
+            let back = SecretKey::parse(&format!("PV1-{misread}")).unwrap();
+            assert_eq!(back.expose(), sk.expose());
+        }
     }
 }
