@@ -152,7 +152,7 @@ impl Pvault {
     fn key_file(&self, summary: &ProfileSummary) -> Result<KeyFile> {
         let path = self.dir(summary).join(KEY_FILE);
         let bytes = std::fs::read(&path).at(&path)?;
-        KeyFile::decode(&bytes).map_err(|e| match e {
+        let file = KeyFile::decode(&bytes).map_err(|e| match e {
             CryptoError::UnsupportedKeyFileVersion(v) => Error::NewerFormat {
                 what: path.display().to_string(),
                 found: v as i64,
@@ -162,7 +162,12 @@ impl Pvault {
                 path: path.clone(),
                 message: other.to_string(),
             },
-        })
+        })?;
+        // A key file copied in from another profile would otherwise read as a wrong password.
+        if file.profile_id != summary.id {
+            return Err(Error::StoreMismatch(path));
+        }
+        Ok(file)
     }
 
     /// Checks credentials against the key file, counting failures on disk.
