@@ -43,12 +43,17 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line: the chain of causes, outermost first.
-            let message = e
-                .chain()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(": ");
+            // One line: the chain of causes, outermost first, skipping a cause whose text its
+            // parent already includes (thiserror's `#[from]` variants print their source).
+            let mut message = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                if !message.contains(&cause) {
+                    if !message.is_empty() {
+                        message.push_str(": ");
+                    }
+                    message.push_str(&cause);
+                }
+            }
             if json {
                 eprintln!("{}", serde_json::json!({ "error": message }));
             } else {

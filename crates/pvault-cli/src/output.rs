@@ -29,9 +29,12 @@ pub fn profile_line(p: &ProfileSummary, current: bool) -> String {
 /// A record for people: header line, then its data as indented JSON.
 pub fn record(r: &Record) -> String {
     let mut s = format!(
-        "{}/{}  {}  version {}  revision {}  updated {}",
-        r.collection, r.id, r.classification, r.version, r.revision, r.updated
+        "{}/{}  {}  version {}",
+        r.collection, r.id, r.classification, r.version
     );
+    if !r.updated.is_empty() {
+        s.push_str(&format!("  updated {}", r.updated));
+    }
     if r.hidden {
         s.push_str(&format!(
             "\n  [hidden: {} — shown after the password is given again: pvault get {} {}]",

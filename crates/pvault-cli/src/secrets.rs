@@ -33,9 +33,11 @@ fn from_env(var: &str) -> Option<Zeroizing<Vec<u8>>> {
         .map(|v| Zeroizing::new(v.into_encoded_bytes()))
 }
 
-fn prompt(label: &str) -> Result<Zeroizing<Vec<u8>>> {
+/// Asks at the terminal without echo. `otherwise` is the whole error when there is no terminal: it
+/// should say how else to give the secret.
+fn prompt(label: &str, otherwise: &str) -> Result<Zeroizing<Vec<u8>>> {
     if std::fs::File::open("/dev/tty").is_err() && !std::io::stdin().is_terminal() {
-        bail!("no terminal to ask for the {label}");
+        bail!("{otherwise}");
     }
     let s = Zeroizing::new(
         rpassword::prompt_password(format!("{label}: ")).context("reading from the terminal")?,
@@ -51,7 +53,8 @@ pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     if let Some(p) = from_env("PVAULT_PASSWORD") {
         return Ok(p);
     }
-    prompt(&format!("Password for profile '{profile}'")).context(
+    prompt(
+        &format!("Password for profile '{profile}'"),
         "no password given: set PVAULT_PASSWORD, pass --password-file PATH, or run in a terminal",
     )
 }
@@ -63,10 +66,10 @@ pub fn new_password(file: Option<&Path>, var: &str, what: &str) -> Result<Zeroiz
     } else if let Some(p) = from_env(var) {
         p
     } else {
-        let a = prompt(&format!("New password for {what}")).with_context(|| {
-            format!("no new password given: set {var}, pass a password file, or run in a terminal")
-        })?;
-        let b = prompt("Type it again")?;
+        let otherwise =
+            format!("no new password given: set {var}, pass a password file, or run in a terminal");
+        let a = prompt(&format!("New password for {what}"), &otherwise)?;
+        let b = prompt("Type it again", &otherwise)?;
         if a != b {
             bail!("the two passwords differ; nothing was changed");
         }
@@ -100,8 +103,12 @@ fn parse_secret_key(raw: Option<Zeroizing<Vec<u8>>>) -> Result<Option<SecretKey>
 
 /// Asks for the Secret Key at the terminal.
 pub fn prompt_secret_key(profile: &str) -> Result<SecretKey> {
-    let raw = prompt(&format!("Secret Key for profile '{profile}' (PV1-...)"))
-        .context("no Secret Key given: set PVAULT_SECRET_KEY, pass --secret-key-file PATH, or run in a terminal")?;
+    let raw = prompt(
+        &format!("Secret Key for profile '{profile}' (PV1-...)"),
+        &format!(
+            "profile '{profile}' needs its Secret Key: set PVAULT_SECRET_KEY, pass --secret-key-file PATH, or run in a terminal"
+        ),
+    )?;
     Ok(parse_secret_key(Some(raw))?.expect("some"))
 }
 
@@ -122,9 +129,12 @@ pub fn reauth_credentials(g: &Global, profile: &str, what: &str) -> Result<Crede
     } else if let Some(p) = from_env("PVAULT_REAUTH_PASSWORD") {
         p
     } else {
-        prompt(&format!("{what} needs the password again for profile '{profile}'")).with_context(|| {
-            format!("{what}: enter the password again (at a terminal, with --reauth-password-file PATH, or PVAULT_REAUTH_PASSWORD)")
-        })?
+        prompt(
+            &format!("{what}: password of profile '{profile}' again"),
+            &format!(
+                "{what} needs the password again: type it at a terminal, or give it with --reauth-password-file PATH or PVAULT_REAUTH_PASSWORD"
+            ),
+        )?
     };
     Ok(Credentials {
         password,

@@ -386,6 +386,10 @@ impl KeyFile {
     pub fn unlock(&self, password: &[u8], secret_key: Option<&SecretKey>) -> Result<UnlockedKeys> {
         // Fields are public: a key file built in code gets the decoder's checks too.
         self.check()?;
+        if secret_key.is_none() && self.secret_key.is_none() {
+            // Before the KDF: no need to pay for it to learn that a secret is missing.
+            return Err(CryptoError::SecretKeyRequired);
+        }
         let profile = self.profile_id()?;
         let mut salt = [0u8; 16];
         salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);

@@ -27,10 +27,7 @@ pub fn unlock(pv: &Pvault, g: &Global) -> Result<Vault> {
     let mut creds = secrets::credentials(g, &summary.name)?;
     match pv.unlock(Some(&summary.name), &creds) {
         Err(Error::SecretKeyRequired(name)) if creds.secret_key.is_none() => {
-            creds.secret_key = Some(
-                secrets::prompt_secret_key(&name)
-                    .map_err(|e| e.context(Error::SecretKeyRequired(name.clone()).to_string()))?,
-            );
+            creds.secret_key = Some(secrets::prompt_secret_key(&name)?);
             Ok(pv.unlock(Some(&summary.name), &creds)?)
         }
         other => Ok(other?),
