@@ -70,6 +70,47 @@ pub enum Command {
     Verify,
     /// Run a short demonstration in a temporary home and say what it did.
     Quickstart(QuickstartArgs),
+    /// Run the agent in the foreground (it is started on demand by `pvault profile unlock`).
+    Agent(AgentArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Stop the running agent (locks every profile first).
+    #[arg(long)]
+    pub stop: bool,
+    /// Exit after this long with no profile unlocked (e.g. 10m; default: never).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub exit_when_idle: Option<std::time::Duration>,
+}
+
+/// Parses `90`, `90s`, `15m`, `1h`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let err = || format!("invalid duration '{s}': use e.g. 90s, 15m, 1h or 1h30m");
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| err())?;
+        num.clear();
+        total += n * match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return Err(err()),
+        };
+    }
+    if !num.is_empty() {
+        total += num.parse::<u64>().map_err(|_| err())?;
+    }
+    if s.trim().is_empty() {
+        return Err(err());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 #[derive(Subcommand, Debug)]
@@ -78,7 +119,29 @@ pub enum ProfileCommand {
     Create(CreateArgs),
     /// List profiles.
     List,
-    /// Make a profile the current one.
+    /// Unlock a profile in the agent (started if needed): later commands need no password.
+    Unlock {
+        /// Profile name (default: current).
+        name: Option<String>,
+    },
+    /// Lock a profile in the agent (its keys and cache are zeroized), or every profile.
+    Lock {
+        /// Profile name (default: current).
+        name: Option<String>,
+        /// Lock every profile.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+    /// Which profiles are unlocked in the agent, and when they lock.
+    Status,
+    /// Change a profile setting: auto-lock DURATION, reauth-window DURATION.
+    Set {
+        /// auto-lock or reauth-window.
+        setting: String,
+        /// A duration like 90s, 15m, 1h ("default" restores the security level's).
+        value: String,
+    },
+    /// Make a profile the current one (when it is unlocked in the agent: no password, no KDF).
     Use {
         /// Profile name.
         name: String,

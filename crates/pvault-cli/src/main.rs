@@ -1,5 +1,6 @@
 //! The `pvault` binary: parses arguments, calls pvault-core, prints. No logic of its own.
 
+mod backend;
 mod cli;
 mod commands;
 mod output;
@@ -34,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(r) => commands::records::rm(g, r),
         Command::Verify => commands::records::verify(g),
         Command::Quickstart(args) => commands::quickstart::run(g, args),
+        Command::Agent(args) => commands::agent::run(g, args),
     }
 }
 

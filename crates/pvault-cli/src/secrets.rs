@@ -55,7 +55,7 @@ pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
     prompt(
         &format!("Password for profile '{profile}'"),
-        "no password given: set PVAULT_PASSWORD, pass --password-file PATH, or run in a terminal",
+        &pvault_core::Error::Locked(profile.to_string()).to_string(),
     )
 }
 

@@ -146,6 +146,14 @@ pub enum Error {
     /// An epoch has sealed as many envelopes as its AES-GCM nonce budget allows.
     #[error("key epoch {0} has reached its encryption limit: run `pvault profile rotate-keys`")]
     KeyExhausted(u32),
+    /// The profile is not unlocked (in the agent).
+    #[error(
+        "profile '{0}' is locked: run `pvault profile unlock {0}`, or give the password (prompt, --password-file, PVAULT_PASSWORD)"
+    )]
+    Locked(String),
+    /// A re-authentication that could not be checked.
+    #[error("re-authentication failed: {0}")]
+    ReauthFailed(String),
     /// Another process rotated the profile's keys after this one unlocked it.
     #[error(
         "the profile's keys were rotated by another process since it was unlocked; run the command again"

@@ -36,6 +36,38 @@ pub struct ProfileSummary {
     pub security: SecurityLevel,
     /// Creation time, RFC 3339.
     pub created: String,
+    /// Per-profile overrides of the security level's defaults.
+    #[serde(default)]
+    pub settings: ProfileSettings,
+}
+
+/// Per-profile settings that override the security level's defaults. Not secret.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSettings {
+    /// Idle time before the agent locks the profile, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_lock_secs: Option<u64>,
+    /// How long a re-authentication shows SECRET and TOP_SECRET records, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_window_secs: Option<u64>,
+}
+
+impl ProfileSummary {
+    /// Idle time before the profile locks itself in the agent.
+    pub fn auto_lock(&self) -> std::time::Duration {
+        self.settings
+            .auto_lock_secs
+            .map(std::time::Duration::from_secs)
+            .unwrap_or_else(|| self.security.auto_lock())
+    }
+
+    /// How long a re-authentication lasts.
+    pub fn reauth_window(&self) -> std::time::Duration {
+        self.settings
+            .reauth_window_secs
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(crate::vault::DEFAULT_REAUTH_WINDOW)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -206,6 +238,23 @@ impl Home {
         Ok(())
     }
 
+    /// Changes a profile's settings.
+    pub fn update_settings(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut ProfileSettings),
+    ) -> Result<ProfileSummary> {
+        self.update(|reg| {
+            let p = reg
+                .profiles
+                .iter_mut()
+                .find(|p| p.name == name)
+                .ok_or_else(|| Error::UnknownProfile(name.to_string()))?;
+            f(&mut p.settings);
+            Ok(p.clone())
+        })
+    }
+
     /// Removes a profile from the registry.
     pub(crate) fn remove(&self, name: &str) -> Result<()> {
         self.update(|reg| {
@@ -247,6 +296,7 @@ mod tests {
             display_name: name.into(),
             security: SecurityLevel::Standard,
             created: "2026-01-01T00:00:00Z".into(),
+            settings: ProfileSettings::default(),
         }
     }
 

@@ -22,6 +22,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod agent;
 mod attempts;
 mod error;
 mod fsutil;
@@ -30,6 +31,7 @@ mod home;
 pub mod models;
 mod profiles;
 mod security;
+mod session;
 mod store;
 mod vault;
 
@@ -37,9 +39,12 @@ mod vault;
 pub use error::{Error, Result};
 
 // Profiles
-pub use home::{Home, ProfileSummary, validate_profile_name};
+pub use home::{Home, ProfileSettings, ProfileSummary, validate_profile_name};
 pub use profiles::{CreatedProfile, Credentials, NewProfile, ProfileDetails, Pvault};
 pub use security::{AttemptPolicy, SecurityLevel};
+
+// Sessions (the agent's state)
+pub use session::{SessionStatus, Sessions};
 
 // Records
 pub use vault::{

@@ -120,6 +120,7 @@ impl Pvault {
             created: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
                 .expect("formatting the current time"),
+            settings: Default::default(),
         };
         let dir = self.dir(&summary);
         let made = (|| {
@@ -222,6 +223,69 @@ impl Pvault {
             conn,
             self.home.device_id()?,
         ))
+    }
+
+    /// Opens a profile with keys unlocked elsewhere (by the CLI, which ran the KDF) and handed over as
+    /// [`pvault_crypto::UnlockedKeys::to_transfer_bytes`]. They are checked against the key file.
+    pub fn open_with_keys(&self, name: &str, transfer: &[u8]) -> Result<Vault> {
+        let summary = self.home.profile(name)?;
+        let file = self.key_file(&summary)?;
+        let keys = UnlockedKeys::from_transfer_bytes(transfer, &file)?;
+        let dir = self.dir(&summary);
+        let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), false)?;
+        Ok(Vault::new(
+            summary,
+            dir,
+            file,
+            keys,
+            conn,
+            self.home.device_id()?,
+        ))
+    }
+
+    /// Unlocks a profile and returns its keys in transfer form, for the agent (runs the KDF here).
+    pub fn unlock_for_transfer(
+        &self,
+        name: Option<&str>,
+        creds: &Credentials,
+    ) -> Result<(ProfileSummary, pvault_crypto::SecretVec)> {
+        let summary = self.resolve(name)?;
+        let file = self.key_file(&summary)?;
+        let keys = self.authenticate(&summary, &file, creds)?;
+        Ok((summary, keys.to_transfer_bytes()))
+    }
+
+    /// Proves knowledge of the password for a re-authentication through the agent: checks the
+    /// credentials (counting failures) and answers the agent's challenge.
+    pub fn reauth_proof(
+        &self,
+        name: &str,
+        creds: &Credentials,
+        challenge: &[u8; 32],
+    ) -> Result<[u8; 32]> {
+        let summary = self.home.profile(name)?;
+        let file = self.key_file(&summary)?;
+        let keys = self.authenticate(&summary, &file, creds)?;
+        Ok(keys.reauth_proof(challenge))
+    }
+
+    /// Counts a failed unlock or re-authentication of a profile.
+    pub(crate) fn record_failed_attempt(&self, summary: &ProfileSummary) -> Result<u32> {
+        AttemptGuard::new(
+            &self.dir(summary).join(ATTEMPTS_FILE),
+            summary.security.attempt_policy(),
+            &summary.name,
+        )
+        .record_failure()
+    }
+
+    /// Changes a profile's settings (auto-lock, re-authentication window).
+    pub fn update_settings(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut crate::home::ProfileSettings),
+    ) -> Result<ProfileSummary> {
+        self.home.update_settings(name, f)
     }
 
     /// Asks for the password again (for SECRET and TOP_SECRET records): a failure counts as a failed

@@ -46,7 +46,7 @@ pub struct NewRecord {
 }
 
 /// What a write stored.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Written {
     /// Collection.
     pub collection: String,
@@ -93,7 +93,7 @@ struct Payload {
 }
 
 /// A record as read back.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Record {
     /// Collection.
     pub collection: String,
@@ -121,7 +121,7 @@ pub struct Record {
 }
 
 /// A record that could not be read, named as well as it can be.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Unreadable {
     /// Collection.
     pub collection: String,
@@ -132,7 +132,7 @@ pub struct Unreadable {
 }
 
 /// The result of [`Vault::list`]: what could be read, and what could not.
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct Listing {
     /// Readable records, oldest revision first.
     pub records: Vec<Record>,
@@ -141,7 +141,7 @@ pub struct Listing {
 }
 
 /// The result of [`Vault::verify`].
-#[derive(Clone, Debug, Serialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 pub struct VerifyReport {
     /// Record rows checked (tombstones included).
     pub records: u64,
@@ -223,6 +223,7 @@ impl Vault {
     ) -> Self {
         let profile = *keys.profile_id();
         let naming = keys.naming_key();
+        let summary_window = summary.reauth_window();
         Vault {
             summary,
             dir,
@@ -234,7 +235,7 @@ impl Vault {
             naming,
             collection_keys: Mutex::new(HashMap::new()),
             reauth_until: None,
-            reauth_window: DEFAULT_REAUTH_WINDOW,
+            reauth_window: summary_window,
         }
     }
 
@@ -401,7 +402,8 @@ impl Vault {
         })
     }
 
-    fn reauth_valid(&self) -> bool {
+    /// Whether a re-authentication is in force (SECRET and TOP_SECRET records can be shown).
+    pub fn reauth_valid(&self) -> bool {
         self.reauth_until.is_some_and(|t| Instant::now() < t)
     }
 
@@ -415,6 +417,19 @@ impl Vault {
     /// Records a fresh re-authentication (after [`crate::Pvault::check_password`] succeeded).
     pub(crate) fn mark_reauthenticated(&mut self) {
         self.reauth_until = Some(Instant::now() + self.reauth_window);
+    }
+
+    /// Checks a re-authentication proof made from the password (see
+    /// [`pvault_crypto::UnlockedKeys::reauth_proof`]).
+    pub(crate) fn check_reauth_proof(&self, challenge: &[u8; 32], proof: &[u8]) -> bool {
+        self.keys.check_reauth_proof(challenge, proof)
+    }
+
+    /// The revision of a live record, without decrypting it (`None`: no such record).
+    pub fn revision_of(&self, collection: &str, id: &str) -> Result<Option<u64>> {
+        let name = CollectionName::parse(collection)?;
+        let row = store::get_row(&self.conn, name.as_str(), &self.rid(name.as_str(), id))?;
+        Ok(row.filter(|r| !r.deleted).map(|r| r.revision))
     }
 
     /// Forgets any re-authentication.

@@ -54,6 +54,9 @@ fn db(pv: &Pvault, v: &Vault) -> PathBuf {
     pv.home().profile_dir(&v.summary().id).join("store.db")
 }
 
+/// (collection, rid, id_box, body) of a row.
+type RawRow = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+
 /// Reads the raw envelopes (id_box, body, classification, key_id) of a record, found by decrypting ids.
 fn raw_row(
     path: &Path,
@@ -155,7 +158,7 @@ fn ciphertext_moved_to_another_collection_or_record_fails() {
     put(&mut a, "notes", "r1", json!({"text": "user collection"}));
     let path = db(&f.pv, &a);
     let c = Connection::open(&path).unwrap();
-    let rows: Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>)> = c
+    let rows: Vec<RawRow> = c
         .prepare("SELECT collection, rid, id_box, body FROM records ORDER BY collection, revision")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))

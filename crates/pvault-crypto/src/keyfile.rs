@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::SecretVec;
 
 use crate::envelope::{self, Aad, Kind};
 use crate::keys::{AesKey, IndexKey, Purpose, RootKey};
@@ -133,6 +136,107 @@ impl UnlockedKeys {
         &self.secret_key
     }
 
+    /// The unlocked keys as bytes, to hand them to the agent over its private socket (as `ssh-add`
+    /// hands a decrypted key to `ssh-agent`). The result is zeroized on drop.
+    ///
+    /// `profile(16) | kek(32) | secret key(16) | naming(32) | identity(64) | current(u32) |
+    ///  count(u32) | count × (key id(u32) | root(32))`
+    pub fn to_transfer_bytes(&self) -> SecretVec {
+        let mut out = Zeroizing::new(Vec::with_capacity(168 + 36 * self.roots.len()));
+        out.extend_from_slice(&self.profile.0);
+        out.extend_from_slice(self.kek.expose());
+        out.extend_from_slice(self.secret_key.expose());
+        out.extend_from_slice(self.naming.expose());
+        out.extend_from_slice(&self.identity.secret_bytes()[..]);
+        out.extend_from_slice(&self.current.to_be_bytes());
+        out.extend_from_slice(&(self.roots.len() as u32).to_be_bytes());
+        for (id, root) in &self.roots {
+            out.extend_from_slice(&id.to_be_bytes());
+            out.extend_from_slice(root.expose());
+        }
+        out
+    }
+
+    /// Reads keys written by [`UnlockedKeys::to_transfer_bytes`] and checks them against the key file
+    /// they claim to unlock (same profile, same epochs, same identity, naming key opens).
+    pub fn from_transfer_bytes(bytes: &[u8], file: &KeyFile) -> Result<UnlockedKeys> {
+        let bad = || CryptoError::InvalidKeyFile("transferred keys are malformed".into());
+        let mut r = Reader(bytes);
+        let profile = ProfileId(r.array::<16>().ok_or_else(bad)?);
+        let kek = Key32::from_bytes(r.array::<32>().ok_or_else(bad)?);
+        let secret_key = SecretKey::from_bytes(&r.array::<16>().ok_or_else(bad)?)?;
+        let naming = Key32::from_bytes(r.array::<32>().ok_or_else(bad)?);
+        let identity = Identity::from_secret_bytes(&r.array::<64>().ok_or_else(bad)?);
+        let current = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
+        let count = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
+        let mut roots = BTreeMap::new();
+        for _ in 0..count.min(1024) {
+            let id = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
+            roots.insert(
+                id,
+                RootKey::from_key(id, Key32::from_bytes(r.array::<32>().ok_or_else(bad)?)),
+            );
+        }
+        if !r.0.is_empty() || roots.len() != count as usize || !roots.contains_key(&current) {
+            return Err(bad());
+        }
+        let keys = UnlockedKeys {
+            profile,
+            kek,
+            secret_key,
+            roots,
+            current,
+            naming,
+            identity,
+        };
+        let mismatch = || {
+            CryptoError::InvalidKeyFile("transferred keys do not belong to this key file".into())
+        };
+        if file.profile_id()? != profile
+            || file.current_key_id != current
+            || file.epochs.iter().map(|e| e.key_id).collect::<Vec<_>>() != keys.key_ids()
+            || file.public_identity()? != keys.identity.public()
+        {
+            return Err(mismatch());
+        }
+        // The KEK must open every wrapped root to the same key.
+        let kek_cipher = AesKey::new(&keys.kek);
+        for e in &file.epochs {
+            let label = root_label(e.key_id);
+            let raw = envelope::unwrap(
+                &kek_cipher,
+                &wrap_aad(&profile, &label),
+                &b64d("wrapped_root", &e.wrapped_root)?,
+            )
+            .map_err(|_| mismatch())?;
+            if raw[..] != keys.root(e.key_id)?.expose()[..] {
+                return Err(mismatch());
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Proof of knowing the password, for a re-authentication through the agent: the client derives the
+    /// KEK from the password and answers the agent's random challenge; the agent checks the answer with
+    /// the KEK it holds. No password crosses the socket.
+    pub fn reauth_proof(&self, challenge: &[u8; 32]) -> [u8; 32] {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.kek.expose());
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+        ctx.update(b"pvault/v1/reauth");
+        ctx.update(&self.profile.0);
+        ctx.update(challenge);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// Checks a proof made by [`UnlockedKeys::reauth_proof`] with the same KEK, in constant time.
+    pub fn check_reauth_proof(&self, challenge: &[u8; 32], proof: &[u8]) -> bool {
+        let expected = self.reauth_proof(challenge);
+        proof.len() == 32
+            && aws_lc_rs::constant_time::verify_slices_are_equal(&expected, proof).is_ok()
+    }
+
     /// An explicit copy, for building a changed keyring beside the one in use.
     fn duplicate(&self) -> UnlockedKeys {
         UnlockedKeys {
@@ -148,6 +252,17 @@ impl UnlockedKeys {
             naming: self.naming.duplicate(),
             identity: Identity::from_secret_bytes(&self.identity.secret_bytes()),
         }
+    }
+}
+
+/// A cursor over transferred bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
     }
 }
 
@@ -562,6 +677,28 @@ mod tests {
         let k = file4.unlock(b"battery staple", None).unwrap();
         assert_eq!(k.key_ids(), vec![2]);
         assert!(matches!(k.root(1), Err(CryptoError::UnknownKeyId(1))));
+    }
+
+    #[test]
+    fn transfer_round_trip_and_reauth_proof() {
+        let (file, keys) = KeyFile::create(ProfileId::random(), b"pw", FAST, true).unwrap();
+        let (file2, keys2) = file.add_epoch(&keys).unwrap();
+        let bytes = keys2.to_transfer_bytes();
+        let back = UnlockedKeys::from_transfer_bytes(&bytes, &file2).unwrap();
+        assert_eq!(back.key_ids(), vec![1, 2]);
+        assert_eq!(back.current().expose(), keys2.current().expose());
+        // Against the older key file (one epoch), or truncated, or from another profile: refused.
+        assert!(UnlockedKeys::from_transfer_bytes(&bytes, &file).is_err());
+        assert!(UnlockedKeys::from_transfer_bytes(&bytes[..bytes.len() - 1], &file2).is_err());
+        let (other, _) = KeyFile::create(ProfileId::random(), b"pw", FAST, true).unwrap();
+        assert!(UnlockedKeys::from_transfer_bytes(&bytes, &other).is_err());
+
+        let challenge = [7u8; 32];
+        let fresh = file2.unlock(b"pw", None).unwrap();
+        assert!(back.check_reauth_proof(&challenge, &fresh.reauth_proof(&challenge)));
+        assert!(!back.check_reauth_proof(&[8u8; 32], &fresh.reauth_proof(&challenge)));
+        let (_, stranger) = KeyFile::create(ProfileId::random(), b"pw", FAST, true).unwrap();
+        assert!(!back.check_reauth_proof(&challenge, &stranger.reauth_proof(&challenge)));
     }
 
     #[test]

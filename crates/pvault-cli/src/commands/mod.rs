@@ -1,6 +1,7 @@
 //! One module per group of subcommands. Each parses nothing and decides nothing: it calls the
 //! library and prints what came back.
 
+pub mod agent;
 pub mod profile;
 pub mod quickstart;
 pub mod records;

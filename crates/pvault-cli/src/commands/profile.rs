@@ -2,10 +2,11 @@
 
 use anyhow::{Result, bail};
 use pvault_core::NewProfile;
+use pvault_core::agent::{AgentClient, Request, SecretString};
 use serde_json::json;
 
 use crate::cli::{CreateArgs, Global, ProfileCommand};
-use crate::commands::{open_home, unlock};
+use crate::commands::{agent, open_home, unlock};
 use crate::{output, secrets};
 
 pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
@@ -26,6 +27,136 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                         output::profile_line(p, current.as_deref() == Some(&p.name))
                     );
                 }
+            }
+            Ok(())
+        }
+        ProfileCommand::Unlock { name } => {
+            let name = pv.resolve(name.as_deref().or(g.profile.as_deref()))?.name;
+            let mut g2 = g.clone();
+            g2.profile = Some(name.clone());
+            let (summary, keys) = {
+                let mut creds = secrets::credentials(&g2, &name)?;
+                match pv.unlock_for_transfer(Some(&name), &creds) {
+                    Err(pvault_core::Error::SecretKeyRequired(n)) if creds.secret_key.is_none() => {
+                        creds.secret_key = Some(secrets::prompt_secret_key(&n)?);
+                        pv.unlock_for_transfer(Some(&name), &creds)?
+                    }
+                    other => other?,
+                }
+            };
+            let mut agent = agent::ensure(&pv)?;
+            agent.call(&Request::Unlock {
+                profile: name.clone(),
+                keys: SecretString(zeroize::Zeroizing::new(hex::encode(&keys[..]))),
+            })?;
+            let auto_lock = summary.auto_lock().as_secs();
+            if g.json {
+                output::json(&json!({ "unlocked": name, "auto_lock_secs": auto_lock }));
+            } else {
+                println!(
+                    "profile '{name}' unlocked in the agent; it locks after {} of inactivity",
+                    human(auto_lock)
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Lock { name, all } => {
+            let target = if all {
+                None
+            } else {
+                Some(pv.resolve(name.as_deref().or(g.profile.as_deref()))?.name)
+            };
+            let locked: Vec<String> = match AgentClient::connect(pv.home().root()) {
+                None => Vec::new(),
+                Some(mut c) => {
+                    let r = c.call(&Request::Lock {
+                        profile: target.clone(),
+                    })?;
+                    serde_json::from_value(r["locked"].clone()).unwrap_or_default()
+                }
+            };
+            if g.json {
+                output::json(&json!({ "locked": locked }));
+            } else if locked.is_empty() {
+                println!(
+                    "nothing to lock: {} not unlocked in an agent",
+                    target
+                        .map(|t| format!("'{t}' is"))
+                        .unwrap_or("no profile is".into())
+                );
+            } else {
+                println!(
+                    "locked {} (keys and cached records zeroized)",
+                    locked.join(", ")
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Status => {
+            let status = match AgentClient::connect(pv.home().root()) {
+                None => serde_json::Value::Array(vec![]),
+                Some(mut c) => c.call(&Request::Status)?,
+            };
+            let current = pv.current()?;
+            if g.json {
+                output::json(&json!({ "current": current, "unlocked": status }));
+            } else {
+                let list = status.as_array().cloned().unwrap_or_default();
+                if list.is_empty() {
+                    println!("every profile is locked");
+                }
+                for s in list {
+                    let name = s["profile"].as_str().unwrap_or_default();
+                    println!(
+                        "{} {:<20} unlocked, idle {}, locks in {}{}",
+                        if current.as_deref() == Some(name) {
+                            "*"
+                        } else {
+                            " "
+                        },
+                        name,
+                        human(s["idle_secs"].as_u64().unwrap_or(0)),
+                        human(s["locks_in_secs"].as_u64().unwrap_or(0)),
+                        if s["cache_encrypted"] == true {
+                            ", cache encrypted"
+                        } else {
+                            ""
+                        },
+                    );
+                }
+            }
+            Ok(())
+        }
+        ProfileCommand::Set { setting, value } => {
+            let name = pv.resolve(g.profile.as_deref())?.name;
+            let secs = if value == "default" {
+                None
+            } else {
+                let d = crate::cli::parse_duration(&value).map_err(anyhow::Error::msg)?;
+                if d.is_zero() {
+                    bail!("{setting} must be longer than 0 s");
+                }
+                Some(d.as_secs())
+            };
+            let summary = match setting.as_str() {
+                "auto-lock" => pv.update_settings(&name, |s| s.auto_lock_secs = secs)?,
+                "reauth-window" => pv.update_settings(&name, |s| s.reauth_window_secs = secs)?,
+                other => bail!("unknown setting '{other}': expected auto-lock or reauth-window"),
+            };
+            // A session in the agent keeps the old values: lock it so the next unlock uses the new ones.
+            if let Some(mut c) = AgentClient::connect(pv.home().root()) {
+                c.call(&Request::Lock {
+                    profile: Some(name.clone()),
+                })?;
+            }
+            if g.json {
+                output::json(&summary);
+            } else {
+                println!(
+                    "profile '{name}': auto-lock {}, re-authentication window {} (applies from the next unlock)",
+                    human(summary.auto_lock().as_secs()),
+                    human(summary.reauth_window().as_secs())
+                );
             }
             Ok(())
         }
@@ -80,6 +211,7 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                 &format!("profile '{name}'"),
             )?;
             vault.change_password(&new)?;
+            lock_in_agent(&pv, &name);
             if g.json {
                 output::json(&json!({ "profile": name, "password_changed": true }));
             } else {
@@ -93,6 +225,7 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
             let mut vault = unlock(&pv, g)?;
             let bar = output::progress(g.json, "resealing");
             let report = vault.rotate_keys(&mut output::callback(&bar))?;
+            lock_in_agent(&pv, &vault.summary().name);
             bar.finish_and_clear();
             if g.json {
                 output::json(&report);
@@ -176,4 +309,29 @@ fn create(g: &Global, pv: &pvault_core::Pvault, args: CreateArgs) -> Result<()> 
         );
     }
     Ok(())
+}
+
+/// 90 -> "1m30s".
+fn human(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+/// After the keys changed on disk, a session in the agent holds stale ones: lock it.
+fn lock_in_agent(pv: &pvault_core::Pvault, name: &str) {
+    if let Some(mut c) = AgentClient::connect(pv.home().root()) {
+        let _ = c.call(&Request::Lock {
+            profile: Some(name.to_string()),
+        });
+    }
 }

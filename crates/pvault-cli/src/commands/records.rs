@@ -7,9 +7,10 @@ use pvault_core::{Classification, Listing, MAX_RECORD_BYTES, NewRecord, Pvault, 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::backend::Backend;
 use crate::cli::{Global, ListArgs, PutArgs, RecordRef};
-use crate::commands::{open_home, unlock, with_reauth};
-use crate::{Damaged, output, secrets};
+use crate::commands::open_home;
+use crate::{Damaged, output};
 
 /// Input larger than this is refused before parsing (pretty-printed JSON may be larger than the
 /// stored record, whose limit the library checks).
@@ -60,8 +61,8 @@ pub fn put(g: &Global, args: PutArgs) -> Result<()> {
         return put_lines(g, &pv, args);
     }
     let data = parse_json(&read_input(args.data.as_deref())?)?;
-    let mut vault = unlock(&pv, g)?;
-    let w = vault.put(NewRecord {
+    let mut backend = Backend::open(&pv, g)?;
+    let w = backend.put(NewRecord {
         collection: args.collection,
         id: args.id,
         classification: args.classification,
@@ -80,7 +81,6 @@ pub fn put(g: &Global, args: PutArgs) -> Result<()> {
 
 /// One record per line; each is durable before its id is printed.
 fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
-    let mut vault = unlock(pv, g)?;
     let reader: Box<dyn BufRead> = match args.data.as_deref() {
         Some(s) if s.starts_with('@') => Box::new(std::io::BufReader::new(
             std::fs::File::open(&s[1..]).with_context(|| format!("cannot read {}", &s[1..]))?,
@@ -88,6 +88,7 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
         Some(_) => bail!("with --lines, --data must be @FILE (or give the lines on stdin)"),
         None => Box::new(std::io::stdin().lock()),
     };
+    let mut backend = Backend::open(pv, g)?;
     let mut stdout = std::io::stdout().lock();
     for (n, line) in reader.lines().enumerate() {
         let line = line.context("reading input")?;
@@ -101,7 +102,7 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
             .map(|c| c.parse::<Classification>())
             .transpose()
             .with_context(|| format!("line {}", n + 1))?;
-        let w = vault
+        let w = backend
             .put(NewRecord {
                 collection: args.collection.clone(),
                 id: parsed.id,
@@ -122,8 +123,7 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
 
 pub fn get(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let mut vault = unlock(&pv, g)?;
-    let rec = with_reauth(&pv, &mut vault, g, |v| v.get(&r.collection, &r.id))?;
+    let rec = Backend::open(&pv, g)?.get(&pv, g, &r.collection, &r.id)?;
     if g.json {
         output::json(&rec);
     } else {
@@ -134,8 +134,7 @@ pub fn get(g: &Global, r: RecordRef) -> Result<()> {
 
 pub fn history(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let mut vault = unlock(&pv, g)?;
-    let versions = with_reauth(&pv, &mut vault, g, |v| v.history(&r.collection, &r.id))?;
+    let versions = Backend::open(&pv, g)?.history(&pv, g, &r.collection, &r.id)?;
     if g.json {
         output::json(&versions);
     } else {
@@ -175,16 +174,8 @@ pub fn list(g: &Global, args: ListArgs) -> Result<()> {
         },
     };
     let pv = open_home(g)?;
-    let mut vault = unlock(&pv, g)?;
-    if args.reveal {
-        let creds =
-            secrets::reauth_credentials(g, &vault.summary().name, "showing SECRET records")?;
-        pv.reauthenticate(&mut vault, &creds)?;
-    }
-    let listing: Listing = vault.list(
-        &args.collection,
-        filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-    )?;
+    let listing: Listing =
+        Backend::open(&pv, g)?.list(&pv, g, &args.collection, filter, args.reveal)?;
     if g.json {
         output::json(&listing);
     } else {
@@ -200,8 +191,7 @@ pub fn list(g: &Global, args: ListArgs) -> Result<()> {
 
 pub fn rm(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let mut vault = unlock(&pv, g)?;
-    let w = vault.remove(&r.collection, &r.id)?;
+    let w = Backend::open(&pv, g)?.remove(&r.collection, &r.id)?;
     if g.json {
         output::json(&json!({ "deleted": w }));
     } else {
@@ -212,25 +202,22 @@ pub fn rm(g: &Global, r: RecordRef) -> Result<()> {
 
 pub fn verify(g: &Global) -> Result<()> {
     let pv = open_home(g)?;
-    let vault = unlock(&pv, g)?;
+    let mut backend = Backend::open(&pv, g)?;
+    let profile = backend.profile();
     let bar = output::progress(g.json, "verifying");
-    let report = vault.verify(&mut output::callback(&bar))?;
+    let report = backend.verify(&mut output::callback(&bar))?;
     bar.finish_and_clear();
     if g.json {
         output::json(&report);
     } else if report.problems.is_empty() {
         println!(
             "profile '{}': {} records and {} versions checked, no problems",
-            vault.summary().name,
-            report.records,
-            report.versions
+            profile, report.records, report.versions
         );
     } else {
         println!(
             "profile '{}': {} records and {} versions checked",
-            vault.summary().name,
-            report.records,
-            report.versions
+            profile, report.records, report.versions
         );
     }
     report_unreadable(g, &report.problems)

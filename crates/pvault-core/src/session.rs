@@ -1,0 +1,369 @@
+//! Unlocked profiles held in memory (the seed's ProfileContext and ProfileCacheManager): the state
+//! of the agent, usable in-process by anything else that wants the same behavior (dashboard, sync).
+//!
+//! - Each profile is unlocked with keys handed over by a client that ran the KDF, and locks itself
+//!   after its idle time (the security level's, or the profile's own setting).
+//! - Switching between unlocked profiles costs nothing: no KDF, no disk scan.
+//! - Each profile has its own bounded cache of decrypted records, never shared, zeroized on lock. For
+//!   `military` profiles the cache itself is encrypted under a key that lives only as long as the
+//!   session. A cached record is used only while its revision on disk is unchanged.
+//! - Re-authentication for SECRET records is a challenge–response on the KEK: no password reaches here.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use pvault_crypto::{Aad, Classification, CollectionKeys, Key32, Kind, envelope};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::Pvault;
+use crate::error::{Error, Result};
+use crate::security::SecurityLevel;
+use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
+
+/// Bytes of cached records kept per profile.
+pub const CACHE_BYTES: usize = 8 << 20;
+/// How long a re-authentication challenge stays valid.
+const CHALLENGE_TTL: Duration = Duration::from_secs(120);
+
+/// One unlocked profile.
+struct Session {
+    vault: Vault,
+    last_used: Instant,
+    auto_lock: Duration,
+    cache: RecordCache,
+    challenge: Option<([u8; 32], Instant)>,
+}
+
+/// What `status` tells about an unlocked profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionStatus {
+    /// Profile name.
+    pub profile: String,
+    /// Security level.
+    pub security: SecurityLevel,
+    /// Seconds since last use.
+    pub idle_secs: u64,
+    /// Idle time after which it locks.
+    pub auto_lock_secs: u64,
+    /// Seconds until it locks if unused.
+    pub locks_in_secs: u64,
+    /// Records in its cache.
+    pub cached_records: usize,
+    /// Whether its cache is encrypted.
+    pub cache_encrypted: bool,
+}
+
+/// Every unlocked profile of one home.
+pub struct Sessions {
+    pv: Pvault,
+    open: HashMap<String, Session>,
+}
+
+impl Sessions {
+    /// No profile unlocked yet.
+    pub fn new(pv: Pvault) -> Self {
+        Sessions {
+            pv,
+            open: HashMap::new(),
+        }
+    }
+
+    /// The home's profiles.
+    pub fn pvault(&self) -> &Pvault {
+        &self.pv
+    }
+
+    /// Unlocks (or refreshes) a profile with transferred keys.
+    pub fn unlock_with_keys(&mut self, name: &str, transfer: &[u8]) -> Result<()> {
+        let vault = self.pv.open_with_keys(name, transfer)?;
+        let summary = vault.summary().clone();
+        let cache = RecordCache::new(summary.security == SecurityLevel::Military);
+        let session = Session {
+            auto_lock: summary.auto_lock(),
+            vault,
+            last_used: Instant::now(),
+            cache,
+            challenge: None,
+        };
+        self.open.insert(name.to_string(), session);
+        Ok(())
+    }
+
+    /// Whether a profile is unlocked.
+    pub fn is_unlocked(&self, name: &str) -> bool {
+        self.open.contains_key(name)
+    }
+
+    /// Locks one profile: its keys and cache are zeroized. Returns whether it was unlocked.
+    pub fn lock(&mut self, name: &str) -> bool {
+        self.open.remove(name).is_some()
+    }
+
+    /// Locks every profile; returns their names.
+    pub fn lock_all(&mut self) -> Vec<String> {
+        let mut names: Vec<String> = self.open.drain().map(|(n, _)| n).collect();
+        names.sort();
+        names
+    }
+
+    /// Locks the profiles idle for longer than their auto-lock time.
+    pub fn expire_idle(&mut self, now: Instant) -> Vec<String> {
+        let expired: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, s)| now.saturating_duration_since(s.last_used) >= s.auto_lock)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for n in &expired {
+            self.open.remove(n);
+        }
+        expired
+    }
+
+    /// The unlocked profiles.
+    pub fn status(&self) -> Vec<SessionStatus> {
+        let now = Instant::now();
+        let mut out: Vec<SessionStatus> = self
+            .open
+            .iter()
+            .map(|(name, s)| {
+                let idle = now.saturating_duration_since(s.last_used);
+                SessionStatus {
+                    profile: name.clone(),
+                    security: s.vault.summary().security,
+                    idle_secs: idle.as_secs(),
+                    auto_lock_secs: s.auto_lock.as_secs(),
+                    locks_in_secs: s.auto_lock.saturating_sub(idle).as_secs(),
+                    cached_records: s.cache.len(),
+                    cache_encrypted: s.cache.sealer.is_some(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.profile.cmp(&b.profile));
+        out
+    }
+
+    fn session(&mut self, name: &str) -> Result<&mut Session> {
+        let s = self
+            .open
+            .get_mut(name)
+            .ok_or_else(|| Error::Locked(name.to_string()))?;
+        s.last_used = Instant::now();
+        Ok(s)
+    }
+
+    /// Runs `f` on an unlocked profile's vault (and counts as use, for auto-lock).
+    pub fn with_vault<T>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Vault) -> Result<T>,
+    ) -> Result<T> {
+        f(&mut self.session(name)?.vault)
+    }
+
+    /// Reads a record, from the cache when its revision on disk is unchanged.
+    pub fn get(&mut self, name: &str, collection: &str, id: &str) -> Result<Record> {
+        let s = self.session(name)?;
+        let revision = s.vault.revision_of(collection, id)?;
+        if let Some(rec) = revision.and_then(|rev| s.cache.get(collection, id, rev)) {
+            if rec.classification.needs_reauth() && !s.vault.reauth_valid() {
+                return Err(Error::ReauthRequired {
+                    collection: rec.collection,
+                    id: rec.id,
+                    classification: rec.classification,
+                });
+            }
+            return Ok(rec);
+        }
+        let rec = s.vault.get(collection, id)?;
+        s.cache.insert(&rec);
+        Ok(rec)
+    }
+
+    /// Writes a record.
+    pub fn put(&mut self, name: &str, record: NewRecord) -> Result<Written> {
+        let s = self.session(name)?;
+        let w = s.vault.put(record)?;
+        s.cache.remove(&w.collection, &w.id);
+        Ok(w)
+    }
+
+    /// Deletes a record.
+    pub fn remove(&mut self, name: &str, collection: &str, id: &str) -> Result<Written> {
+        let s = self.session(name)?;
+        let w = s.vault.remove(collection, id)?;
+        s.cache.remove(&w.collection, &w.id);
+        Ok(w)
+    }
+
+    /// Lists a collection.
+    pub fn list(
+        &mut self,
+        name: &str,
+        collection: &str,
+        filter: Option<(&str, &str)>,
+    ) -> Result<Listing> {
+        self.session(name)?.vault.list(collection, filter)
+    }
+
+    /// Verifies a profile.
+    pub fn verify(&mut self, name: &str) -> Result<VerifyReport> {
+        self.session(name)?.vault.verify(&mut |_, _| {})
+    }
+
+    /// A fresh challenge for a re-authentication of `name`.
+    pub fn challenge(&mut self, name: &str) -> Result<[u8; 32]> {
+        let s = self.session(name)?;
+        let c: [u8; 32] = pvault_crypto::random::bytes();
+        s.challenge = Some((c, Instant::now()));
+        Ok(c)
+    }
+
+    /// Completes a re-authentication: the proof must answer the last challenge with the profile's KEK.
+    /// A wrong proof counts as a failed unlock attempt.
+    pub fn reauthenticate(&mut self, name: &str, proof: &[u8]) -> Result<()> {
+        let s = self
+            .open
+            .get_mut(name)
+            .ok_or_else(|| Error::Locked(name.to_string()))?;
+        let Some((challenge, issued)) = s.challenge.take() else {
+            return Err(Error::ReauthFailed("no challenge was issued".into()));
+        };
+        if issued.elapsed() > CHALLENGE_TTL {
+            return Err(Error::ReauthFailed(
+                "the challenge expired; try again".into(),
+            ));
+        }
+        if !s.vault.check_reauth_proof(&challenge, proof) {
+            let summary = s.vault.summary().clone();
+            let left = self.pv.record_failed_attempt(&summary)?;
+            return Err(Error::WrongPassword {
+                profile: summary.name,
+                attempts_left: Some(left),
+            });
+        }
+        s.last_used = Instant::now();
+        s.vault.mark_reauthenticated();
+        Ok(())
+    }
+}
+
+/// A bounded cache of decrypted records, as serialized bytes (so they can be zeroized), optionally
+/// sealed under a key that exists only in this cache.
+struct RecordCache {
+    entries: HashMap<(String, String), CacheEntry>,
+    bytes: usize,
+    tick: u64,
+    sealer: Option<CollectionKeys>,
+    profile: pvault_crypto::ProfileId,
+}
+
+struct CacheEntry {
+    revision: u64,
+    last_used: u64,
+    blob: Zeroizing<Vec<u8>>,
+}
+
+impl RecordCache {
+    fn new(encrypted: bool) -> Self {
+        RecordCache {
+            entries: HashMap::new(),
+            bytes: 0,
+            tick: 0,
+            sealer: encrypted.then(|| CollectionKeys::new(0, &Key32::random(), &Key32::random())),
+            profile: pvault_crypto::ProfileId::random(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn aad<'a>(&'a self, key: &'a str) -> Aad<'a> {
+        Aad {
+            profile: &self.profile,
+            kind: Kind::Record,
+            collection: "cache",
+            record_id: key,
+            classification: Classification::Internal,
+        }
+    }
+
+    fn get(&mut self, collection: &str, id: &str, revision: u64) -> Option<Record> {
+        self.tick += 1;
+        let tick = self.tick;
+        let entry = self
+            .entries
+            .get_mut(&(collection.to_string(), id.to_string()))?;
+        if entry.revision != revision {
+            return None;
+        }
+        entry.last_used = tick;
+        let plain = match &self.sealer {
+            None => Zeroizing::new(entry.blob.to_vec()),
+            Some(keys) => {
+                let key = format!("{collection}/{id}");
+                let aad = Aad {
+                    profile: &self.profile,
+                    kind: Kind::Record,
+                    collection: "cache",
+                    record_id: &key,
+                    classification: Classification::Internal,
+                };
+                envelope::open(keys, &aad, &entry.blob).ok()?
+            }
+        };
+        serde_json::from_slice(&plain).ok()
+    }
+
+    fn insert(&mut self, rec: &Record) {
+        let plain = Zeroizing::new(serde_json::to_vec(rec).expect("records serialize"));
+        if plain.len() > CACHE_BYTES / 4 {
+            return;
+        }
+        let key = format!("{}/{}", rec.collection, rec.id);
+        let blob = match &self.sealer {
+            None => plain,
+            Some(keys) => match envelope::seal(keys, &self.aad(&key), &plain) {
+                Ok(sealed) => Zeroizing::new(sealed),
+                Err(_) => return,
+            },
+        };
+        self.remove(&rec.collection, &rec.id);
+        self.tick += 1;
+        self.bytes += blob.len();
+        self.entries.insert(
+            (rec.collection.clone(), rec.id.clone()),
+            CacheEntry {
+                revision: rec.revision,
+                last_used: self.tick,
+                blob,
+            },
+        );
+        while self.bytes > CACHE_BYTES {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    if let Some(e) = self.entries.remove(&k) {
+                        self.bytes -= e.blob.len();
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn remove(&mut self, collection: &str, id: &str) {
+        if let Some(e) = self
+            .entries
+            .remove(&(collection.to_string(), id.to_string()))
+        {
+            self.bytes -= e.blob.len();
+        }
+    }
+}
