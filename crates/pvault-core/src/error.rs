@@ -146,6 +146,16 @@ pub enum Error {
     /// An epoch has sealed as many envelopes as its AES-GCM nonce budget allows.
     #[error("key epoch {0} has reached its encryption limit: run `pvault profile rotate-keys`")]
     KeyExhausted(u32),
+    /// Rotation found envelopes still under an old epoch (the key_id column disagreed with them).
+    #[error(
+        "key rotation stopped before destroying the old key: {0} envelope(s) are still sealed under it (the store's key_id column is damaged); run `pvault verify`"
+    )]
+    RotationIncomplete(usize),
+    /// `history` of a collection that keeps only the latest version.
+    #[error(
+        "{0} keeps only the latest version of a record; version history is kept for breakthroughs"
+    )]
+    NoHistory(String),
     /// The profile is not unlocked (in the agent).
     #[error(
         "profile '{0}' is locked: run `pvault profile unlock {0}`, or give the password (prompt, --password-file, PVAULT_PASSWORD)"

@@ -69,6 +69,10 @@ pub fn open(path: &Path, profile: &ProfileId, create: bool) -> Result<Connection
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        // SQLite gives the WAL and shared-memory files the database file's mode: make it 0600 first.
+        if !path.exists() {
+            crate::fsutil::create_private_file(path)?;
+        }
     }
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;

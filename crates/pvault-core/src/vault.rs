@@ -341,8 +341,15 @@ impl Vault {
     // ----- opening -----
 
     fn open_id(&self, row: &Row) -> Result<String> {
-        let keys = self.keys_for(row.key_id, &row.collection)?;
         let rid_hex = hex::encode(row.rid);
+        // Envelopes name the epoch that sealed them; the key_id column is only an index for rotation.
+        let key_id = envelope::key_id(&row.id_box).unwrap_or(row.key_id);
+        let keys = self
+            .keys_for(key_id, &row.collection)
+            .map_err(|_| Error::Tampered {
+                collection: row.collection.clone(),
+                id: format!("#{rid_hex}"),
+            })?;
         let raw = envelope::open(&keys, &self.id_aad(&row.collection, &rid_hex), &row.id_box)
             .map_err(|_| Error::Tampered {
                 collection: row.collection.clone(),
@@ -455,7 +462,10 @@ impl Vault {
         if row.deleted {
             return Err(not_found());
         }
-        let classification = class_of(row.classification)?;
+        let classification = class_of(row.classification).map_err(|_| Error::Tampered {
+            collection: name.to_string(),
+            id: id.to_string(),
+        })?;
         if classification.needs_reauth() && !self.reauth_valid() {
             return Err(Error::ReauthRequired {
                 collection: name.to_string(),
@@ -476,7 +486,21 @@ impl Vault {
                 collection: name.to_string(),
                 id: id.to_string(),
             })?;
-        let classification = class_of(row.classification)?;
+        if name.kind() != CollectionKind::Breakthroughs {
+            return Err(Error::NoHistory(name.to_string()));
+        }
+        let tampered = || Error::Tampered {
+            collection: name.to_string(),
+            id: id.to_string(),
+        };
+        let versions = store::versions_of(&self.conn, name.as_str(), &rid)?;
+        // The highest level over the record and every version: an old SECRET version stays SECRET
+        // even when the record was lowered since.
+        let mut classification = class_of(row.classification).map_err(|_| tampered())?;
+        for v in &versions {
+            classification =
+                classification.max(class_of(v.classification).map_err(|_| tampered())?);
+        }
         if classification.needs_reauth() && !self.reauth_valid() {
             return Err(Error::ReauthRequired {
                 collection: name.to_string(),
@@ -486,7 +510,7 @@ impl Vault {
         }
         let mut out = Vec::new();
         let mut previous: Option<String> = None;
-        for v in store::versions_of(&self.conn, name.as_str(), &rid)? {
+        for v in versions {
             let payload = self.open_version(&v, id)?;
             self.check_attestation(id, &payload, previous.as_deref())
                 .map_err(|problem| Error::Tampered {
@@ -561,8 +585,18 @@ impl Vault {
         let mut listing = Listing::default();
         let reauth = self.reauth_valid();
         for row in rows {
+            // The best name for a record that fails: its id once that opened, else its row key.
+            let mut row_ref = format!("#{}", hex::encode(row.rid));
+            let row_collection = row.collection.clone();
             let result = self.open_id(&row).and_then(|id| {
-                let hide = class_of(row.classification)?.needs_reauth() && !reauth;
+                row_ref = id.clone();
+                let hide = class_of(row.classification)
+                    .map_err(|_| Error::Tampered {
+                        collection: row.collection.clone(),
+                        id: id.clone(),
+                    })?
+                    .needs_reauth()
+                    && !reauth;
                 let payload = if hide {
                     None
                 } else {
@@ -578,7 +612,11 @@ impl Vault {
                     problem: "does not decrypt: tampered with, corrupted or moved from elsewhere"
                         .into(),
                 }),
-                Err(e) => return Err(e),
+                Err(e) => listing.unreadable.push(Unreadable {
+                    collection: row_collection,
+                    id: row_ref,
+                    problem: e.to_string(),
+                }),
             }
         }
         Ok(listing)
@@ -697,8 +735,11 @@ impl Vault {
                     .as_ref()
                     .map(|p| p.created.clone())
                     .unwrap_or_else(|| now.clone());
-                let chain = prev.and_then(|p| p.attestation).map(|a| a.chain_hash);
-                (created, row.version + 1, chain)
+                (
+                    created,
+                    row.version + 1,
+                    self.last_chain_hash(conn, row, &id)?,
+                )
             }
             None => (now.clone(), 1, None),
         };
@@ -770,6 +811,16 @@ impl Vault {
             },
             seals,
         ))
+    }
+
+    /// The chain hash of the newest stored version of an append-only record (after a delete too, so
+    /// a record written again continues its chain).
+    fn last_chain_hash(&self, conn: &Connection, row: &Row, id: &str) -> Result<Option<String>> {
+        let last = store::versions_of(conn, &row.collection, &row.rid)?.pop();
+        match last {
+            None => Ok(None),
+            Some(v) => Ok(self.open_version(&v, id)?.attestation.map(|a| a.chain_hash)),
+        }
     }
 
     fn chain_hash(
@@ -973,6 +1024,16 @@ impl Vault {
             )
         })?;
         ids.insert((row.collection.clone(), row.rid), id.clone());
+        let sealed_under = [Some(&row.id_box), row.body.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|e| envelope::key_id(e).ok());
+        if sealed_under.into_iter().any(|k| k != Some(row.key_id)) {
+            return Err(problem(
+                &id,
+                "key id column does not match the record's envelopes",
+            ));
+        }
         if row.deleted {
             return Ok(());
         }
@@ -1013,6 +1074,24 @@ impl Vault {
             .lock()
             .expect("key cache lock")
             .retain(|(id, _), _| live.contains(id));
+        Ok(())
+    }
+
+    /// Before an epoch is destroyed: every envelope (by its own header, not the key_id column) must be
+    /// sealed under `current`, or destroying the old epoch would lose data.
+    fn check_all_sealed_under(&self, current: u32) -> Result<()> {
+        let rows = store::rows_of(&self.conn, None, true)?;
+        let versions = store::all_versions(&self.conn)?;
+        let stale = rows
+            .iter()
+            .flat_map(|r| [Some(&r.id_box), r.body.as_ref()])
+            .flatten()
+            .chain(versions.iter().map(|v| &v.body))
+            .filter(|e| envelope::key_id(e).ok() != Some(current))
+            .count();
+        if stale > 0 {
+            return Err(Error::RotationIncomplete(stale));
+        }
         Ok(())
     }
 
@@ -1140,6 +1219,7 @@ impl Vault {
             tx.commit()?;
             progress(records + versions, total);
         }
+        self.check_all_sealed_under(current)?;
         let destroyed: Vec<u32> = self
             .keys
             .key_ids()

@@ -1,0 +1,15 @@
+//! End-to-end tests of the `pvault` binary, run as a user would: every test has its own temporary
+//! home, passwords come from the environment or files, and stdin is never a terminal.
+//!
+//! One test binary (to keep link time down); the modules are in `tests/cli/`.
+
+#[path = "cli/bad_input.rs"]
+mod bad_input;
+#[path = "cli/cli_support.rs"]
+mod cli_support;
+#[path = "cli/crash.rs"]
+mod crash;
+#[path = "cli/profiles.rs"]
+mod profiles;
+#[path = "cli/records.rs"]
+mod records;
