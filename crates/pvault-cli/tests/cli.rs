@@ -3,6 +3,8 @@
 //!
 //! One test binary (to keep link time down); the modules are in `tests/cli/`.
 
+#[path = "cli/agent.rs"]
+mod agent;
 #[path = "cli/bad_input.rs"]
 mod bad_input;
 #[path = "cli/cli_support.rs"]
