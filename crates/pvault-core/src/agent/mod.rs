@@ -15,7 +15,7 @@ mod proto;
 mod server;
 
 pub use client::AgentClient;
-pub use proto::{AgentError, Request, Response, SecretString};
+pub use proto::{AgentError, Request, Response, SecretString, read_frame, write_frame};
 pub use server::{ServeOptions, serve};
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,252 @@
+//! Benchmark 1: batched encrypted insert. pvault's `Vault::put_many` against plain SQLite and SQLCipher
+//! writing the same records, in the same batches, with the same schema and pragmas.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
+
+use crate::plain::{self, Input, Sql, Timing};
+use crate::report::{Goal, Row, Section, ratio};
+use crate::timing::Stats;
+
+/// Fixed test password of the benchmark profiles.
+pub const PASSWORD: &[u8] = b"pvault-bench fixed test password";
+
+pub struct Config {
+    pub records: usize,
+    pub batch: usize,
+    pub runs: usize,
+    /// Where each contender gets a fresh temp dir.
+    pub dir: PathBuf,
+    /// The SQLCipher contender's binary, if built.
+    pub sqlcipher: Option<PathBuf>,
+}
+
+/// The SQLCipher binary: `$PVAULT_BENCH_SQLCIPHER`, or where `cargo build --release` puts it.
+pub fn find_sqlcipher() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PVAULT_BENCH_SQLCIPHER") {
+        return Some(PathBuf::from(p));
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bench/sqlcipher-baseline/target/release/sqlcipher-baseline");
+    p.exists().then_some(p)
+}
+
+pub const SQLCIPHER_BUILD: &str =
+    "cargo build --release --manifest-path bench/sqlcipher-baseline/Cargo.toml";
+
+pub fn run(cfg: &Config) -> Result<Section> {
+    let work = plain::workload(0, cfg.records);
+    let (mut pv, mut sq, mut like, mut sc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut sizes = String::new();
+    let mut sqlcipher_info = String::new();
+    let mut sqlcipher_error = None;
+    // Contenders take turns, so a change in background load hits all of them alike.
+    for run in 1..=cfg.runs {
+        let say = |who: &str| eprintln!("insert: run {run}/{}: {who}", cfg.runs);
+        say("pvault");
+        let (t, s) = pvault_once(&work, cfg)?;
+        pv.push(t);
+        sizes = s;
+        say("plain SQLite");
+        sq.push(plain_once(&work, cfg, Sql::Upsert)?);
+        say("plain SQLite, pvault's SQL");
+        like.push(plain_once(&work, cfg, Sql::LikePvault)?);
+        if let Some(bin) = &cfg.sqlcipher {
+            say("SQLCipher");
+            match sqlcipher_once(bin, cfg) {
+                Ok((t, info)) => {
+                    sc.push(t);
+                    sqlcipher_info = info;
+                }
+                Err(e) => sqlcipher_error = Some(format!("{e:#}")),
+            }
+        }
+    }
+    let wall = |ts: &[Timing]| Stats::of(ts.iter().map(|t| t.wall).collect());
+    let cpu = |ts: &[Timing]| Stats::of(ts.iter().map(|t| t.cpu).collect()).median;
+    let note = |ts: &[Timing]| {
+        format!(
+            "{:.0} records/s, CPU {:.2} s",
+            cfg.records as f64 / wall(ts).median,
+            cpu(ts)
+        )
+    };
+    let pv_wall = wall(&pv).median;
+    let vs = |ts: &[Timing]| ratio(Some(pv_wall), Some(wall(ts).median));
+    let mut rows = vec![
+        Row::new("pvault (Vault::put_many, INTERNAL)", Some(wall(&pv)), "s")
+            .ratio(Some(1.0))
+            .note(format!("{}; {sizes}", note(&pv))),
+        Row::new("plain SQLite (same schema, pragmas)", Some(wall(&sq)), "s")
+            .ratio(vs(&sq))
+            .note(format!("{}; ratio = pvault / this", note(&sq))),
+    ];
+    rows.push(match (sc.is_empty(), &sqlcipher_error) {
+        (false, _) => Row::new("SQLCipher (same, PRAGMA key)", Some(wall(&sc)), "s")
+            .ratio(vs(&sc))
+            .note(format!("{}; {sqlcipher_info}", note(&sc))),
+        (true, Some(e)) => Row::new("SQLCipher", None, "s").note(format!("failed: {e}")),
+        (true, None) => {
+            Row::new("SQLCipher", None, "s").note(format!("not built: run `{SQLCIPHER_BUILD}`"))
+        }
+    });
+    rows.push(
+        Row::new(
+            "breakdown: plain SQLite, pvault's SQL",
+            Some(wall(&like)),
+            "s",
+        )
+        .ratio(vs(&like))
+        .note(format!(
+            "{}; pvault's statements (row lookup, blind-index delete, meta counters) and row \
+             sizes, no crypto",
+            note(&like)
+        )),
+    );
+    let vs_plain = pv_wall / wall(&sq).median;
+    let mut goals = vec![Goal {
+        goal: "pvault time ≤ 1.5 × plain SQLite".into(),
+        measured: format!(
+            "{vs_plain:.2}× (CPU time {:.2}×)",
+            cpu(&pv) / cpu(&sq).max(1e-9)
+        ),
+        met: Some(vs_plain <= 1.5),
+    }];
+    goals.push(if sc.is_empty() {
+        Goal {
+            goal: "pvault faster than SQLCipher".into(),
+            measured: "SQLCipher not measured".into(),
+            met: None,
+        }
+    } else {
+        let sc_wall = wall(&sc).median;
+        Goal {
+            goal: "pvault faster than SQLCipher".into(),
+            measured: format!("{:.2}× SQLCipher's time", pv_wall / sc_wall),
+            met: Some(pv_wall < sc_wall),
+        }
+    });
+    Ok(Section {
+        title: format!(
+            "1. Batched encrypted insert: {} records × {} B, {} per transaction",
+            cfg.records,
+            plain::DATA_BYTES,
+            cfg.batch
+        ),
+        setup: vec![
+            format!(
+                "each contender writes the same records (random 26-char ids, {{\"text\": {} chars}}) \
+                 into a user collection, fresh temp dir under {} each run; median of {} runs, \
+                 contenders interleaved",
+                plain::DATA_BYTES,
+                cfg.dir.display(),
+                cfg.runs
+            ),
+            "timed: the writes and commits only (profile creation, unlock and SQLCipher's PBKDF2 \
+             come before the clock); CPU = user + system time of the timed part"
+                .into(),
+        ],
+        rows,
+        goals,
+    })
+}
+
+fn records_of(chunk: &[Input]) -> Vec<NewRecord> {
+    chunk
+        .iter()
+        .map(|r| NewRecord {
+            collection: plain::COLLECTION.into(),
+            id: Some(r.id.clone()),
+            classification: None,
+            data: r.data.clone(),
+        })
+        .collect()
+}
+
+/// One pvault run: a new home and standard profile, then every batch through `put_many`. Returns the
+/// time and the average sizes of what pvault stored.
+fn pvault_once(work: &[Input], cfg: &Config) -> Result<(Timing, String)> {
+    let tmp = tempfile::Builder::new()
+        .prefix("pvault-bench-")
+        .tempdir_in(&cfg.dir)?;
+    let pv = Pvault::open(tmp.path())?;
+    pv.create(
+        NewProfile {
+            name: "bench".into(),
+            display_name: None,
+            security: SecurityLevel::Standard,
+        },
+        PASSWORD,
+    )?;
+    let mut vault = pv.unlock(Some("bench"), &Credentials::password(PASSWORD))?;
+    let batches: Vec<Vec<NewRecord>> = work.chunks(cfg.batch).map(records_of).collect();
+    let (written, timing) = plain::timed(|| -> Result<usize> {
+        let mut n = 0;
+        for batch in batches {
+            n += vault.put_many(batch, &mut |_, _| {})?.len();
+        }
+        Ok(n)
+    });
+    let counts = vault.counts()?;
+    if written? != work.len() || counts != [(plain::COLLECTION.to_string(), work.len() as u64)] {
+        bail!("pvault stored {counts:?}, expected {} records", work.len());
+    }
+    let store = pv.details(Some("bench"))?.dir.join("store.db");
+    let sizes = rusqlite::Connection::open(store)?.query_row(
+        "SELECT avg(length(body)), avg(length(id_box)) FROM records",
+        [],
+        |r| Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?)),
+    )?;
+    Ok((
+        timing,
+        format!("stored body {:.0} B, id box {:.0} B", sizes.0, sizes.1),
+    ))
+}
+
+/// One plain-SQLite run.
+fn plain_once(work: &[Input], cfg: &Config, sql: Sql) -> Result<Timing> {
+    let tmp = tempfile::Builder::new()
+        .prefix("plain-bench-")
+        .tempdir_in(&cfg.dir)?;
+    let mut conn = plain::open(&tmp.path().join("store.db"), None)?;
+    let timing = plain::insert(&mut conn, work, cfg.batch, sql)?;
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM records", [], |r| r.get(0))?;
+    if n as usize != work.len() {
+        bail!("plain SQLite stored {n} records, expected {}", work.len());
+    }
+    Ok(timing)
+}
+
+/// One SQLCipher run, in its own process; returns its time and a description of the library.
+fn sqlcipher_once(bin: &Path, cfg: &Config) -> Result<(Timing, String)> {
+    let out = Command::new(bin)
+        .args(["--records", &cfg.records.to_string()])
+        .args(["--batch", &cfg.batch.to_string()])
+        .arg("--dir")
+        .arg(&cfg.dir)
+        .output()
+        .with_context(|| format!("running {}", bin.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} exited with {}: {}",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("reading the JSON printed by {}", bin.display()))?;
+    let wall = v["seconds"]
+        .as_f64()
+        .context("no \"seconds\" in its output")?;
+    let cpu = v["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
+    let info = format!(
+        "SQLCipher {} on {}",
+        v["cipher_version"].as_str().unwrap_or("?"),
+        v["cipher_provider_version"].as_str().unwrap_or("?")
+    );
+    Ok((Timing { wall, cpu }, info))
+}
