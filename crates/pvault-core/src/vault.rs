@@ -177,6 +177,7 @@ pub struct Vault {
     device: String,
     naming: IndexKey,
     collection_keys: Mutex<HashMap<(u32, String), Arc<CollectionKeys>>>,
+    index_keys: Mutex<HashMap<u32, Arc<IndexKey>>>,
     reauth_until: Option<Instant>,
     reauth_window: Duration,
 }
@@ -234,6 +235,7 @@ impl Vault {
             device,
             naming,
             collection_keys: Mutex::new(HashMap::new()),
+            index_keys: Mutex::new(HashMap::new()),
             reauth_until: None,
             reauth_window: summary_window,
         }
@@ -326,7 +328,20 @@ impl Vault {
         collection: &str,
         entries: &[(&'static str, String)],
     ) -> Result<Vec<(&'static str, [u8; 16])>> {
-        let ik = self.keys.root(key_id)?.index_key(&self.profile);
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ik = {
+            let mut cache = self.index_keys.lock().expect("index key cache lock");
+            match cache.get(&key_id) {
+                Some(k) => k.clone(),
+                None => {
+                    let k = Arc::new(self.keys.root(key_id)?.index_key(&self.profile));
+                    cache.insert(key_id, k.clone());
+                    k
+                }
+            }
+        };
         Ok(entries
             .iter()
             .map(|(f, v)| {
@@ -800,7 +815,10 @@ impl Vault {
         };
         store::put_row(conn, &row)?;
         let tokens = self.index_tokens(key_id, name.as_str(), &valid.index)?;
-        store::set_index(conn, name.as_str(), &rid, &tokens)?;
+        // A new record has no old entries to replace; one without indexed fields has none at all.
+        if existing.is_some() || !tokens.is_empty() {
+            store::set_index(conn, name.as_str(), &rid, &tokens)?;
+        }
         Ok((
             Written {
                 collection: name.to_string(),
@@ -1074,6 +1092,10 @@ impl Vault {
             .lock()
             .expect("key cache lock")
             .retain(|(id, _), _| live.contains(id));
+        self.index_keys
+            .lock()
+            .expect("index key cache lock")
+            .retain(|id, _| live.contains(id));
         Ok(())
     }
 

@@ -172,13 +172,21 @@ pub fn key_id(envelope: &[u8]) -> Result<u32> {
 /// Seals a record (or record id) with the collection's keys; the classification picks one or two layers.
 pub fn seal(keys: &CollectionKeys, aad: &Aad<'_>, plaintext: &[u8]) -> Result<Vec<u8>> {
     let alg = Alg::for_classification(aad.classification);
+    // One call to the generator, for exactly the nonces this algorithm uses.
+    let mut nonces = [0u8; NONCE_LEN + XNONCE_LEN];
+    let used = match alg {
+        Alg::Aes256Gcm => NONCE_LEN,
+        Alg::Cascade => NONCE_LEN + XNONCE_LEN,
+    };
+    crate::random::fill(&mut nonces[..used]);
+    let (nonce, xnonce) = nonces.split_at(NONCE_LEN);
     seal_with_nonces(
         keys,
         aad,
         plaintext,
         alg,
-        crate::random::bytes(),
-        crate::random::bytes(),
+        nonce.try_into().expect("12 bytes"),
+        xnonce.try_into().expect("24 bytes"),
     )
 }
 
@@ -202,6 +210,23 @@ pub fn seal_with_nonces(
         out.extend_from_slice(&xnonce);
     }
     let body_start = out.len();
+    if alg == Alg::Aes256Gcm {
+        // One layer: encrypt straight from the plaintext into the envelope, without copying it first.
+        out.resize(body_start + plaintext.len() + TAG_LEN, 0);
+        let (ct, tag) = out[body_start..].split_at_mut(plaintext.len());
+        keys.aes
+            .0
+            .seal_out_of_place_scatter(
+                Nonce::assume_unique_for_key(nonce),
+                LcAad::from(&ad),
+                plaintext,
+                ct,
+                &[],
+                tag,
+            )
+            .map_err(|_| CryptoError::TooLong("plaintext"))?;
+        return Ok(out);
+    }
     out.extend_from_slice(plaintext);
     if alg == Alg::Cascade {
         let tag = keys
