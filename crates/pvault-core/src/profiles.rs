@@ -207,12 +207,13 @@ impl Pvault {
         }
     }
 
-    /// Unlocks a profile (the named one, or the current one). Runs the KDF once; the cost does not
-    /// depend on how many records the profile holds.
-    pub fn unlock(&self, name: Option<&str>, creds: &Credentials) -> Result<Vault> {
-        let summary = self.resolve(name)?;
-        let file = self.key_file(&summary)?;
-        let keys = self.authenticate(&summary, &file, creds)?;
+    /// Opens the store of an unlocked profile.
+    fn open_vault(
+        &self,
+        summary: ProfileSummary,
+        file: KeyFile,
+        keys: UnlockedKeys,
+    ) -> Result<Vault> {
         let dir = self.dir(&summary);
         let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), false)?;
         Ok(Vault::new(
@@ -225,22 +226,22 @@ impl Pvault {
         ))
     }
 
+    /// Unlocks a profile (the named one, or the current one). Runs the KDF once; the cost does not
+    /// depend on how many records the profile holds.
+    pub fn unlock(&self, name: Option<&str>, creds: &Credentials) -> Result<Vault> {
+        let summary = self.resolve(name)?;
+        let file = self.key_file(&summary)?;
+        let keys = self.authenticate(&summary, &file, creds)?;
+        self.open_vault(summary, file, keys)
+    }
+
     /// Opens a profile with keys unlocked elsewhere (by the CLI, which ran the KDF) and handed over as
     /// [`pvault_crypto::UnlockedKeys::to_transfer_bytes`]. They are checked against the key file.
     pub fn open_with_keys(&self, name: &str, transfer: &[u8]) -> Result<Vault> {
         let summary = self.home.profile(name)?;
         let file = self.key_file(&summary)?;
         let keys = UnlockedKeys::from_transfer_bytes(transfer, &file)?;
-        let dir = self.dir(&summary);
-        let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), false)?;
-        Ok(Vault::new(
-            summary,
-            dir,
-            file,
-            keys,
-            conn,
-            self.home.device_id()?,
-        ))
+        self.open_vault(summary, file, keys)
     }
 
     /// Unlocks a profile and returns its keys in transfer form, for the agent (runs the KDF here).
