@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -67,7 +67,12 @@ impl fmt::Debug for ApiKeyV1 {
     }
 }
 
-impl ApiKeyV1 {
+impl Model for ApiKeyV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = Classification::Confidential;
+    const DEFAULT: Classification = Classification::Confidential;
+    const SECRET_FIELDS: &'static [&'static str] = SECRET_FIELDS;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         Ok(Self {
@@ -99,11 +104,7 @@ impl ApiKeyV1 {
 
 /// Validates an API key record.
 pub(super) fn validate(data: Value) -> Result<Validated, SchemaError> {
-    let record: ApiKeyV1 = fields::parse_record(NAME, &data, SECRET_FIELDS)?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    let index = record.index();
-    let level = Classification::Confidential;
-    fields::validated(NAME, &record, index, level, level)
+    fields::validate_model::<ApiKeyV1>(&data)
 }
 
 /// Normalizes a query value for an indexed field; `None` if the field has no index.

@@ -4,7 +4,7 @@ use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -48,7 +48,11 @@ pub struct BlockV1 {
     pub solved_by: Option<String>,
 }
 
-impl BlockV1 {
+impl Model for BlockV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = Classification::Public;
+    const DEFAULT: Classification = Classification::Internal;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         let previous_hash = fields::optional(self.previous_hash, |h| hash("previous_hash", h))?;
@@ -89,16 +93,7 @@ impl BlockV1 {
 
 /// Validates a block record.
 pub(super) fn validate(data: Value) -> Result<Validated, SchemaError> {
-    let record: BlockV1 = fields::parse_record(NAME, &data, &[])?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    let index = record.index();
-    fields::validated(
-        NAME,
-        &record,
-        index,
-        Classification::Public,
-        Classification::Internal,
-    )
+    fields::validate_model::<BlockV1>(&data)
 }
 
 /// Normalizes a query value for an indexed field; `None` if the field has no index.

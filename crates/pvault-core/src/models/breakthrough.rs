@@ -7,7 +7,7 @@ use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -70,7 +70,11 @@ pub struct BreakthroughV1 {
     pub references: Option<Vec<String>>,
 }
 
-impl BreakthroughV1 {
+impl Model for BreakthroughV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = MIN_CLASSIFICATION;
+    const DEFAULT: Classification = DEFAULT_CLASSIFICATION;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         let reference = |f: &str, v: &str| fields::label(f, v, MAX_REFERENCE_BYTES);
@@ -89,6 +93,11 @@ impl BreakthroughV1 {
     }
 
     /// The blind-index entries of a normalized record.
+    fn chosen_classification(&self) -> Option<Classification> {
+        // `normalized` stored a valid name, so this only reads it back.
+        self.classification.as_deref().and_then(|c| c.parse().ok())
+    }
+
     fn index(&self) -> Vec<(&'static str, String)> {
         let mut index = vec![("researcher", self.researcher.clone())];
         index.extend(fields::index_each("tags", self.tags.as_ref()));
@@ -103,21 +112,7 @@ pub(super) fn validate(data: Value) -> Result<Validated, SchemaError> {
         let problem = format!("field '{field}' is set by pvault and cannot be written");
         return Err(SchemaError::new(NAME, problem));
     }
-    let record: BreakthroughV1 = fields::parse_record(NAME, &data, &[])?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    // `normalized` stored a valid name, so this only reads it back.
-    let chosen = record
-        .classification
-        .as_deref()
-        .and_then(|c| c.parse().ok());
-    let index = record.index();
-    fields::validated(
-        NAME,
-        &record,
-        index,
-        chosen.unwrap_or(MIN_CLASSIFICATION),
-        chosen.unwrap_or(DEFAULT_CLASSIFICATION),
-    )
+    fields::validate_model::<BreakthroughV1>(&data)
 }
 
 /// Normalizes a query value for an indexed field; `None` if the field has no index.

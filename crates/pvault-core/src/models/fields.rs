@@ -123,6 +123,47 @@ fn explain<T: DeserializeOwned>(
     }
 }
 
+/// A built-in schema: how a record of one collection is parsed, normalized and indexed.
+pub(super) trait Model: Serialize + DeserializeOwned {
+    /// The collection's name.
+    const NAME: &'static str;
+    /// The lowest classification a record may have.
+    const MIN: Classification;
+    /// The classification of a record written without one.
+    const DEFAULT: Classification;
+    /// Fields whose values must never appear in an error.
+    const SECRET_FIELDS: &'static [&'static str] = &[];
+
+    /// The record with every field checked and in its canonical form.
+    fn normalized(self) -> FieldResult<Self>;
+
+    /// The blind-index entries of a normalized record.
+    fn index(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// A classification the record chooses for itself, replacing both `MIN` and `DEFAULT`.
+    fn chosen_classification(&self) -> Option<Classification> {
+        None
+    }
+}
+
+/// Parses, normalizes and indexes a record of a built-in collection.
+pub(super) fn validate_model<M: Model>(data: &Value) -> Result<Validated, SchemaError> {
+    let record: M = parse_record(M::NAME, data, M::SECRET_FIELDS)?;
+    let record = record
+        .normalized()
+        .map_err(|p| SchemaError::new(M::NAME, p))?;
+    let chosen = record.chosen_classification();
+    validated(
+        M::NAME,
+        &record,
+        record.index(),
+        chosen.unwrap_or(M::MIN),
+        chosen.unwrap_or(M::DEFAULT),
+    )
+}
+
 /// Builds the result of a successful validation.
 pub(super) fn validated<T: Serialize>(
     collection: &str,

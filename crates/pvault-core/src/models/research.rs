@@ -4,7 +4,7 @@ use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -40,7 +40,11 @@ pub struct ResearchV1 {
     pub status: Option<String>,
 }
 
-impl ResearchV1 {
+impl Model for ResearchV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = Classification::Public;
+    const DEFAULT: Classification = Classification::Internal;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         let link = |f: &str, v: &str| fields::label(f, v, MAX_LINK_BYTES);
@@ -71,16 +75,7 @@ impl ResearchV1 {
 
 /// Validates a research record.
 pub(super) fn validate(data: Value) -> Result<Validated, SchemaError> {
-    let record: ResearchV1 = fields::parse_record(NAME, &data, &[])?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    let index = record.index();
-    fields::validated(
-        NAME,
-        &record,
-        index,
-        Classification::Public,
-        Classification::Internal,
-    )
+    fields::validate_model::<ResearchV1>(&data)
 }
 
 /// Normalizes a query value for an indexed field; `None` if the field has no index.

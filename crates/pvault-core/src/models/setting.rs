@@ -5,7 +5,7 @@ use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -27,7 +27,11 @@ pub struct SettingV1 {
     pub description: Option<String>,
 }
 
-impl SettingV1 {
+impl Model for SettingV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = Classification::Public;
+    const DEFAULT: Classification = Classification::Internal;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         let value_len = serde_json::to_string(&self.value).map_or(usize::MAX, |json| json.len());
@@ -46,15 +50,7 @@ impl SettingV1 {
 /// Validates a setting stored under the key `record_id`.
 pub(super) fn validate(record_id: &str, data: Value) -> Result<Validated, SchemaError> {
     check_key(record_id).map_err(|p| SchemaError::new(NAME, p))?;
-    let record: SettingV1 = fields::parse_record(NAME, &data, &[])?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    fields::validated(
-        NAME,
-        &record,
-        Vec::new(),
-        Classification::Public,
-        Classification::Internal,
-    )
+    fields::validate_model::<SettingV1>(&data)
 }
 
 /// A setting key matches `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`.

@@ -4,7 +4,7 @@ use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::fields::{self, FieldResult};
+use super::fields::{self, FieldResult, Model};
 use super::{SchemaError, Validated};
 
 /// The collection's name.
@@ -47,7 +47,11 @@ pub struct TransactionV1 {
     pub tags: Option<Vec<String>>,
 }
 
-impl TransactionV1 {
+impl Model for TransactionV1 {
+    const NAME: &'static str = NAME;
+    const MIN: Classification = Classification::Public;
+    const DEFAULT: Classification = Classification::Internal;
+
     /// Checks every field and returns the record in its stored form.
     fn normalized(self) -> FieldResult<Self> {
         Ok(Self {
@@ -81,16 +85,7 @@ impl TransactionV1 {
 
 /// Validates a transaction record.
 pub(super) fn validate(data: Value) -> Result<Validated, SchemaError> {
-    let record: TransactionV1 = fields::parse_record(NAME, &data, &[])?;
-    let record = record.normalized().map_err(|p| SchemaError::new(NAME, p))?;
-    let index = record.index();
-    fields::validated(
-        NAME,
-        &record,
-        index,
-        Classification::Public,
-        Classification::Internal,
-    )
+    fields::validate_model::<TransactionV1>(&data)
 }
 
 /// Normalizes a query value for an indexed field; `None` if the field has no index.
