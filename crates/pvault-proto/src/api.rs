@@ -1,0 +1,180 @@
+//! JSON bodies of the control endpoints. Paths (all under `/v1`):
+//!
+//! | method and path | signed by | body → answer |
+//! |---|---|---|
+//! | `POST /v1/accounts` | account key | [`RegisterAccount`] → [`AccountInfo`] |
+//! | `GET /v1/accounts/{username}/prelogin` | nobody | → [`Prelogin`] |
+//! | `POST /v1/accounts/{username}/devices` | account key | [`NewDevice`] → [`JoinResponse`] |
+//! | `GET /v1/profiles/{account}` | device | → [`AccountInfo`] |
+//! | `GET /v1/profiles/{account}/bundle` | device | → [`Bundle`] |
+//! | `PUT /v1/profiles/{account}/bundle` | device | [`PutBundle`] → [`Bundle`] |
+//! | `DELETE /v1/profiles/{account}/devices/{device}` | device | → [`AccountInfo`] |
+//! | `POST /v1/profiles/{account}/push` | device | [`crate::batch::PushRequest`] → [`crate::batch::PushResult`] |
+//! | `GET /v1/profiles/{account}/pull?since=N&limit=M` | device | → [`crate::batch::PullPage`] |
+//! | `GET /v1/profiles/{account}/ws` | device | WebSocket of [`Announce`] |
+//!
+//! Errors are answered with a 4xx or 5xx status and an [`ErrorBody`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ProtoError, Result};
+
+/// Largest key bundle or KDF description the server keeps.
+pub const MAX_BUNDLE_BYTES: usize = 256 << 10;
+
+/// A new account: one profile, its first device.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterAccount {
+    pub username: String,
+    /// The profile id, 32 hex digits.
+    pub account_id: String,
+    /// The account's Ed25519 public key, base64.
+    pub account_key: String,
+    /// What a new device needs to derive the KEK (the KDF algorithm, parameters and salt): opaque.
+    pub kdf: String,
+    /// The wrapped key bundle (every secret in it sealed under the KEK): opaque.
+    pub bundle: String,
+    pub device: NewDevice,
+}
+
+/// A device to add.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    /// 32 hex digits.
+    pub device_id: String,
+    /// The device's Ed25519 public key, base64.
+    pub device_key: String,
+    /// A name for lists, e.g. the host name.
+    pub name: String,
+}
+
+/// What anyone may learn of an account: enough to derive a KEK, nothing that checks a guess.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Prelogin {
+    pub account_id: String,
+    pub kdf: String,
+}
+
+/// Answer to a join: the key bundle to open with the password and Secret Key.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct JoinResponse {
+    pub account: AccountInfo,
+    pub bundle: Bundle,
+}
+
+/// The wrapped key bundle and its version (bumped by every replacement).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub version: u64,
+    pub kdf: String,
+    pub bundle: String,
+}
+
+/// Replaces the bundle (after a password change or a key rotation), if it is still at
+/// `expected_version`. With a changed password the account key changes too.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PutBundle {
+    pub expected_version: u64,
+    pub kdf: String,
+    pub bundle: String,
+    pub account_key: Option<String>,
+}
+
+/// An account as its devices see it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    pub account_id: String,
+    pub username: String,
+    pub head_seq: u64,
+    pub bundle_version: u64,
+    pub records: u64,
+    pub quota: Quota,
+    pub devices: Vec<DeviceInfo>,
+}
+
+/// Limits the server enforces per account.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    pub max_records: u64,
+    pub max_blob_bytes: u64,
+    pub max_batch_items: u64,
+    pub max_batch_bytes: u64,
+}
+
+/// A device of an account.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds of the last authenticated request.
+    pub last_seen: u64,
+    pub revoked: bool,
+}
+
+/// A WebSocket message from the server: the profile's log reached `seq`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Announce {
+    pub seq: u64,
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `replayed_request`, `device_revoked`, `quota_exceeded`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Checks a username: 1 to 64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn validate_username(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(ProtoError::Invalid(
+            "username (use 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit)",
+        ))
+    }
+}
+
+/// Checks a device name: 1 to 128 printable characters.
+pub fn validate_device_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+        return Err(ProtoError::Invalid("device name (1-128 printable characters)"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["alice", "a", "work.profile-2", "0_x"] {
+            validate_username(ok).unwrap();
+        }
+        for bad in ["", "Alice", "-a", "a b", "é", &"a".repeat(65)] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+}

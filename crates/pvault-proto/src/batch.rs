@@ -1,0 +1,433 @@
+//! The binary messages that carry records: a push, its result, and a page of a pull.
+//!
+//! Every message starts with `"PVS"`, the protocol version and a type byte; numbers are LEB128
+//! varints (canonical form only), record keys 16 bytes, hashes 32 bytes, blobs length-prefixed. A
+//! decoder accepts exactly one encoding of each message and checks every length against the input
+//! before it allocates. The layout is in `docs/sync.md`.
+
+use crate::chain::ChainHead;
+use crate::wire::{Reader, Writer};
+use crate::{PROTOCOL_VERSION, ProtoError, Result, Rid};
+
+/// Largest blob (one sealed record) accepted anywhere.
+pub const MAX_BLOB: usize = 4 << 20;
+/// Most items in one push or one page.
+pub const MAX_ITEMS: usize = 10_000;
+/// Largest message accepted by the decoders (the server may set a lower limit).
+pub const MAX_MESSAGE: usize = 64 << 20;
+
+const MAGIC: &[u8; 3] = b"PVS";
+/// Type byte of a [`PushRequest`].
+pub const TYPE_PUSH: u8 = 1;
+/// Type byte of a [`PushResult`].
+pub const TYPE_PUSH_RESULT: u8 = 2;
+/// Type byte of a [`PullPage`].
+pub const TYPE_PULL_PAGE: u8 = 3;
+
+/// Content type of every binary message.
+pub const CONTENT_TYPE: &str = "application/vnd.pvault.sync.v1";
+
+/// One record a device sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushItem {
+    /// The record's key.
+    pub rid: Rid,
+    /// The sequence number of the server version this edit is based on (0: the device knows of none).
+    pub base_seq: u64,
+    /// The record is deleted (the blob is the sealed tombstone).
+    pub tombstone: bool,
+    /// The sealed record.
+    pub blob: Vec<u8>,
+}
+
+/// A batch of records to apply, all or per item (see [`PushResult`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushRequest {
+    pub items: Vec<PushItem>,
+}
+
+/// The server's current version of a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteRecord {
+    pub rid: Rid,
+    /// Sequence number of this version.
+    pub seq: u64,
+    pub tombstone: bool,
+    pub blob: Vec<u8>,
+}
+
+/// What became of a push: items whose base matched were applied in one transaction and got new
+/// sequence numbers; the others are answered with the server's current version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushResult {
+    /// The log's head after the push.
+    pub head: ChainHead,
+    /// Applied items, in request order: key and new sequence number.
+    pub applied: Vec<(Rid, u64)>,
+    /// Items not applied, with the version they conflict with.
+    pub conflicts: Vec<RemoteRecord>,
+}
+
+/// One entry of the change log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub seq: u64,
+    pub rid: Rid,
+    pub tombstone: bool,
+    /// SHA-256 of the blob of this change (chained).
+    pub blob_hash: [u8; 32],
+    /// The blob, when this change is still the record's current version; `None` when a later change
+    /// superseded it (that change is further on in the log).
+    pub blob: Option<Vec<u8>>,
+}
+
+/// A page of the log after `since`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullPage {
+    /// The requested starting point (exclusive).
+    pub since: u64,
+    /// Changes with `since < seq`, in order, without gaps.
+    pub changes: Vec<Change>,
+    /// The chain head after the last change of this page (equal to `since`'s head when empty).
+    pub end: ChainHead,
+    /// More changes follow: ask again with `since = end.seq`.
+    pub more: bool,
+}
+
+fn start(kind: u8) -> Writer {
+    let mut w = Writer(Vec::new());
+    w.array(MAGIC);
+    w.u8(PROTOCOL_VERSION);
+    w.u8(kind);
+    w
+}
+
+fn open(bytes: &[u8], kind: u8) -> Result<Reader<'_>> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err(ProtoError::TooLarge("message"));
+    }
+    let mut r = Reader(bytes);
+    if &r.array::<3>("magic")? != MAGIC {
+        return Err(ProtoError::BadMagic);
+    }
+    let v = r.u8("version")?;
+    if v != PROTOCOL_VERSION {
+        return Err(ProtoError::Version(v));
+    }
+    let t = r.u8("message type")?;
+    if t != kind {
+        return Err(ProtoError::WrongType {
+            expected: kind,
+            found: t,
+        });
+    }
+    Ok(r)
+}
+
+fn flag(r: &mut Reader<'_>, what: &'static str, max: u8) -> Result<u8> {
+    let f = r.u8(what)?;
+    if f > max {
+        return Err(ProtoError::Invalid(what));
+    }
+    Ok(f)
+}
+
+fn put_head(w: &mut Writer, h: &ChainHead) {
+    w.varint(h.seq);
+    w.array(&h.hash);
+}
+
+fn get_head(r: &mut Reader<'_>) -> Result<ChainHead> {
+    Ok(ChainHead {
+        seq: r.varint("head sequence")?,
+        hash: r.array("head hash")?,
+    })
+}
+
+impl PushRequest {
+    /// Encodes the request.
+    pub fn encode(&self) -> Vec<u8> {
+        let size: usize = self.items.iter().map(|i| i.blob.len() + 32).sum();
+        let mut w = start(TYPE_PUSH);
+        w.0.reserve(size + 8);
+        w.varint(self.items.len() as u64);
+        for i in &self.items {
+            w.array(&i.rid);
+            w.varint(i.base_seq);
+            w.u8(u8::from(i.tombstone));
+            w.bytes(&i.blob);
+        }
+        w.0
+    }
+
+    /// Decodes and checks a request.
+    pub fn decode(bytes: &[u8]) -> Result<PushRequest> {
+        let mut r = open(bytes, TYPE_PUSH)?;
+        let n = r.count("push items", MAX_ITEMS, 19)?;
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            let rid = r.array("record key")?;
+            let base_seq = r.varint("base sequence")?;
+            let tombstone = flag(&mut r, "tombstone flag", 1)? == 1;
+            let blob = r.bytes("blob", MAX_BLOB)?.to_vec();
+            items.push(PushItem {
+                rid,
+                base_seq,
+                tombstone,
+                blob,
+            });
+        }
+        r.finish()?;
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        if !items.iter().all(|i| seen.insert(i.rid)) {
+            return Err(ProtoError::Invalid("push: one record twice in a batch"));
+        }
+        Ok(PushRequest { items })
+    }
+}
+
+impl PushResult {
+    /// Encodes the result.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = start(TYPE_PUSH_RESULT);
+        put_head(&mut w, &self.head);
+        w.varint(self.applied.len() as u64);
+        for (rid, seq) in &self.applied {
+            w.array(rid);
+            w.varint(*seq);
+        }
+        w.varint(self.conflicts.len() as u64);
+        for c in &self.conflicts {
+            w.array(&c.rid);
+            w.varint(c.seq);
+            w.u8(u8::from(c.tombstone));
+            w.bytes(&c.blob);
+        }
+        w.0
+    }
+
+    /// Decodes a result.
+    pub fn decode(bytes: &[u8]) -> Result<PushResult> {
+        let mut r = open(bytes, TYPE_PUSH_RESULT)?;
+        let head = get_head(&mut r)?;
+        let n = r.count("applied items", MAX_ITEMS, 17)?;
+        let mut applied = Vec::with_capacity(n);
+        for _ in 0..n {
+            applied.push((r.array("record key")?, r.varint("sequence")?));
+        }
+        let n = r.count("conflicts", MAX_ITEMS, 19)?;
+        let mut conflicts = Vec::with_capacity(n);
+        for _ in 0..n {
+            conflicts.push(RemoteRecord {
+                rid: r.array("record key")?,
+                seq: r.varint("sequence")?,
+                tombstone: flag(&mut r, "tombstone flag", 1)? == 1,
+                blob: r.bytes("blob", MAX_BLOB)?.to_vec(),
+            });
+        }
+        r.finish()?;
+        Ok(PushResult {
+            head,
+            applied,
+            conflicts,
+        })
+    }
+}
+
+impl PullPage {
+    /// Encodes the page.
+    pub fn encode(&self) -> Vec<u8> {
+        let size: usize = self
+            .changes
+            .iter()
+            .map(|c| c.blob.as_ref().map_or(0, Vec::len) + 64)
+            .sum();
+        let mut w = start(TYPE_PULL_PAGE);
+        w.0.reserve(size + 64);
+        w.varint(self.since);
+        put_head(&mut w, &self.end);
+        w.u8(u8::from(self.more));
+        w.varint(self.changes.len() as u64);
+        for c in &self.changes {
+            w.varint(c.seq);
+            w.array(&c.rid);
+            w.u8(u8::from(c.tombstone) | (u8::from(c.blob.is_some()) << 1));
+            w.array(&c.blob_hash);
+            if let Some(b) = &c.blob {
+                w.bytes(b);
+            }
+        }
+        w.0
+    }
+
+    /// Decodes a page and checks its shape: sequence numbers follow `since` without gaps, `end` is the
+    /// last of them, and every blob sent matches its hash. (The chain itself is the caller's to check
+    /// against the head it knows; see [`crate::chain`].)
+    pub fn decode(bytes: &[u8]) -> Result<PullPage> {
+        let mut r = open(bytes, TYPE_PULL_PAGE)?;
+        let since = r.varint("since")?;
+        let end = get_head(&mut r)?;
+        let more = flag(&mut r, "more flag", 1)? == 1;
+        let n = r.count("changes", MAX_ITEMS, 50)?;
+        let mut changes = Vec::with_capacity(n);
+        let mut expect = since;
+        for _ in 0..n {
+            let seq = r.varint("sequence")?;
+            expect = expect
+                .checked_add(1)
+                .ok_or(ProtoError::Invalid("sequence"))?;
+            if seq != expect {
+                return Err(ProtoError::Invalid("pull page: sequence numbers have a gap"));
+            }
+            let rid = r.array("record key")?;
+            let flags = flag(&mut r, "change flags", 3)?;
+            let blob_hash = r.array("blob hash")?;
+            let blob = if flags & 2 != 0 {
+                let b = r.bytes("blob", MAX_BLOB)?;
+                if crate::chain::blob_hash(b) != blob_hash {
+                    return Err(ProtoError::Invalid("pull page: blob does not match its hash"));
+                }
+                Some(b.to_vec())
+            } else {
+                None
+            };
+            changes.push(Change {
+                seq,
+                rid,
+                tombstone: flags & 1 != 0,
+                blob_hash,
+                blob,
+            });
+        }
+        r.finish()?;
+        if end.seq != expect {
+            return Err(ProtoError::Invalid("pull page: end is not its last change"));
+        }
+        Ok(PullPage {
+            since,
+            changes,
+            end,
+            more,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::blob_hash;
+
+    fn item(n: u8) -> PushItem {
+        PushItem {
+            rid: [n; 16],
+            base_seq: u64::from(n) * 1000,
+            tombstone: n % 2 == 0,
+            blob: vec![n; usize::from(n) * 10],
+        }
+    }
+
+    #[test]
+    fn push_round_trips_and_refuses_a_record_twice() {
+        let req = PushRequest {
+            items: (1..20).map(item).collect(),
+        };
+        let bytes = req.encode();
+        assert_eq!(PushRequest::decode(&bytes).unwrap(), req);
+        let twice = PushRequest {
+            items: vec![item(1), item(1)],
+        };
+        assert!(matches!(
+            PushRequest::decode(&twice.encode()),
+            Err(ProtoError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn every_truncation_of_a_message_is_an_error() {
+        let bytes = PushRequest {
+            items: (1..4).map(item).collect(),
+        }
+        .encode();
+        for cut in 0..bytes.len() {
+            assert!(PushRequest::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert_eq!(
+            PushRequest::decode(&extra),
+            Err(ProtoError::TrailingBytes(1))
+        );
+    }
+
+    #[test]
+    fn header_is_checked() {
+        let mut bytes = PushRequest::default().encode();
+        assert!(matches!(
+            PushResult::decode(&bytes),
+            Err(ProtoError::WrongType { .. })
+        ));
+        bytes[3] = 9;
+        assert_eq!(PushRequest::decode(&bytes), Err(ProtoError::Version(9)));
+        bytes[0] = b'X';
+        assert_eq!(PushRequest::decode(&bytes), Err(ProtoError::BadMagic));
+    }
+
+    #[test]
+    fn push_result_round_trips() {
+        let res = PushResult {
+            head: ChainHead {
+                seq: 77,
+                hash: [9; 32],
+            },
+            applied: vec![([1; 16], 76), ([2; 16], 77)],
+            conflicts: vec![RemoteRecord {
+                rid: [3; 16],
+                seq: 12,
+                tombstone: true,
+                blob: b"sealed".to_vec(),
+            }],
+        };
+        assert_eq!(PushResult::decode(&res.encode()).unwrap(), res);
+    }
+
+    #[test]
+    fn pull_page_round_trips_and_checks_sequence_and_hashes() {
+        let change = |seq: u64, blob: Option<&[u8]>| Change {
+            seq,
+            rid: [seq as u8; 16],
+            tombstone: false,
+            blob_hash: blob_hash(blob.unwrap_or(b"old")),
+            blob: blob.map(<[u8]>::to_vec),
+        };
+        let page = PullPage {
+            since: 10,
+            changes: vec![change(11, Some(b"a")), change(12, None), change(13, Some(b""))],
+            end: ChainHead {
+                seq: 13,
+                hash: [1; 32],
+            },
+            more: true,
+        };
+        assert_eq!(PullPage::decode(&page.encode()).unwrap(), page);
+
+        let mut gap = page.clone();
+        gap.changes.remove(1);
+        assert!(PullPage::decode(&gap.encode()).is_err());
+        let mut wrong_end = page.clone();
+        wrong_end.end.seq = 14;
+        assert!(PullPage::decode(&wrong_end.encode()).is_err());
+        let mut forged = page.clone();
+        forged.changes[0].blob = Some(b"b".to_vec());
+        assert!(PullPage::decode(&forged.encode()).is_err());
+        let empty = PullPage {
+            since: 5,
+            changes: vec![],
+            end: ChainHead {
+                seq: 5,
+                hash: [0; 32],
+            },
+            more: false,
+        };
+        assert_eq!(PullPage::decode(&empty.encode()).unwrap(), empty);
+    }
+}
