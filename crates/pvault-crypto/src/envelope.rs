@@ -73,6 +73,8 @@ pub enum Kind {
     RecordId = 2,
     /// A wrapped key (root keys, Secret Key, naming key, identity keys).
     KeyWrap = 3,
+    /// The sealed description of a record travelling through the sync server.
+    SyncItem = 4,
 }
 
 /// Where an envelope belongs. All of it is authenticated; none of it is stored in the envelope.

@@ -229,6 +229,12 @@ impl UnlockedKeys {
         out
     }
 
+    /// The seed of the profile's account key on a sync server (Ed25519): derived from the KEK, so
+    /// only someone with the password and the Secret Key has it, and it changes with the password.
+    pub fn account_signing_seed(&self) -> Key32 {
+        account_seed(&self.kek, &self.profile)
+    }
+
     /// Checks a proof made by [`UnlockedKeys::reauth_proof`] with the same KEK, in constant time.
     pub fn check_reauth_proof(&self, challenge: &[u8; 32], proof: &[u8]) -> bool {
         let expected = self.reauth_proof(challenge);
@@ -251,6 +257,58 @@ impl UnlockedKeys {
             naming: self.naming.duplicate(),
             identity: Identity::from_secret_bytes(&self.identity.secret_bytes()),
         }
+    }
+}
+
+/// A profile's key-encryption key, derived by a device that has only the KDF section (a device
+/// joining through the sync server). Zeroized on drop.
+pub struct Kek {
+    profile: ProfileId,
+    key: Key32,
+}
+
+impl Kek {
+    /// The account key seed; see [`UnlockedKeys::account_signing_seed`].
+    pub fn account_signing_seed(&self) -> Key32 {
+        account_seed(&self.key, &self.profile)
+    }
+}
+
+fn account_seed(kek: &Key32, profile: &ProfileId) -> Key32 {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, kek.expose());
+    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+    ctx.update(b"pvault/v1/sync-account-key");
+    ctx.update(&profile.0);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.sign().as_ref());
+    Key32::from_bytes(out)
+}
+
+impl KdfSection {
+    /// Derives the KEK of `profile` from the password and the Secret Key (runs Argon2id).
+    pub fn derive_kek(
+        &self,
+        profile: &ProfileId,
+        password: &[u8],
+        secret_key: &SecretKey,
+    ) -> Result<Kek> {
+        if self.alg != "argon2id" {
+            return Err(CryptoError::InvalidKeyFile(format!(
+                "unknown KDF '{}'",
+                self.alg
+            )));
+        }
+        self.params.validate()?;
+        let raw = b64d("kdf.salt", &self.salt)?;
+        let salt: [u8; 16] = raw
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::InvalidKeyFile("kdf.salt is not 16 bytes".into()))?;
+        let pk = PasswordKey::derive(password, &salt, self.params)?;
+        Ok(Kek {
+            profile: *profile,
+            key: pk.kek(secret_key, &salt),
+        })
     }
 }
 
@@ -523,6 +581,34 @@ impl KeyFile {
             (None, None) => return Err(CryptoError::SecretKeyRequired),
         };
         let kek = pk.kek(&sk, &salt);
+        self.open_with(profile, kek, sk, typed)
+    }
+
+    /// Unlocks with a KEK derived elsewhere ([`KdfSection::derive_kek`]), for a device that joined
+    /// through the sync server: it derived the KEK to authenticate, and need not run Argon2id again.
+    pub fn unlock_with_kek(&self, kek: &Kek, secret_key: &SecretKey) -> Result<UnlockedKeys> {
+        self.check()?;
+        let profile = self.profile_id()?;
+        if kek.profile != profile {
+            return Err(CryptoError::WrongPasswordOrSecretKey);
+        }
+        self.open_with(
+            profile,
+            kek.key.duplicate(),
+            SecretKey::from_bytes(secret_key.expose())?,
+            true,
+        )
+    }
+
+    /// Opens every wrapped key with a KEK. `typed`: the Secret Key was typed in (so a failure means a
+    /// wrong password or Secret Key, not a damaged file).
+    fn open_with(
+        &self,
+        profile: ProfileId,
+        kek: Key32,
+        sk: SecretKey,
+        typed: bool,
+    ) -> Result<UnlockedKeys> {
         let kek_cipher = AesKey::new(&kek);
         let mut roots = BTreeMap::new();
         for e in &self.epochs {
@@ -632,6 +718,43 @@ mod tests {
         t: 1,
         p: 1,
     };
+
+    #[test]
+    fn a_joining_device_derives_the_same_kek_and_account_key() {
+        let pid = ProfileId::random();
+        let (file, keys) = KeyFile::create(pid, b"correct horse", FAST, false).unwrap();
+        let sk = SecretKey::from_bytes(keys.secret_key().expose()).unwrap();
+        let kek = file.kdf.derive_kek(&pid, b"correct horse", &sk).unwrap();
+        assert_eq!(
+            kek.account_signing_seed().expose(),
+            keys.account_signing_seed().expose()
+        );
+        let opened = file.unlock_with_kek(&kek, &sk).unwrap();
+        assert_eq!(opened.current().expose(), keys.current().expose());
+
+        let wrong = file.kdf.derive_kek(&pid, b"wrong horse", &sk).unwrap();
+        assert_ne!(
+            wrong.account_signing_seed().expose(),
+            keys.account_signing_seed().expose()
+        );
+        assert!(matches!(
+            file.unlock_with_kek(&wrong, &sk),
+            Err(CryptoError::WrongPasswordOrSecretKey)
+        ));
+        let other = file
+            .kdf
+            .derive_kek(&ProfileId::random(), b"correct horse", &sk)
+            .unwrap();
+        assert!(file.unlock_with_kek(&other, &sk).is_err());
+        // A password change changes the account key.
+        let (_, keys2) = file
+            .change_password(&keys, b"battery staple", FAST)
+            .unwrap();
+        assert_ne!(
+            keys2.account_signing_seed().expose(),
+            keys.account_signing_seed().expose()
+        );
+    }
 
     #[test]
     fn create_unlock_change_password_rotate() {

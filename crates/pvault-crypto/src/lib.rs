@@ -50,7 +50,8 @@ pub use secret_key::SecretKey;
 // Envelopes and the key file
 pub use envelope::{Aad, Alg, Kind};
 pub use keyfile::{
-    EpochSection, IdentitySection, KdfSection, KeyFile, UnlockedKeys, VERSION as KEY_FILE_VERSION,
+    EpochSection, IdentitySection, KdfSection, Kek, KeyFile, UnlockedKeys,
+    VERSION as KEY_FILE_VERSION,
 };
 
 /// Crockford base32, for human-typed identifiers (record ids, Secret Keys).
