@@ -185,6 +185,56 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
+    /// Sync is not configured for the profile.
+    #[error(
+        "profile '{0}' is not set up for sync: run `pvault sync setup --server URL` (or `pvault sync join` on a new device)"
+    )]
+    SyncNotSetUp(String),
+    /// Sync is already configured.
+    #[error("profile '{profile}' already syncs with {server}; run `pvault sync status`")]
+    SyncAlreadySetUp {
+        /// Profile.
+        profile: String,
+        /// Server URL.
+        server: String,
+    },
+    /// The server could not be reached.
+    #[error(
+        "sync server {url} is unreachable: {reason}. Nothing was lost; run `pvault sync` again later"
+    )]
+    ServerUnreachable {
+        /// Server URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The server refused a request.
+    #[error("sync server refused the request: {message} ({code}, HTTP {status})")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's error code.
+        code: String,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The server answered something that is not the protocol.
+    #[error("malformed answer from the sync server: {0}")]
+    Protocol(String),
+    /// The server's log does not extend what this device saw before (rollback, fork, tampering).
+    #[error(
+        "sync stopped: {0}. Nothing from this answer was applied; the server may have been rolled back or tampered with"
+    )]
+    SyncIntegrity(String),
+    /// A record from the server that does not open with this profile's keys.
+    #[error("a record from the sync server does not decrypt with this profile's keys: {0}")]
+    SyncTampered(String),
+    /// No open conflict by that id.
+    #[error("no open conflict #{0} (see `pvault conflicts list`)")]
+    UnknownConflict(i64),
+    /// No history entry with a recoverable version by that id.
+    #[error("sync history entry #{0} has no version to restore (see `pvault sync history`)")]
+    NothingToRestore(i64),
     /// SQLite.
     #[error("local store: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -50,9 +50,27 @@ pub struct ProfileSettings {
     /// How long a re-authentication shows SECRET and TOP_SECRET records, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth_window_secs: Option<u64>,
+    /// How sync settles conflicts in collections without their own strategy (default: timestamp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_strategy: Option<crate::sync::Strategy>,
+    /// Conflict strategies of single collections.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub collection_strategies: std::collections::BTreeMap<String, crate::sync::Strategy>,
+    /// Device ids in priority order, for the `profile-priority` strategy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub device_rank: Vec<String>,
 }
 
 impl ProfileSummary {
+    /// How sync settles conflicts for this profile on this device.
+    pub fn sync_policy(&self) -> crate::sync::Policy {
+        crate::sync::Policy {
+            default: self.settings.conflict_strategy.unwrap_or_default(),
+            per_collection: self.settings.collection_strategies.clone(),
+            device_rank: self.settings.device_rank.clone(),
+        }
+    }
+
     /// Idle time before the profile locks itself in the agent.
     pub fn auto_lock(&self) -> std::time::Duration {
         self.settings

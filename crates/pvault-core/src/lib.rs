@@ -33,6 +33,7 @@ mod profiles;
 mod security;
 mod session;
 mod store;
+pub mod sync;
 mod vault;
 
 // Errors

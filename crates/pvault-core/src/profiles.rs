@@ -150,6 +150,56 @@ impl Pvault {
         }
     }
 
+    /// Makes a profile here from keys that exist elsewhere (a device joining through sync): writes the
+    /// key file and an empty store, registers it, and returns it unlocked.
+    pub(crate) fn adopt(
+        &self,
+        name: &str,
+        security: SecurityLevel,
+        file: KeyFile,
+        keys: UnlockedKeys,
+    ) -> Result<Vault> {
+        validate_profile_name(name)?;
+        self.home.ensure_free(name)?;
+        let profile = *keys.profile_id();
+        if self
+            .home
+            .profiles()?
+            .iter()
+            .any(|p| p.id == profile.to_hex())
+        {
+            return Err(Error::Home {
+                path: self.home.root().to_path_buf(),
+                message: format!(
+                    "this profile is already here (as another name); it cannot be joined twice in one home"
+                ),
+            });
+        }
+        let summary = ProfileSummary {
+            id: profile.to_hex(),
+            name: name.to_string(),
+            display_name: name.to_string(),
+            security,
+            created: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("formatting the current time"),
+            settings: Default::default(),
+        };
+        let dir = self.dir(&summary);
+        let made = (|| {
+            fsutil::create_private_dir(&dir)?;
+            fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
+            drop(store::open(&dir.join(STORE_FILE), &profile, true)?);
+            fsutil::sync_dir(&dir)?;
+            self.home.add(summary.clone())
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        self.open_vault(summary, file, keys)
+    }
+
     fn key_file(&self, summary: &ProfileSummary) -> Result<KeyFile> {
         let path = self.dir(summary).join(KEY_FILE);
         let bytes = std::fs::read(&path).at(&path)?;

@@ -584,6 +584,34 @@ impl KeyFile {
         self.open_with(profile, kek, sk, typed)
     }
 
+    /// The same file keeping the Secret Key on this device, wrapped under the password key (for a
+    /// device that joined with password + Secret Key). Runs Argon2id; checks the password first.
+    pub fn with_secret_key_stored(
+        &self,
+        password: &[u8],
+        secret_key: &SecretKey,
+    ) -> Result<KeyFile> {
+        let profile = self.profile_id()?;
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);
+        let pk = PasswordKey::derive(password, &salt, self.kdf.params)?;
+        self.open_with(
+            profile,
+            pk.kek(secret_key, &salt),
+            SecretKey::from_bytes(secret_key.expose())?,
+            true,
+        )?;
+        let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
+        let mut out = self.clone();
+        out.secret_key = Some(B64.encode(envelope::wrap(
+            &wk,
+            0,
+            &wrap_aad(&profile, "secret-key"),
+            secret_key.expose(),
+        )?));
+        Ok(out)
+    }
+
     /// Unlocks with a KEK derived elsewhere ([`KdfSection::derive_kek`]), for a device that joined
     /// through the sync server: it derived the KEK to authenticate, and need not run Argon2id again.
     pub fn unlock_with_kek(&self, kek: &Kek, secret_key: &SecretKey) -> Result<UnlockedKeys> {
@@ -746,6 +774,10 @@ mod tests {
             .derive_kek(&ProfileId::random(), b"correct horse", &sk)
             .unwrap();
         assert!(file.unlock_with_kek(&other, &sk).is_err());
+        let kept = file.with_secret_key_stored(b"correct horse", &sk).unwrap();
+        assert!(kept.stores_secret_key());
+        kept.unlock(b"correct horse", None).unwrap();
+        assert!(file.with_secret_key_stored(b"wrong", &sk).is_err());
         // A password change changes the account key.
         let (_, keys2) = file
             .change_password(&keys, b"battery staple", FAST)

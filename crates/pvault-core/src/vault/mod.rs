@@ -23,6 +23,9 @@ use crate::models::{self, CollectionKind, CollectionName};
 use crate::store::{self, Row, VersionRow, WriteTx};
 use crate::{fsutil, hlc};
 
+mod replica;
+pub(crate) use replica::item_is_tombstone;
+
 /// Largest record accepted, measured as its data's JSON encoding.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 /// How long a re-authentication lets SECRET and TOP_SECRET records be shown.

@@ -1,0 +1,263 @@
+//! Registering a profile on a server, joining it from a new device, and the credentials of a device.
+//!
+//! The server knows each profile as an account with an Ed25519 *account key* derived from the KEK
+//! (so only password + Secret Key produce it) and one random Ed25519 key per device, sealed in the
+//! profile's store. It also keeps the key bundle: the key file without the Secret Key, every secret in
+//! it wrapped under the KEK. Nothing it holds checks a password guess without the Secret Key.
+
+use pvault_crypto::{KdfSection, KeyFile, ProfileId, SecretKey};
+use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, RegisterAccount};
+use pvault_proto::auth::{SigningKey, public_key_string};
+use serde::{Deserialize, Serialize};
+
+use super::db;
+use super::engine::Engine;
+use super::transport::{Server, Signer};
+use super::{Policy, SyncConfig, SyncReport, config};
+use crate::error::{Error, Result};
+use crate::home::validate_profile_name;
+use crate::profiles::Pvault;
+use crate::security::SecurityLevel;
+use crate::store::WriteTx;
+use crate::vault::Vault;
+
+const BUNDLE_FORMAT: &str = "pvault-sync-bundle";
+const DEVICE_KEY_LABEL: &str = "device-key";
+
+/// What the server keeps for new devices (opaque to it).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BundleDoc {
+    format: String,
+    version: u32,
+    security: SecurityLevel,
+    key_file: serde_json::Value,
+}
+
+fn random_device() -> ([u8; 16], SigningKey) {
+    let seed: [u8; 32] = pvault_crypto::random::bytes();
+    (
+        pvault_crypto::random::bytes(),
+        SigningKey::from_bytes(&seed),
+    )
+}
+
+fn device_name(name: &str) -> Result<String> {
+    pvault_proto::api::validate_device_name(name)
+        .map_err(|e| Error::Protocol(format!("device name: {e}")))?;
+    Ok(name.to_string())
+}
+
+fn check_username(name: &str) -> Result<()> {
+    pvault_proto::api::validate_username(name).map_err(|e| Error::Server {
+        status: 0,
+        code: "invalid_username".into(),
+        message: e.to_string(),
+    })
+}
+
+/// Stores the sync configuration and the sealed device key.
+fn save(vault: &Vault, cfg: &SyncConfig, device_key: &SigningKey) -> Result<()> {
+    let sealed = vault.seal_sync_secret(DEVICE_KEY_LABEL, device_key.as_bytes())?;
+    let tx = WriteTx::begin(vault.conn())?;
+    db::set_meta_bytes(
+        &tx,
+        db::CONFIG,
+        &serde_json::to_vec(cfg).expect("config serializes"),
+    )?;
+    db::set_meta_bytes(&tx, db::DEVICE_KEY, &sealed)?;
+    db::add_history(
+        &tx,
+        "setup",
+        None,
+        &format!(
+            "syncing with {} as '{}', device '{}'",
+            cfg.server, cfg.username, cfg.device_name
+        ),
+        None,
+    )?;
+    tx.commit()
+}
+
+/// Registers the profile and this device on a server and uploads the wrapped key bundle.
+pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> Result<SyncConfig> {
+    if let Some(cfg) = config(vault)? {
+        return Err(Error::SyncAlreadySetUp {
+            profile: vault.summary().name.clone(),
+            server: cfg.server,
+        });
+    }
+    check_username(username)?;
+    let device = device_name(device)?;
+    let server = Server::new(server_url)?;
+    let account_key = SigningKey::from_bytes(vault.account_signing_seed().expose());
+    let (device_id, device_key) = random_device();
+    let key_file = vault.key_file_for_server();
+    let bundle = BundleDoc {
+        format: BUNDLE_FORMAT.into(),
+        version: 1,
+        security: vault.summary().security,
+        key_file: serde_json::from_slice(&key_file.encode()).expect("key file is JSON"),
+    };
+    let body = RegisterAccount {
+        username: username.to_string(),
+        account_id: vault.profile_id().to_hex(),
+        account_key: public_key_string(&account_key.verifying_key()),
+        kdf: serde_json::to_string(&key_file.kdf).expect("kdf serializes"),
+        bundle: serde_json::to_string(&bundle).expect("bundle serializes"),
+        device: NewDevice {
+            device_id: hex::encode(device_id),
+            device_key: public_key_string(&device_key.verifying_key()),
+            name: device.clone(),
+        },
+    };
+    let signer = Signer {
+        key: account_key,
+        device: device_id,
+    };
+    let _: AccountInfo = server.json("POST", "/v1/accounts", Some(&body), Some(&signer))?;
+    let cfg = SyncConfig {
+        server: server.url().to_string(),
+        username: username.to_string(),
+        account_id: vault.profile_id().to_hex(),
+        device_id: hex::encode(device_id),
+        device_name: device,
+    };
+    save(vault, &cfg, &device_key)?;
+    Ok(cfg)
+}
+
+/// Adds this device to a profile registered on a server: derives the account key from the password
+/// and Secret Key, registers a device key, fetches the key bundle, and makes the profile here under
+/// `local_name`. Returns the unlocked profile (not yet synced: call [`super::sync`]).
+pub fn join(
+    pv: &Pvault,
+    server_url: &str,
+    username: &str,
+    password: &[u8],
+    secret_key: &SecretKey,
+    device: &str,
+    local_name: &str,
+) -> Result<Vault> {
+    validate_profile_name(local_name)?;
+    pv.home().ensure_free(local_name)?;
+    check_username(username)?;
+    let device = device_name(device)?;
+    let server = Server::new(server_url)?;
+    let pre: Prelogin = server.json(
+        "GET",
+        &format!("/v1/accounts/{username}/prelogin"),
+        None::<&()>,
+        None,
+    )?;
+    let profile = ProfileId::parse(&pre.account_id)
+        .map_err(|_| Error::Protocol("prelogin: bad account id".into()))?;
+    let kdf: KdfSection = serde_json::from_str(&pre.kdf)
+        .map_err(|e| Error::Protocol(format!("prelogin: KDF description: {e}")))?;
+    let kek = kdf.derive_kek(&profile, password, secret_key)?;
+    let (device_id, device_key) = random_device();
+    let signer = Signer {
+        key: SigningKey::from_bytes(kek.account_signing_seed().expose()),
+        device: device_id,
+    };
+    let body = NewDevice {
+        device_id: hex::encode(device_id),
+        device_key: public_key_string(&device_key.verifying_key()),
+        name: device.clone(),
+    };
+    let joined: JoinResponse = match server.json(
+        "POST",
+        &format!("/v1/accounts/{username}/devices"),
+        Some(&body),
+        Some(&signer),
+    ) {
+        Err(Error::Server { code, .. }) if code == "bad_signature" => {
+            return Err(Error::WrongPasswordOrSecretKey {
+                profile: username.to_string(),
+                attempts_left: None,
+            });
+        }
+        other => other?,
+    };
+    let doc: BundleDoc = serde_json::from_str(&joined.bundle.bundle)
+        .map_err(|e| Error::Protocol(format!("key bundle: {e}")))?;
+    if doc.format != BUNDLE_FORMAT || doc.version != 1 {
+        return Err(Error::Protocol("key bundle: unknown format".into()));
+    }
+    let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
+    if file.profile_id()? != profile {
+        return Err(Error::SyncTampered(
+            "the key bundle belongs to another profile".into(),
+        ));
+    }
+    let keys = file.unlock_with_kek(&kek, secret_key)?;
+    let file = if doc.security.stores_secret_key() {
+        file.with_secret_key_stored(password, secret_key)?
+    } else {
+        file
+    };
+    let vault = pv.adopt(local_name, doc.security, file, keys)?;
+    let cfg = SyncConfig {
+        server: server.url().to_string(),
+        username: username.to_string(),
+        account_id: profile.to_hex(),
+        device_id: hex::encode(device_id),
+        device_name: device,
+    };
+    save(&vault, &cfg, &device_key)?;
+    Ok(vault)
+}
+
+/// The configuration and signer of a profile set up for sync.
+fn credentials(vault: &Vault) -> Result<(SyncConfig, Server, Signer)> {
+    let cfg = config(vault)?.ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
+    let sealed = db::meta_bytes(vault.conn(), db::DEVICE_KEY)?
+        .ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
+    let seed = vault.open_sync_secret(DEVICE_KEY_LABEL, &sealed)?;
+    let seed: [u8; 32] = seed[..]
+        .try_into()
+        .map_err(|_| Error::SyncTampered("device key".into()))?;
+    let device = pvault_proto::parse_id16("device id", &cfg.device_id)
+        .map_err(|_| Error::SyncTampered("device id".into()))?;
+    let server = Server::new(&cfg.server)?;
+    Ok((
+        cfg,
+        server,
+        Signer {
+            key: SigningKey::from_bytes(&seed),
+            device,
+        },
+    ))
+}
+
+pub(super) fn engine<'a>(vault: &'a Vault, policy: &'a Policy) -> Result<Engine<'a>> {
+    let (cfg, server, signer) = credentials(vault)?;
+    let account = pvault_proto::parse_id16("account id", &cfg.account_id)
+        .map_err(|_| Error::SyncTampered("account id".into()))?;
+    Ok(Engine {
+        vault,
+        server,
+        signer,
+        account,
+        policy,
+        report: SyncReport::default(),
+    })
+}
+
+/// The server's view of the account.
+pub(super) fn account_info(vault: &Vault) -> Result<AccountInfo> {
+    let (cfg, server, signer) = credentials(vault)?;
+    server.json(
+        "GET",
+        &format!("/v1/profiles/{}", cfg.account_id),
+        None::<&()>,
+        Some(&signer),
+    )
+}
+
+/// The WebSocket URL and signer, for [`super::watch`].
+pub(super) fn ws_target(vault: &Vault) -> Result<(String, String, Signer)> {
+    let (cfg, server, signer) = credentials(vault)?;
+    let path = format!("/v1/profiles/{}/ws", cfg.account_id);
+    Ok((server.ws_url(&path), path, signer))
+}

@@ -1,0 +1,244 @@
+//! Conflicts kept for the user, and versions set aside by a resolution, brought back on request.
+
+use pvault_crypto::Classification;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::db;
+use crate::error::{Error, Result};
+use crate::store::{self, Row, WriteTx};
+use crate::vault::Vault;
+
+/// One side of a conflict, decrypted. SECRET and TOP_SECRET data is shown only after a
+/// re-authentication.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConflictSide {
+    /// The fields (`null` when deleted or hidden).
+    pub data: Value,
+    /// Deleted on this side.
+    pub deleted: bool,
+    /// Classification.
+    pub classification: Classification,
+    /// Revision (hybrid logical clock).
+    pub revision: u64,
+    /// Device that wrote it.
+    pub device: String,
+    /// Data withheld until a re-authentication.
+    pub hidden: bool,
+}
+
+/// A conflict kept for the user.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConflictInfo {
+    /// Conflict id.
+    pub id: i64,
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub record_id: String,
+    /// When it was found, Unix milliseconds.
+    pub at: i64,
+    /// The strategy in force.
+    pub strategy: String,
+    /// This device's version, set aside.
+    pub local: ConflictSide,
+    /// The record as it is now (the other device's version, unless changed since).
+    pub current: Option<ConflictSide>,
+}
+
+/// Which version a resolution keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// This device's version becomes the record again.
+    Local,
+    /// The record stays as it is; this device's version is dropped (it stays in the history).
+    Remote,
+    /// The record stays as it is, and this device's version becomes a new record `ID.conflict-N`.
+    Both,
+}
+
+fn side(vault: &Vault, row: &Row, id: &str) -> Result<ConflictSide> {
+    let v = vault.read_version(row, id)?;
+    let hidden = v.classification >= Classification::Secret && !vault.reauth_valid();
+    Ok(ConflictSide {
+        deleted: v.data.is_none(),
+        data: if hidden {
+            Value::Null
+        } else {
+            v.data.unwrap_or(Value::Null)
+        },
+        classification: v.classification,
+        revision: v.revision,
+        device: v.device,
+        hidden,
+    })
+}
+
+/// Open conflicts, oldest first.
+pub fn conflicts(vault: &Vault) -> Result<Vec<ConflictInfo>> {
+    let conn = vault.conn();
+    let mut out = Vec::new();
+    for c in db::open_conflicts(conn, None)? {
+        let (row, id) = vault.open_item(&c.rid, is_tombstone(&c.local_item), &c.local_item)?;
+        let current = match store::get_row(conn, &c.collection, &c.rid)? {
+            Some(r) => Some(side(vault, &r, &id)?),
+            None => None,
+        };
+        out.push(ConflictInfo {
+            id: c.id,
+            collection: c.collection,
+            local: side(vault, &row, &id)?,
+            record_id: id,
+            at: c.at,
+            strategy: c.strategy,
+            current,
+        });
+    }
+    Ok(out)
+}
+
+fn is_tombstone(item: &[u8]) -> bool {
+    crate::vault::item_is_tombstone(item)
+}
+
+/// Writes `data` (or a deletion) over the record's current state as a new local edit, to be pushed.
+fn write_over(
+    vault: &Vault,
+    tx: &WriteTx<'_>,
+    collection: &str,
+    id: &str,
+    rid: &[u8; 16],
+    data: Option<Value>,
+    classification: Classification,
+    after: u64,
+) -> Result<()> {
+    let current = store::get_row(tx, collection, rid)?;
+    let seq = db::sync_seq_of(tx, collection, rid)?.map_or(0, |(s, _)| s);
+    let after = after.max(current.as_ref().map_or(0, |r| r.revision));
+    if data.is_none() && current.as_ref().is_none_or(|r| r.deleted) {
+        return Ok(());
+    }
+    vault.write_resolved(tx, collection, id, data, classification, seq, after)
+}
+
+/// Settles an open conflict. Returns what was done, in a sentence.
+pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<String> {
+    let conn = vault.conn();
+    let c = db::open_conflicts(conn, Some(conflict))?
+        .pop()
+        .ok_or(Error::UnknownConflict(conflict))?;
+    let (row, id) = vault.open_item(&c.rid, is_tombstone(&c.local_item), &c.local_item)?;
+    let local = vault.read_version(&row, &id)?;
+    let tx = WriteTx::begin(conn)?;
+    let record = Some((c.collection.as_str(), &c.rid));
+    let said = match keep {
+        Keep::Local => {
+            let lost = store::get_row(&tx, &c.collection, &c.rid)?
+                .map(|r| vault.seal_item(&r))
+                .transpose()?;
+            write_over(
+                vault,
+                &tx,
+                &c.collection,
+                &id,
+                &c.rid,
+                local.data,
+                local.classification,
+                row.revision,
+            )?;
+            db::add_history(
+                &tx,
+                "resolved",
+                record,
+                &format!(
+                    "conflict #{conflict}: this device's version kept; the other is set aside"
+                ),
+                lost.as_deref(),
+            )?;
+            format!(
+                "{}/{id}: this device's version is the record again (pushed at the next sync)",
+                c.collection
+            )
+        }
+        Keep::Remote => {
+            db::add_history(
+                &tx,
+                "resolved",
+                record,
+                &format!(
+                    "conflict #{conflict}: the other device's version kept; this device's is set aside"
+                ),
+                Some(&c.local_item),
+            )?;
+            format!(
+                "{}/{id}: kept as it is; this device's version stays restorable in `pvault sync history`",
+                c.collection
+            )
+        }
+        Keep::Both => {
+            let copy_id = format!(
+                "{}.conflict-{conflict}",
+                id.chars().take(100).collect::<String>()
+            );
+            match local.data {
+                Some(data) => {
+                    let rid = vault.row_key(&c.collection, &copy_id);
+                    write_over(
+                        vault,
+                        &tx,
+                        &c.collection,
+                        &copy_id,
+                        &rid,
+                        Some(data),
+                        local.classification,
+                        row.revision,
+                    )?;
+                }
+                None => {}
+            }
+            db::add_history(
+                &tx,
+                "resolved",
+                record,
+                &format!("conflict #{conflict}: both kept; this device's version is now {copy_id}"),
+                None,
+            )?;
+            format!(
+                "{}/{id} kept as it is; this device's version is now {}/{copy_id}",
+                c.collection, c.collection
+            )
+        }
+    };
+    db::close_conflict(&tx, conflict)?;
+    tx.commit()?;
+    Ok(said)
+}
+
+/// Brings back a version that a resolution set aside, as a new edit of its record. Returns the
+/// collection and record id.
+pub fn restore(vault: &Vault, entry: i64) -> Result<(String, String)> {
+    let conn = vault.conn();
+    let (rid, item) = db::lost_item(conn, entry)?.ok_or(Error::NothingToRestore(entry))?;
+    let (row, id) = vault.open_item(&rid, is_tombstone(&item), &item)?;
+    let v = vault.read_version(&row, &id)?;
+    let tx = WriteTx::begin(conn)?;
+    write_over(
+        vault,
+        &tx,
+        &row.collection,
+        &id,
+        &rid,
+        v.data,
+        v.classification,
+        row.revision,
+    )?;
+    db::add_history(
+        &tx,
+        "restored",
+        Some((row.collection.as_str(), &rid)),
+        &format!("version from history entry #{entry} restored"),
+        None,
+    )?;
+    tx.commit()?;
+    Ok((row.collection, id))
+}

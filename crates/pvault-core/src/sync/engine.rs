@@ -1,0 +1,365 @@
+//! One sync: push what changed here, settle what the server refused, pull what changed there.
+//!
+//! Every step commits locally before the next request, together with the position it reached, so an
+//! interrupted sync loses nothing and the next one resumes: a pushed row stays dirty until the server's
+//! answer is stored; a pulled page and the sequence number after it commit in one transaction.
+
+use std::collections::HashMap;
+
+use pvault_proto::batch::{
+    CONTENT_TYPE, PullPage, PushItem, PushRequest, PushResult, RemoteRecord,
+};
+use pvault_proto::chain::ChainHead;
+
+use super::db::{self, DirtyRow};
+use super::resolve::{self, Context, Decision, Strategy};
+use super::transport::{Server, Signer};
+use super::{Policy, SyncReport};
+use crate::error::{Error, Result};
+use crate::store::{self, Row, WriteTx};
+use crate::vault::Vault;
+
+/// Rows per push request.
+const PUSH_ITEMS: usize = 2000;
+/// Bytes of sealed rows per push request (the server's default limit is 32 MiB).
+const PUSH_BYTES: usize = 8 << 20;
+/// Changes per pull page.
+const PULL_LIMIT: usize = 2000;
+/// Push/pull rounds before giving up on a profile that other devices keep changing.
+const MAX_ROUNDS: u32 = 8;
+
+/// What a sync is doing, for progress bars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Sending local changes (done, total).
+    Push,
+    /// Receiving changes (done so far, the server's head).
+    Pull,
+}
+
+pub(crate) struct Engine<'a> {
+    pub vault: &'a Vault,
+    pub server: Server,
+    pub signer: Signer,
+    pub account: [u8; 16],
+    pub policy: &'a Policy,
+    pub report: SyncReport,
+}
+
+impl Engine<'_> {
+    fn path(&self, tail: &str) -> String {
+        format!("/v1/profiles/{}/{tail}", hex::encode(self.account))
+    }
+
+    /// Push, then pull, until nothing is left to push.
+    pub fn run(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        for round in 1..=MAX_ROUNDS {
+            self.report.rounds = round;
+            self.push_all(progress)?;
+            self.pull_all(progress)?;
+            if db::dirty_count(self.vault.conn())? == 0 {
+                break;
+            }
+        }
+        self.report.pending = db::dirty_count(self.vault.conn())?;
+        let conn = self.vault.conn();
+        self.report.head_seq = db::meta_u64(conn, db::PULLED_SEQ)?;
+        let tx = WriteTx::begin(conn)?;
+        db::set_meta_u64(&tx, db::LAST_SYNC, db::now_ms() as u64)?;
+        let r = &self.report;
+        if r.pushed + r.pulled + r.conflicts > 0 {
+            db::add_history(
+                &tx,
+                "sync",
+                None,
+                &format!(
+                    "pushed {}, pulled {}, conflicts {} ({} kept for you), now at #{}",
+                    r.pushed, r.pulled, r.conflicts, r.kept_for_user, r.head_seq
+                ),
+                None,
+            )?;
+        }
+        tx.commit()
+    }
+
+    fn push_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        let conn = self.vault.conn();
+        let total = db::dirty_count(conn)?;
+        let mut done = 0u64;
+        let mut after: Option<(String, [u8; 16])> = None;
+        loop {
+            let rows = db::dirty_rows(conn, after.as_ref(), PUSH_ITEMS)?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.row.collection.clone(), last.row.rid));
+            let mut batch: Vec<(DirtyRow, PushItem)> = Vec::with_capacity(rows.len());
+            let mut bytes = 0;
+            for d in rows {
+                let blob = self.vault.seal_item(&d.row)?;
+                bytes += blob.len();
+                let item = PushItem {
+                    rid: d.row.rid,
+                    base_seq: d.sync_seq,
+                    tombstone: d.row.deleted,
+                    blob,
+                };
+                let key = (d.row.collection.clone(), d.row.rid);
+                batch.push((d, item));
+                if bytes >= PUSH_BYTES {
+                    after = Some(key);
+                    break;
+                }
+            }
+            self.push_batch(batch)?;
+            done += 1;
+            progress(Phase::Push, done.min(total), total);
+        }
+        Ok(())
+    }
+
+    fn push_batch(&mut self, batch: Vec<(DirtyRow, PushItem)>) -> Result<()> {
+        let (rows, items): (Vec<DirtyRow>, Vec<PushItem>) = batch.into_iter().unzip();
+        let body = PushRequest { items }.encode();
+        let answer = self.server.send(
+            "POST",
+            &self.path("push"),
+            &body,
+            CONTENT_TYPE,
+            Some(&self.signer),
+        )?;
+        let result = PushResult::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
+        let by_rid: HashMap<[u8; 16], &DirtyRow> = rows.iter().map(|d| (d.row.rid, d)).collect();
+        let conn = self.vault.conn();
+        let tx = WriteTx::begin(conn)?;
+        for (rid, seq) in &result.applied {
+            let d = by_rid
+                .get(rid)
+                .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
+            db::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, *seq)?;
+            self.report.pushed += 1;
+        }
+        for remote in &result.conflicts {
+            let d = by_rid
+                .get(&remote.rid)
+                .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
+            // The row may have changed since it was read: settle against what is stored now.
+            let local = store::get_row(&tx, &d.row.collection, &remote.rid)?
+                .unwrap_or_else(|| d.row.clone());
+            self.settle(&tx, &local, remote)?;
+        }
+        tx.commit()
+    }
+
+    fn pull_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        let conn = self.vault.conn();
+        loop {
+            let since = db::meta_u64(conn, db::PULLED_SEQ)?;
+            let mut head = ChainHead {
+                seq: since,
+                hash: match db::meta_bytes(conn, db::PULLED_HASH)? {
+                    Some(h) => <[u8; 32]>::try_from(h.as_slice())
+                        .map_err(|_| Error::SyncIntegrity("stored chain head is damaged".into()))?,
+                    None => ChainHead::genesis(&self.account).hash,
+                },
+            };
+            let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}"));
+            let answer = match self.server.send("GET", &path, &[], "", Some(&self.signer)) {
+                Err(Error::Server { code, .. }) if code == "since_ahead" => {
+                    return Err(Error::SyncIntegrity(format!(
+                        "the server's log is shorter than what this device already saw (#{since})"
+                    )));
+                }
+                other => other?,
+            };
+            let page = PullPage::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
+            if page.since != since {
+                return Err(Error::Protocol(
+                    "pull page does not start where asked".into(),
+                ));
+            }
+            for c in &page.changes {
+                head = head.next(c.seq, &c.rid, c.tombstone, &c.blob_hash);
+            }
+            if head != page.end {
+                return Err(Error::SyncIntegrity(format!(
+                    "changes #{}..#{} do not extend the hash chain this device saw",
+                    since + 1,
+                    page.end.seq
+                )));
+            }
+            // Open everything before writing anything: a page that does not decrypt changes nothing.
+            let mut opened = Vec::new();
+            for c in &page.changes {
+                if let Some(blob) = &c.blob {
+                    let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
+                    opened.push((c, row, id));
+                }
+            }
+            let tx = WriteTx::begin(conn)?;
+            for (c, row, id) in opened {
+                match db::sync_seq_of(&tx, &row.collection, &row.rid)? {
+                    Some((seq, _)) if seq >= c.seq => continue,
+                    Some((_, true)) => {
+                        let local =
+                            store::get_row(&tx, &row.collection, &row.rid)?.expect("row exists");
+                        let remote = RemoteRecord {
+                            rid: c.rid,
+                            seq: c.seq,
+                            tombstone: c.tombstone,
+                            blob: c.blob.clone().unwrap_or_default(),
+                        };
+                        self.settle_opened(&tx, &local, &remote, row, id)?;
+                    }
+                    _ => self.vault.store_remote(&tx, &row, &id, c.seq)?,
+                }
+                self.report.pulled += 1;
+            }
+            db::set_meta_u64(&tx, db::PULLED_SEQ, page.end.seq)?;
+            db::set_meta_bytes(&tx, db::PULLED_HASH, &page.end.hash)?;
+            tx.commit()?;
+            progress(Phase::Pull, page.end.seq, page.end.seq);
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Settles a local change against the server's version of the same record.
+    fn settle(&mut self, tx: &WriteTx<'_>, local: &Row, remote: &RemoteRecord) -> Result<()> {
+        let (rrow, id) = self
+            .vault
+            .open_item(&remote.rid, remote.tombstone, &remote.blob)?;
+        self.settle_opened(tx, local, remote, rrow, id)
+    }
+
+    fn settle_opened(
+        &mut self,
+        tx: &WriteTx<'_>,
+        local: &Row,
+        remote: &RemoteRecord,
+        rrow: Row,
+        id: String,
+    ) -> Result<()> {
+        let vault = self.vault;
+        let collection = local.collection.as_str();
+        let strategy = self.policy.for_collection(collection);
+        let lv = vault.read_version(local, &id)?;
+        let rv = vault.read_version(&rrow, &id)?;
+        let base = match db::base_of(tx, collection, &local.rid)? {
+            Some(b) => vault.read_version(&b, &id).ok(),
+            None => None,
+        };
+        let ctx = Context {
+            collection,
+            device_rank: &self.policy.device_rank,
+        };
+        let resolution = resolve::resolve(strategy, &ctx, base.as_ref(), &lv, &rv);
+        self.report.conflicts += 1;
+        let who = |s: &str| format!("{collection} record: {s} ({})", strategy.as_str());
+        let dropped = resolution.dropped.join("; ");
+        let record = Some((collection, &local.rid));
+        let after = local.revision.max(rrow.revision);
+        match resolution.decision {
+            Decision::KeepRemote => {
+                vault.store_remote(tx, &rrow, &id, remote.seq)?;
+                let lost = vault.seal_item(local)?;
+                let detail = if lv == rv {
+                    who("both sides made the same change")
+                } else {
+                    who(&format!(
+                        "the other device's version was kept; this device's version is set aside. {dropped}"
+                    ))
+                };
+                db::add_history(
+                    tx,
+                    "conflict",
+                    record,
+                    &detail,
+                    (lv != rv).then_some(&lost[..]),
+                )?;
+            }
+            Decision::KeepLocal => {
+                db::set_sync_seq(tx, collection, &local.rid, remote.seq)?;
+                db::set_base(tx, &rrow, remote.seq)?;
+                db::add_history(
+                    tx,
+                    "conflict",
+                    record,
+                    &who(&format!(
+                        "this device's version was kept; the other device's version is set aside. {dropped}"
+                    )),
+                    Some(&remote.blob),
+                )?;
+            }
+            Decision::Merged {
+                data,
+                classification,
+            } => {
+                let lost_local = vault.seal_item(local)?;
+                vault.write_resolved(
+                    tx,
+                    collection,
+                    &id,
+                    data,
+                    classification,
+                    remote.seq,
+                    after,
+                )?;
+                db::set_base(tx, &rrow, remote.seq)?;
+                let detail = if dropped.is_empty() {
+                    who("both versions merged, nothing dropped")
+                } else {
+                    who(&format!("both versions merged; {dropped}"))
+                };
+                // Both inputs stay recoverable: the merge may have dropped a value of either side.
+                let keep = !resolution.dropped.is_empty();
+                db::add_history(
+                    tx,
+                    "conflict",
+                    record,
+                    &format!("{detail} [this device's version]"),
+                    keep.then_some(&lost_local[..]),
+                )?;
+                db::add_history(
+                    tx,
+                    "conflict",
+                    record,
+                    &format!("{detail} [other device's version]"),
+                    keep.then_some(&remote.blob[..]),
+                )?;
+            }
+            Decision::Manual => {
+                vault.store_remote(tx, &rrow, &id, remote.seq)?;
+                let item = vault.seal_item(local)?;
+                let cid = db::add_conflict(
+                    tx,
+                    collection,
+                    &local.rid,
+                    strategy.as_str(),
+                    &item,
+                    remote.seq,
+                )?;
+                db::add_history(
+                    tx,
+                    "conflict",
+                    record,
+                    &who(&format!(
+                        "kept both for you: conflict #{cid} (`pvault conflicts resolve {cid} --keep local|remote|both`)"
+                    )),
+                    None,
+                )?;
+                self.report.kept_for_user += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Policy {
+    /// The strategy of a collection.
+    pub fn for_collection(&self, collection: &str) -> Strategy {
+        self.per_collection
+            .get(collection)
+            .copied()
+            .unwrap_or(self.default)
+    }
+}

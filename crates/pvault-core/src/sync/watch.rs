@@ -1,0 +1,165 @@
+//! Real-time sync: a WebSocket to the server, which announces every new log position; the client
+//! pulls when it is ahead of what this device has, and pushes local changes as they appear. It
+//! reconnects with backoff and catches up after every reconnection.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use pvault_proto::api::Announce;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+use super::transport::sign;
+use super::{Policy, SyncReport, account, db, sync};
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+
+/// How often local changes are looked for between announcements.
+const TICK: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What a watch reports.
+#[derive(Debug)]
+pub enum WatchEvent {
+    /// Connected; the server's log is at `seq`.
+    Connected {
+        /// The server's head.
+        seq: u64,
+    },
+    /// A sync ran.
+    Synced(SyncReport),
+    /// A sync or the connection failed; the watch goes on.
+    Trouble(Error),
+}
+
+fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
+    let (url, path, signer) = account::ws_target(vault)?;
+    let unreachable = |reason: String| Error::ServerUnreachable {
+        url: url.clone(),
+        reason,
+    };
+    let hostport = url
+        .strip_prefix("ws://")
+        .and_then(|r| r.split('/').next())
+        .ok_or_else(|| unreachable("bad URL".into()))?;
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| unreachable(e.to_string()))?
+        .next()
+        .ok_or_else(|| unreachable("no address".into()))?;
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
+        .map_err(|e| unreachable(e.to_string()))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| unreachable(e.to_string()))?;
+    stream.set_nodelay(true).ok();
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| unreachable(e.to_string()))?;
+    for (k, v) in sign(&signer, "GET", &path, b"").headers() {
+        req.headers_mut().insert(
+            k,
+            v.parse()
+                .map_err(|_| Error::Protocol("header value".into()))?,
+        );
+    }
+    let (ws, _) = tungstenite::client(req, stream).map_err(|e| match e {
+        tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp)) => {
+            let body = resp
+                .body()
+                .as_deref()
+                .and_then(|b| serde_json::from_slice::<pvault_proto::api::ErrorBody>(b).ok());
+            match body {
+                Some(b) => Error::Server {
+                    status: resp.status().as_u16(),
+                    code: b.code,
+                    message: b.message,
+                },
+                None => unreachable(format!("WebSocket refused: HTTP {}", resp.status())),
+            }
+        }
+        other => unreachable(other.to_string()),
+    })?;
+    ws.get_ref()
+        .set_read_timeout(Some(TICK))
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(ws)
+}
+
+fn sync_now(vault: &Vault, policy: &Policy, on_event: &mut dyn FnMut(WatchEvent)) {
+    match sync(vault, policy, &mut |_, _, _| {}) {
+        Ok(r) => on_event(WatchEvent::Synced(r)),
+        Err(e) => on_event(WatchEvent::Trouble(e)),
+    }
+}
+
+/// Syncs whenever the server announces a change or a local change appears, until `stop()` is true.
+/// Connection failures are reported and retried with backoff; configuration errors end the watch.
+pub fn watch(
+    vault: &Vault,
+    policy: &Policy,
+    stop: &dyn Fn() -> bool,
+    on_event: &mut dyn FnMut(WatchEvent),
+) -> Result<()> {
+    let mut backoff = Duration::from_millis(500);
+    while !stop() {
+        let mut ws = match connect(vault) {
+            Ok(ws) => ws,
+            Err(e @ (Error::SyncNotSetUp(_) | Error::SyncTampered(_))) => return Err(e),
+            Err(e) => {
+                on_event(WatchEvent::Trouble(e));
+                let until = Instant::now() + backoff;
+                while Instant::now() < until && !stop() {
+                    std::thread::sleep(TICK);
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(500);
+        // Catch up with whatever happened while disconnected.
+        sync_now(vault, policy, on_event);
+        let mut first = true;
+        loop {
+            if stop() {
+                let _ = ws.close(None);
+                return Ok(());
+            }
+            match ws.read() {
+                Ok(Message::Text(t)) => {
+                    let Ok(a) = serde_json::from_str::<Announce>(t.as_str()) else {
+                        continue;
+                    };
+                    if std::mem::take(&mut first) {
+                        on_event(WatchEvent::Connected { seq: a.seq });
+                    }
+                    let have = db::meta_u64(vault.conn(), db::PULLED_SEQ).unwrap_or(0);
+                    if a.seq > have {
+                        sync_now(vault, policy, on_event);
+                    }
+                }
+                Ok(Message::Close(_)) => break,
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    if db::dirty_count(vault.conn()).unwrap_or(0) > 0 {
+                        sync_now(vault, policy, on_event);
+                    }
+                }
+                Err(e) => {
+                    on_event(WatchEvent::Trouble(Error::ServerUnreachable {
+                        url: "WebSocket".into(),
+                        reason: e.to_string(),
+                    }));
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
