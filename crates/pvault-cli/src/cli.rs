@@ -72,6 +72,103 @@ pub enum Command {
     Quickstart(QuickstartArgs),
     /// Run the agent in the foreground (it is started on demand by `pvault profile unlock`).
     Agent(AgentArgs),
+    /// Sync the profile through a pvault server: push local changes, then pull the others'.
+    Sync(SyncArgs),
+    /// Conflicts that sync kept for you to settle (strategy `manual`).
+    #[command(subcommand)]
+    Conflicts(ConflictsCommand),
+    /// Run a sync server; it stores sealed records it cannot read.
+    Server(ServerArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    pub command: Option<SyncCommand>,
+    /// Keep running: sync whenever the server announces a change or a record changes here.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Register the profile and this device on a server and upload the wrapped key bundle.
+    Setup {
+        /// Server URL, e.g. http://127.0.0.1:8787.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Account name on the server (default: the profile name).
+        #[arg(long)]
+        username: Option<String>,
+        /// This device's name in the account's device list (default: the host name).
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+    },
+    /// Add this device to a profile registered on a server, with its password and Secret Key
+    /// (prompts, or --password-file / PVAULT_PASSWORD and --secret-key-file / PVAULT_SECRET_KEY).
+    Join {
+        /// Server URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The account name given at setup.
+        #[arg(long)]
+        username: String,
+        /// Name of the profile on this device (default: the username).
+        #[arg(long = "as", value_name = "PROFILE")]
+        local_name: Option<String>,
+        /// This device's name in the account's device list (default: the host name).
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+    },
+    /// Where the profile syncs, what is waiting, and what the server says.
+    Status,
+    /// What sync did, newest first. Versions a conflict set aside can be restored.
+    History {
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Bring back a version that a conflict resolution set aside (an entry of `pvault sync history`).
+    Restore {
+        /// History entry id.
+        entry: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConflictsCommand {
+    /// Conflicts waiting for you, with both versions.
+    List,
+    /// Settle one conflict.
+    Resolve {
+        /// Conflict id (from `pvault conflicts list`).
+        id: i64,
+        /// local: this device's version wins; remote: the record stays as it is; both: the record
+        /// stays and this device's version becomes a new record ID.conflict-N.
+        #[arg(long, value_enum)]
+        keep: KeepArg,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KeepArg {
+    Local,
+    Remote,
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Data directory of the embedded SQLite backend (default: HOME/server).
+    #[arg(long, value_name = "DIR", conflicts_with = "database_url")]
+    pub data: Option<PathBuf>,
+    /// Use PostgreSQL instead, e.g. postgres://user@127.0.0.1/pvault.
+    #[arg(long, env = "PVAULT_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Args, Debug)]
@@ -134,12 +231,18 @@ pub enum ProfileCommand {
     },
     /// Which profiles are unlocked in the agent, and when they lock.
     Status,
-    /// Change a profile setting: auto-lock DURATION, reauth-window DURATION.
+    /// Change a profile setting: auto-lock DURATION, reauth-window DURATION, conflict-strategy
+    /// STRATEGY [--collection C], device-rank DEVICE,DEVICE,...
     Set {
-        /// auto-lock or reauth-window.
+        /// auto-lock, reauth-window, conflict-strategy or device-rank.
         setting: String,
-        /// A duration like 90s, 15m, 1h ("default" restores the security level's).
+        /// A duration like 90s, 15m, 1h; a strategy (timestamp, profile-priority, merge, manual,
+        /// security-first); device ids in priority order, comma-separated; "default" restores the
+        /// default.
         value: String,
+        /// For conflict-strategy: set it for this collection only.
+        #[arg(long)]
+        collection: Option<String>,
     },
     /// Make a profile the current one (when it is unlocked in the agent: no password, no KDF).
     Use {

@@ -5,6 +5,7 @@ pub mod agent;
 pub mod profile;
 pub mod quickstart;
 pub mod records;
+pub mod sync;
 
 use anyhow::Result;
 use pvault_core::{Error, Pvault, Vault};

@@ -127,7 +127,42 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
             }
             Ok(())
         }
-        ProfileCommand::Set { setting, value } => {
+        ProfileCommand::Set {
+            setting,
+            value,
+            collection,
+        } if setting == "conflict-strategy" || setting == "device-rank" => {
+            let name = pv.resolve(g.profile.as_deref())?.name;
+            let summary =
+                crate::commands::sync::set_policy(&pv, &name, &setting, &value, collection)?;
+            if g.json {
+                output::json(&summary);
+            } else {
+                let p = summary.sync_policy();
+                println!(
+                    "profile '{name}': conflict strategy {}{}{}",
+                    p.default.as_str(),
+                    p.per_collection
+                        .iter()
+                        .map(|(c, s)| format!(", {c}: {}", s.as_str()))
+                        .collect::<String>(),
+                    if p.device_rank.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; device priority {}", p.device_rank.join(" > "))
+                    }
+                );
+            }
+            Ok(())
+        }
+        ProfileCommand::Set {
+            setting,
+            value,
+            collection,
+        } => {
+            if collection.is_some() {
+                bail!("--collection applies to conflict-strategy only");
+            }
             let name = pv.resolve(g.profile.as_deref())?.name;
             let secs = if value == "default" {
                 None
@@ -141,7 +176,9 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
             let summary = match setting.as_str() {
                 "auto-lock" => pv.update_settings(&name, |s| s.auto_lock_secs = secs)?,
                 "reauth-window" => pv.update_settings(&name, |s| s.reauth_window_secs = secs)?,
-                other => bail!("unknown setting '{other}': expected auto-lock or reauth-window"),
+                other => bail!(
+                    "unknown setting '{other}': expected auto-lock, reauth-window, conflict-strategy or device-rank"
+                ),
             };
             // A session in the agent keeps the old values: lock it so the next unlock uses the new ones.
             if let Some(mut c) = AgentClient::connect(pv.home().root()) {
