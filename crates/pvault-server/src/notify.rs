@@ -82,37 +82,38 @@ impl Announcer {
     }
 }
 
-/// Forwards the notifications of other instances (and this one's own) to local listeners, until the
+/// Connects to PostgreSQL and listens on [`PG_CHANNEL`].
+pub(crate) async fn pg_listener(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(PG_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Forwards the notifications of every instance (this one's included) to local listeners, until the
 /// task is dropped. A lost connection is reopened; since notifications sent meanwhile are lost, every
 /// account listened to here is then re-announced from the database.
 pub(crate) async fn pg_listen<S: Storage>(
     pool: PgPool,
+    mut listener: PgListener,
     storage: S,
     announcer: Arc<Announcer>,
     metrics: Arc<Metrics>,
 ) {
     loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if listener.listen(PG_CHANNEL).await.is_err() {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        // Whatever was missed while not listening.
-        resync(&storage, &announcer).await;
-        // Until the connection drops (`Ok(None)`) or fails: then listen anew and catch up.
+        // Until the connection drops (`Ok(None)`) or fails.
         while let Ok(Some(n)) = listener.try_recv().await {
             metrics.notification();
             if let Some((account, seq)) = parse_payload(n.payload()) {
                 announcer.announce(&account, seq);
             }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        listener = loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Ok(l) = pg_listener(&pool).await {
+                break l;
+            }
+        };
+        resync(&storage, &announcer).await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use sqlx::postgres::PgListener;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -14,7 +15,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Backend, ServerConfig};
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::notify::{Announcer, pg_listen};
+use crate::notify::{Announcer, pg_listen, pg_listener};
 use crate::ratelimit::{PRUNE_EVERY, RateLimiter};
 use crate::routes::{AppState, router};
 use crate::storage::Storage;
@@ -47,8 +48,10 @@ async fn bind(config: ServerConfig) -> Result<Bound, Error> {
         Backend::Sqlite { data_dir } => parts.build(SqliteStorage::open(data_dir).await?, None),
         Backend::Postgres { url } => {
             let storage = PgStorage::open(url).await?;
-            let pool = storage.pool().clone();
-            parts.build(storage, Some(pool))
+            // Listening before the server is ready, so no announcement is missed from the start.
+            let listener = pg_listener(storage.pool()).await?;
+            let pg = (storage.pool().clone(), listener);
+            parts.build(storage, Some(pg))
         }
     };
     let listener = TcpListener::bind(config.listen)
@@ -82,7 +85,7 @@ impl Parts<'_> {
     fn build<S: Storage>(
         self,
         storage: S,
-        pg: Option<sqlx::PgPool>,
+        pg: Option<(sqlx::PgPool, PgListener)>,
     ) -> (Router, Vec<JoinHandle<()>>) {
         let state = Arc::new(AppState {
             storage: storage.clone(),
@@ -94,9 +97,10 @@ impl Parts<'_> {
             shutdown: self.shutdown,
         });
         let mut tasks = vec![tokio::spawn(housekeeping(state.clone()))];
-        if let Some(pool) = pg {
+        if let Some((pool, listener)) = pg {
             tasks.push(tokio::spawn(pg_listen(
                 pool,
+                listener,
                 storage,
                 self.announcer,
                 self.metrics,
