@@ -242,3 +242,25 @@ pub fn restore(vault: &Vault, entry: i64) -> Result<(String, String)> {
     tx.commit()?;
     Ok((row.collection, id))
 }
+
+/// A version that a resolution set aside (an entry of the sync history).
+#[derive(Clone, Debug, Serialize)]
+pub struct SetAside {
+    /// Collection.
+    pub collection: String,
+    /// Record id.
+    pub record_id: String,
+    /// The version.
+    pub version: ConflictSide,
+}
+
+/// Shows the version a history entry set aside, without restoring it.
+pub fn set_aside(vault: &Vault, entry: i64) -> Result<SetAside> {
+    let (rid, item) = db::lost_item(vault.conn(), entry)?.ok_or(Error::NothingToRestore(entry))?;
+    let (row, id) = vault.open_item(&rid, is_tombstone(&item), &item)?;
+    Ok(SetAside {
+        collection: row.collection.clone(),
+        version: side(vault, &row, &id)?,
+        record_id: id,
+    })
+}

@@ -24,7 +24,9 @@ use crate::error::{Error, Result};
 use crate::vault::Vault;
 
 pub use account::{join, setup};
-pub use conflicts::{ConflictInfo, ConflictSide, Keep, conflicts, resolve_conflict, restore};
+pub use conflicts::{
+    ConflictInfo, ConflictSide, Keep, SetAside, conflicts, resolve_conflict, restore, set_aside,
+};
 pub use db::HistoryEntry;
 pub use engine::Phase;
 pub use resolve::Strategy;
