@@ -13,6 +13,8 @@ on_both_backends!(
     pages_follow_each_other_and_end_at_the_head,
     a_pull_from_beyond_the_head_is_refused,
     a_restarted_server_keeps_the_log,
+    concurrent_pushes_get_one_gapless_log,
+    pages_are_cut_by_bytes_too,
 );
 
 fn push_then_pull_round_trips_with_a_verified_chain(kind: Kind) {
@@ -188,4 +190,68 @@ fn a_restarted_server_keeps_the_log(kind: Kind) {
         assert_eq!(mode(dir.clone()), 0o700);
         assert_eq!(mode(dir.join("server.db")), 0o600);
     }
+}
+
+fn concurrent_pushes_get_one_gapless_log(kind: Kind) {
+    let Some(fx) = Fixture::new(kind) else { return };
+    let server = fx.start();
+    let c = Client::new(&server);
+    let (acct, laptop) = c.register("frank");
+    let devices: Vec<_> = (0..3)
+        .map(|i| {
+            let (d, reply) = c.join(&acct, &format!("device {i}"));
+            reply.expect(200);
+            d
+        })
+        .chain([laptop])
+        .collect();
+    let url = server.url();
+    let applied: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = devices
+            .iter()
+            .map(|dev| {
+                let (url, acct) = (url.clone(), &acct);
+                s.spawn(move || {
+                    let c = Client::at(url);
+                    (0..8)
+                        .flat_map(|_| {
+                            let items = vec![item(random(), 0, b"p"), item(random(), 0, b"q")];
+                            c.push_ok(acct, dev, items).applied
+                        })
+                        .map(|(_, seq)| seq)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut sorted = applied.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=64).collect::<Vec<_>>());
+    let (pages, head) = c.pull_all(&acct, &devices[0], 1000);
+    assert_eq!(head.seq, 64);
+    assert_eq!(pages[0].changes.len(), 64);
+}
+
+fn pages_are_cut_by_bytes_too(kind: Kind) {
+    let Some(fx) = Fixture::new(kind) else { return };
+    let server = fx.start();
+    let c = Client::new(&server);
+    let (acct, dev) = c.register("grace");
+    let big = |n: u8| item(random(), 0, &vec![n; pvault_proto::batch::MAX_BLOB]);
+    c.push_ok(&acct, &dev, vec![big(1), big(2), big(3)]);
+    let head = c.push_ok(&acct, &dev, vec![big(4), big(5), big(6)]).head;
+    let (pages, end) = c.pull_all(&acct, &dev, 1000);
+    // 16 MiB of blobs per page at most.
+    let sizes: Vec<_> = pages.iter().map(|p| (p.changes.len(), p.more)).collect();
+    assert_eq!(sizes, vec![(4, true), (2, false)]);
+    assert_eq!(end, head);
+    let firsts: Vec<u8> = pages
+        .iter()
+        .flat_map(|p| p.changes.iter().map(|c| c.blob.as_ref().unwrap()[0]))
+        .collect();
+    assert_eq!(firsts, vec![1, 2, 3, 4, 5, 6]);
 }
