@@ -15,3 +15,5 @@ mod crash;
 mod profiles;
 #[path = "cli/records.rs"]
 mod records;
+#[path = "cli/sync.rs"]
+mod sync;

@@ -1,0 +1,413 @@
+//! Sync between devices (homes) through real servers on loopback, as users run it.
+
+use serde_json::{Value, json};
+
+use crate::cli_support::{Home, PASSWORD, Profile, unique_marker};
+
+/// A sync server for one test: SQLite in a temporary directory.
+struct SqliteServer {
+    dir: tempfile::TempDir,
+    handle: pvault_server::ServerHandle,
+}
+
+impl SqliteServer {
+    fn start() -> SqliteServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let handle =
+            pvault_server::spawn(pvault_server::ServerConfig::sqlite(dir.path().join("data")))
+                .expect("server starts");
+        SqliteServer { dir, handle }
+    }
+
+    /// Every byte the server wrote to disk.
+    fn bytes_on_disk(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path().join("data")).expect("data dir") {
+            let p = entry.expect("entry").path();
+            if p.is_file() {
+                out.extend(std::fs::read(&p).expect("read server file"));
+            }
+        }
+        out
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// Every record of a profile, by collection, as (id -> data).
+fn snapshot(home: &Home, profile: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    for c in ["transactions", "research", "api_keys", "notes"] {
+        let listing = home
+            .cmd(&["--profile", profile, "list", c])
+            .env("PVAULT_REAUTH_PASSWORD", PASSWORD)
+            .ok_json();
+        let mut recs = serde_json::Map::new();
+        for r in listing["records"].as_array().expect("records") {
+            recs.insert(
+                r["id"].as_str().expect("id").to_string(),
+                json!({ "data": r["data"], "classification": r["classification"] }),
+            );
+        }
+        out.insert(c.to_string(), Value::Object(recs));
+    }
+    Value::Object(out)
+}
+
+fn setup(home: &Home, profile: &str, url: &str) -> Value {
+    home.cmd(&[
+        "--profile",
+        profile,
+        "sync",
+        "setup",
+        "--server",
+        url,
+        "--username",
+        profile,
+        "--device-name",
+        "laptop",
+    ])
+    .ok_json()
+}
+
+fn join(home: &Home, p: &Profile, url: &str) -> Value {
+    home.cmd(&[
+        "sync",
+        "join",
+        "--server",
+        url,
+        "--username",
+        &p.name,
+        "--device-name",
+        "phone",
+    ])
+    .env("PVAULT_SECRET_KEY", &p.secret_key)
+    .ok_json()
+}
+
+fn sync(home: &Home, profile: &str) -> Value {
+    home.cmd(&["--profile", profile, "sync"]).ok_json()
+}
+
+/// Two devices edit, delete and add records, sync through `url`, and end up with the same records.
+/// Returns the markers written, for a scan of the server's storage.
+fn two_devices_converge(url: &str) -> Vec<String> {
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    let m1 = unique_marker("txmemo");
+    let m2 = unique_marker("notebody");
+    let m3 = unique_marker("apisecret");
+    a.put(
+        "alice",
+        "transactions",
+        "t1",
+        &json!({"amount": "12.50", "asset": "BTC", "from": "a", "to": "b",
+                "time": "2026-01-01T00:00:00Z", "status": "pending", "memo": m1}),
+    );
+    a.put(
+        "alice",
+        "research",
+        "n1",
+        &json!({"title": "idea", "body": m2}),
+    );
+    a.put(
+        "alice",
+        "research",
+        "gone",
+        &json!({"title": "to delete", "body": "x"}),
+    );
+    a.put(
+        "alice",
+        "api_keys",
+        "k1",
+        &json!({"provider": "binance", "name": "prod", "secret": m3}),
+    );
+    let set_up = setup(&a, "alice", url);
+    assert_eq!(set_up["sync"]["pushed"], 4, "{set_up}");
+
+    let joined = join(&b, &p, url);
+    assert_eq!(joined["sync"]["pulled"], 4, "{joined}");
+    assert_eq!(snapshot(&a, "alice"), snapshot(&b, "alice"));
+    // The joined device unlocks with the password alone (it keeps the Secret Key, wrapped).
+    b.cmd(&["--profile", "alice", "get", "research", "n1"]).ok();
+
+    // Both devices change things while apart.
+    let m4 = unique_marker("fromphone");
+    b.put("alice", "notes", "new", &json!({"text": m4}));
+    b.cmd(&["--profile", "alice", "rm", "research", "gone"])
+        .ok();
+    a.put(
+        "alice",
+        "research",
+        "n2",
+        &json!({"title": "second", "body": "from laptop"}),
+    );
+    let pushed = sync(&b, "alice");
+    assert_eq!(pushed["pushed"], 2, "{pushed}");
+    let both = sync(&a, "alice");
+    assert_eq!(
+        (both["pushed"].as_u64(), both["pulled"].as_u64()),
+        (Some(1), Some(2)),
+        "{both}"
+    );
+    sync(&b, "alice");
+    let (sa, sb) = (snapshot(&a, "alice"), snapshot(&b, "alice"));
+    assert_eq!(sa, sb);
+    assert_eq!(sa["notes"]["new"]["data"]["text"], m4.as_str());
+    assert!(sa["research"].get("gone").is_none(), "{sa}");
+    assert!(sa["research"].get("n2").is_some(), "{sa}");
+
+    // Nothing waits, on either side, and both devices are listed by the server.
+    let st = b.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(
+        st["server"]["devices"].as_array().map(Vec::len),
+        Some(2),
+        "{st}"
+    );
+    vec![m1, m2, m3, m4]
+}
+
+#[test]
+fn two_devices_converge_through_the_sqlite_server_which_sees_no_plaintext() {
+    let server = SqliteServer::start();
+    let markers = two_devices_converge(&server.handle.url());
+    let disk = server.bytes_on_disk();
+    assert!(disk.len() > 10_000, "the server stored something");
+    for m in &markers {
+        assert!(
+            !contains(&disk, m),
+            "marker {m} found in the server's files"
+        );
+    }
+    for word in [
+        "alice-record-names",
+        "research",
+        "transactions",
+        "api_keys",
+        "binance",
+    ] {
+        assert!(
+            !contains(&disk, word),
+            "'{word}' found in the server's files"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_password_or_secret_key_cannot_join_and_changes_nothing() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let p = a.create("alice", "standard");
+    setup(&a, "alice", &url);
+    let b = Home::new();
+    let out = b
+        .cmd(&["sync", "join", "--server", &url, "--username", "alice"])
+        .env("PVAULT_SECRET_KEY", &p.secret_key)
+        .password("not the password")
+        .run();
+    out.error_line(&["wrong password or secret key"]);
+    let other = Home::new().create("other", "standard");
+    let out = b
+        .cmd(&["sync", "join", "--server", &url, "--username", "alice"])
+        .env("PVAULT_SECRET_KEY", &other.secret_key)
+        .run();
+    out.error_line(&["wrong password or secret key"]);
+    // No profile was made here, and the server lists one device.
+    assert_eq!(b.cmd(&["profile", "list"]).ok_json()["profiles"], json!([]));
+    let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(
+        st["server"]["devices"].as_array().map(Vec::len),
+        Some(1),
+        "{st}"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_named_and_the_next_sync_resumes() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    a.create("alice", "standard");
+    setup(&a, "alice", &url);
+    a.put("alice", "notes", "n1", &json!({"text": "kept"}));
+    let data = server.dir.path().join("data");
+    server.handle.shutdown();
+    let out = a.cmd(&["--profile", "alice", "sync"]).run();
+    out.error_line(&["unreachable", &url, "nothing was lost"]);
+    let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["pending"], 1, "{st}");
+    // The server comes back on the same data (another port): point the profile at it by joining
+    // from nowhere is not needed: a new server process on the same directory and address.
+    let again = pvault_server::spawn({
+        let mut c = pvault_server::ServerConfig::sqlite(&data);
+        c.listen = url.trim_start_matches("http://").parse().expect("address");
+        c
+    })
+    .expect("server restarts on the same address");
+    let done = sync(&a, "alice");
+    assert_eq!(done["pushed"], 1, "{done}");
+    assert_eq!(done["pending"], 0, "{done}");
+    again.shutdown();
+}
+
+#[test]
+fn manual_conflicts_are_kept_listed_and_resolved_and_nothing_is_lost() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    a.put("alice", "notes", "n", &json!({"text": "base"}));
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    b.cmd(&[
+        "--profile",
+        "alice",
+        "profile",
+        "set",
+        "conflict-strategy",
+        "manual",
+    ])
+    .ok();
+    a.put("alice", "notes", "n", &json!({"text": "from laptop"}));
+    b.put("alice", "notes", "n", &json!({"text": "from phone"}));
+    sync(&a, "alice");
+    let r = sync(&b, "alice");
+    assert_eq!(r["kept_for_user"], 1, "{r}");
+    let list = b
+        .cmd(&["--profile", "alice", "conflicts", "list"])
+        .ok_json();
+    let c = &list[0];
+    assert_eq!(c["local"]["data"]["text"], "from phone", "{list}");
+    assert_eq!(c["current"]["data"]["text"], "from laptop", "{list}");
+    let id = c["id"].to_string();
+    // A bad id is named and changes nothing.
+    b.cmd(&[
+        "--profile",
+        "alice",
+        "conflicts",
+        "resolve",
+        "999",
+        "--keep",
+        "local",
+    ])
+    .run()
+    .error_line(&["no open conflict #999"]);
+    b.cmd(&[
+        "--profile",
+        "alice",
+        "conflicts",
+        "resolve",
+        &id,
+        "--keep",
+        "local",
+    ])
+    .ok();
+    sync(&b, "alice");
+    sync(&a, "alice");
+    assert_eq!(snapshot(&a, "alice"), snapshot(&b, "alice"));
+    assert_eq!(
+        snapshot(&a, "alice")["notes"]["n"]["data"]["text"],
+        "from phone"
+    );
+    // The laptop's version lost; it is in the phone's history and can come back.
+    let hist = b.cmd(&["--profile", "alice", "sync", "history"]).ok_json();
+    let entry = hist
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|e| e["restorable"] == true)
+        .unwrap_or_else(|| panic!("a restorable entry: {hist}"));
+    let eid = entry["id"].to_string();
+    b.cmd(&["--profile", "alice", "sync", "restore", &eid]).ok();
+    sync(&b, "alice");
+    sync(&a, "alice");
+    assert_eq!(
+        snapshot(&a, "alice")["notes"]["n"]["data"]["text"],
+        "from laptop"
+    );
+}
+
+#[test]
+fn default_strategy_sets_aside_the_older_edit_in_history() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    a.put("alice", "notes", "n", &json!({"text": "base"}));
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    b.put("alice", "notes", "n", &json!({"text": "older, from phone"}));
+    a.put(
+        "alice",
+        "notes",
+        "n",
+        &json!({"text": "newer, from laptop"}),
+    );
+    sync(&b, "alice");
+    let r = sync(&a, "alice");
+    assert_eq!(r["conflicts"], 1, "{r}");
+    sync(&b, "alice");
+    assert_eq!(
+        snapshot(&b, "alice")["notes"]["n"]["data"]["text"],
+        "newer, from laptop"
+    );
+    let hist = a.cmd(&["--profile", "alice", "sync", "history"]).ok_json();
+    let conflict = hist
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|e| e["event"] == "conflict")
+        .unwrap_or_else(|| panic!("a conflict entry: {hist}"));
+    assert_eq!(conflict["restorable"], true, "{hist}");
+    assert!(
+        conflict["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("timestamp"),
+        "{hist}"
+    );
+}
+
+#[test]
+fn sync_commands_refuse_bad_input_clearly() {
+    let a = Home::new();
+    a.create("alice", "standard");
+    a.cmd(&["--profile", "alice", "sync"])
+        .run()
+        .error_line(&["not set up for sync", "pvault sync setup"]);
+    a.cmd(&["--profile", "alice", "sync", "setup", "--server", "ftp://x"])
+        .run()
+        .error_line(&["http://"]);
+    a.cmd(&[
+        "--profile",
+        "alice",
+        "profile",
+        "set",
+        "conflict-strategy",
+        "newest",
+    ])
+    .run()
+    .error_line(&["unknown conflict strategy", "timestamp", "security-first"]);
+    // Nothing listens on port 9 of loopback.
+    a.cmd(&[
+        "--profile",
+        "alice",
+        "sync",
+        "setup",
+        "--server",
+        "http://127.0.0.1:9",
+    ])
+    .run()
+    .error_line(&["unreachable"]);
+    let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["config"], Value::Null, "{st}");
+}
