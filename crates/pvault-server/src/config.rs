@@ -10,10 +10,16 @@ use pvault_proto::batch::{MAX_BLOB, MAX_ITEMS};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// One SQLite database, `server.db`, in this directory (created 0700 if missing).
-    Sqlite { data_dir: PathBuf },
+    Sqlite {
+        /// The directory holding `server.db`.
+        data_dir: PathBuf,
+    },
     /// A PostgreSQL database, e.g. `postgres://pvault@db.internal/pvault`. Several servers may share
     /// one database; their real-time announcements then travel through `LISTEN`/`NOTIFY`.
-    Postgres { url: String },
+    Postgres {
+        /// The connection URL.
+        url: String,
+    },
 }
 
 impl Backend {
@@ -31,6 +37,7 @@ impl Backend {
 pub struct ServerConfig {
     /// Address to listen on; port 0 picks a free port (see [`crate::ServerHandle::addr`]).
     pub listen: SocketAddr,
+    /// Where the data lives.
     pub backend: Backend,
     /// Limits every account gets (also sent to devices in [`pvault_proto::api::AccountInfo`]).
     pub quota: Quota,

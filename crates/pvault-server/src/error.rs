@@ -89,10 +89,20 @@ impl AuthFailure {
 pub enum Error {
     /// The SQLite data directory cannot be created or used.
     #[error("cannot use the data directory {}: {source}", path.display())]
-    DataDir { path: PathBuf, source: io::Error },
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The listening socket cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: io::Error },
+    Listen {
+        /// The configured address.
+        addr: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The server's thread or runtime cannot be started.
     #[error("cannot start the server: {0}")]
     Runtime(io::Error),
@@ -102,22 +112,38 @@ pub enum Error {
     /// A database operation failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database does not answer.
+    #[error("the database is unavailable")]
+    Unavailable,
     /// The schema cannot be brought to this build's version.
     #[error("cannot migrate the database schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
     /// A malformed request (bad JSON, bad binary message, bad id, bad query).
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    BadRequest {
+        /// The stable code sent to the client.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// A request over a size limit.
     #[error("{message}")]
-    TooLarge { code: &'static str, message: String },
+    TooLarge {
+        /// The stable code sent to the client.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// The request's signature was not accepted.
     #[error("authentication failed: {}", .0.message())]
     Auth(AuthFailure),
     /// Too many attempts from this address or for this username.
     #[error("too many attempts; retry in {retry_after} s")]
-    RateLimited { retry_after: u64 },
+    RateLimited {
+        /// Seconds until the next attempt is allowed (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// Registration with a username another account has.
     #[error("the username is taken")]
     UsernameTaken,
@@ -135,13 +161,24 @@ pub enum Error {
     NoSuchDevice,
     /// The bundle is no longer at the expected version.
     #[error("the key bundle changed meanwhile (now at version {current})")]
-    BundleConflict { current: u64 },
+    BundleConflict {
+        /// The bundle's version now.
+        current: u64,
+    },
     /// The push would take the account over its live-record quota.
     #[error("the push would exceed the quota of {max} records; nothing was applied")]
-    QuotaExceeded { max: u64 },
+    QuotaExceeded {
+        /// The account's limit of live records.
+        max: u64,
+    },
     /// A pull from beyond the log's head: the server lost changes the client saw.
     #[error("since={since} is beyond the server's head {head}")]
-    SinceAhead { since: u64, head: u64 },
+    SinceAhead {
+        /// What the client asked for.
+        since: u64,
+        /// The server's head.
+        head: u64,
+    },
     /// No such endpoint.
     #[error("no such endpoint")]
     NotFound,
@@ -166,7 +203,7 @@ impl Error {
     }
 
     /// The HTTP status and stable code this error is answered with.
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         use StatusCode as S;
         match self {
             Error::DataDir { .. }
@@ -174,6 +211,7 @@ impl Error {
             | Error::Runtime(_)
             | Error::Stopped
             | Error::Migrate(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+            Error::Unavailable => (S::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Database(e) if is_unavailable(e) => (S::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Database(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
             Error::BadRequest { code, .. } => (S::BAD_REQUEST, code),
@@ -194,7 +232,7 @@ impl Error {
     }
 
     /// The body this error is answered with.
-    pub fn body(&self) -> ErrorBody {
+    pub(crate) fn body(&self) -> ErrorBody {
         let (status, code) = self.status_and_code();
         let message = if status.is_server_error() {
             // Database details stay in the server.

@@ -23,6 +23,7 @@
 //! come on top.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod auth;
 mod config;
@@ -33,6 +34,8 @@ mod ratelimit;
 mod routes;
 mod server;
 mod storage;
+#[doc(hidden)]
+pub mod testing;
 
 // Configuration.
 pub use crate::config::{Backend, DEFAULT_QUOTA, ServerConfig};

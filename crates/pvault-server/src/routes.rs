@@ -158,7 +158,7 @@ async fn health<S: Storage>(State(state): Shared<S>) -> Response {
         Ok(Ok(())) => {
             Json(serde_json::json!({"status": "ok", "backend": state.backend})).into_response()
         }
-        Ok(Err(_)) | Err(_) => Error::Database(sqlx::Error::PoolTimedOut).into_response(),
+        Ok(Err(_)) | Err(_) => Error::Unavailable.into_response(),
     }
 }
 
