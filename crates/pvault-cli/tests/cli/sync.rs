@@ -411,3 +411,111 @@ fn sync_commands_refuse_bad_input_clearly() {
     let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
     assert_eq!(st["config"], Value::Null, "{st}");
 }
+
+#[test]
+fn two_devices_converge_through_the_postgres_server_which_sees_no_plaintext() {
+    let Some(db) = pvault_server::testing::PgDatabase::create("pvault_cli") else {
+        return;
+    };
+    let server = pvault_server::spawn(pvault_server::ServerConfig::postgres(db.url.clone()))
+        .expect("server starts");
+    let markers = two_devices_converge(&server.url());
+    server.shutdown();
+    let dump = db.dump();
+    assert!(dump.len() > 10_000, "the server stored something");
+    for m in &markers {
+        assert!(
+            !dump.contains(m.as_str()),
+            "marker {m} found in the database"
+        );
+        assert!(
+            !dump.contains(&hex::encode(m)),
+            "marker {m} found (hex) in the database"
+        );
+    }
+}
+
+#[test]
+fn a_change_made_through_one_postgres_instance_reaches_a_watcher_on_another_in_real_time() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let Some(db) = pvault_server::testing::PgDatabase::create("pvault_cli") else {
+        return;
+    };
+    let one = pvault_server::spawn(pvault_server::ServerConfig::postgres(db.url.clone()))
+        .expect("instance 1");
+    let two = pvault_server::spawn(pvault_server::ServerConfig::postgres(db.url.clone()))
+        .expect("instance 2");
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    setup(&a, "alice", &one.url());
+    join(&b, &p, &two.url());
+
+    let mut watcher = b
+        .cmd(&["--profile", "alice", "--json", "sync", "--watch"])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the watcher");
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let out = watcher.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    let wait_for = |what: &dyn Fn(&Value) -> bool, within: Duration| -> Option<Value> {
+        let until = Instant::now() + within;
+        while let Some(left) = until.checked_duration_since(Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(v) if what(&v) => return Some(v),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    };
+    let connected = wait_for(&|v| v["event"] == "connected", Duration::from_secs(30));
+    assert!(connected.is_some(), "the watcher connected to instance 2");
+
+    let marker = unique_marker("live");
+    a.put("alice", "notes", "live", &json!({"text": marker}));
+    let started = Instant::now();
+    sync(&a, "alice");
+    let pulled = wait_for(
+        &|v| v["event"] == "synced" && v["report"]["pulled"].as_u64() >= Some(1),
+        Duration::from_secs(20),
+    );
+    let elapsed = started.elapsed();
+    let _ = interrupt(watcher.id());
+    let _ = watcher.wait();
+    assert!(
+        pulled.is_some(),
+        "no real-time sync reached the watcher on instance 2"
+    );
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    let got = b
+        .cmd(&["--profile", "alice", "get", "notes", "live"])
+        .ok_json();
+    assert_eq!(got["data"]["text"], marker.as_str());
+    one.shutdown();
+    two.shutdown();
+}
+
+/// Asks a child to stop the way Ctrl-C would.
+fn interrupt(pid: u32) -> std::io::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("kill failed"))
+    }
+}
