@@ -118,6 +118,33 @@ fn postgres_instances_share_announcements_and_nonces() {
     );
 }
 
+/// PostgreSQL only: an instance whose notification connection drops listens again and catches up.
+#[test]
+fn postgres_listeners_reconnect_and_catch_up() {
+    let Some(fx) = Fixture::new(Kind::Postgres) else {
+        return;
+    };
+    let one = fx.start();
+    let two = fx.start();
+    let c1 = Client::new(&one);
+    let (acct, dev) = c1.register("alice");
+    let mut ws = connect_ws(&two.url(), &acct, &dev.signer()).unwrap();
+    assert_eq!(next_announce(&mut ws), 0);
+
+    assert_eq!(fx.kill_pg_listeners(), 2);
+    // Pushed while instance two may not be listening: it hears of it once it listens again.
+    let head = c1
+        .push_ok(&acct, &dev, vec![item(random(), 0, b"during the cut")])
+        .head;
+    wait_announce(&mut ws, head.seq);
+    // And it keeps hearing.
+    std::thread::sleep(Duration::from_millis(1500));
+    let head = c1
+        .push_ok(&acct, &dev, vec![item(random(), 0, b"after")])
+        .head;
+    wait_announce(&mut ws, head.seq);
+}
+
 /// PostgreSQL only: `/health` is 503 once the database is gone.
 #[test]
 fn postgres_health_fails_when_the_database_is_gone() {

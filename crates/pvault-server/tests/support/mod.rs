@@ -96,6 +96,26 @@ impl Fixture {
         drop(self.pg.take());
     }
 
+    /// Ends the PostgreSQL sessions of the servers' notification listeners (as a database restart or
+    /// a network cut would); returns how many.
+    pub fn kill_pg_listeners(&self) -> i64 {
+        use sqlx::Connection;
+        let pg = self.pg.as_ref().expect("a PostgreSQL fixture");
+        pg_runtime().block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&pg.admin_url).await.unwrap();
+            let killed: i64 = sqlx::query_scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = $1 AND query ILIKE 'LISTEN%'",
+            )
+            .bind(&pg.name)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.unwrap();
+            killed
+        })
+    }
+
     /// The SQLite data directory.
     pub fn data_dir(&self) -> Option<std::path::PathBuf> {
         self.dir.as_ref().map(|d| d.path().join("data"))
