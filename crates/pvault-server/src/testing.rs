@@ -72,6 +72,16 @@ impl PgDatabase {
         }
     }
 
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// URL of the database the new one was created through.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
     /// Every row of every table, as text (bytea in hex), for scans of what the server stored.
     pub fn dump(&self) -> String {
         use sqlx::{Connection, Row};

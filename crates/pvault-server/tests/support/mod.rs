@@ -11,6 +11,7 @@ use pvault_proto::api::{ErrorBody, NewDevice, RegisterAccount};
 use pvault_proto::auth::{RequestAuth, SigningKey, public_key_string};
 use pvault_proto::batch::{PullPage, PushItem, PushRequest, PushResult};
 use pvault_proto::chain::ChainHead;
+use pvault_server::testing::PgDatabase;
 use pvault_server::{ServerConfig, ServerHandle};
 use rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
@@ -64,7 +65,7 @@ impl Fixture {
                 dir: Some(tempfile::tempdir().unwrap()),
                 pg: None,
             }),
-            Kind::Postgres => PgDatabase::create().map(|pg| Fixture {
+            Kind::Postgres => PgDatabase::create("pvault_t").map(|pg| Fixture {
                 kind,
                 dir: None,
                 pg: Some(pg),
@@ -102,12 +103,12 @@ impl Fixture {
         use sqlx::Connection;
         let pg = self.pg.as_ref().expect("a PostgreSQL fixture");
         pg_runtime().block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&pg.admin_url).await.unwrap();
+            let mut conn = sqlx::PgConnection::connect(pg.admin_url()).await.unwrap();
             let killed: i64 = sqlx::query_scalar(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                  WHERE datname = $1 AND query ILIKE 'LISTEN%'",
             )
-            .bind(&pg.name)
+            .bind(pg.name())
             .fetch_one(&mut conn)
             .await
             .unwrap();
@@ -122,81 +123,11 @@ impl Fixture {
     }
 }
 
-/// A database of its own on the local PostgreSQL, dropped at the end.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
 fn pg_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
-    let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let query = tail
-        .split_once('?')
-        .map_or(String::new(), |(_, q)| format!("?{q}"));
-    format!("{scheme}://{authority}/{name}{query}")
-}
-
-impl PgDatabase {
-    fn create() -> Option<PgDatabase> {
-        use sqlx::Connection;
-        let admin_url = std::env::var("PVAULT_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("pvault_t_{}", hex::encode(random::<8>()));
-        let rt = pg_runtime();
-        let created = rt.block_on(async {
-            let mut conn = tokio::time::timeout(
-                Duration::from_secs(10),
-                sqlx::PgConnection::connect(&admin_url),
-            )
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| e.to_string())?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .map_err(|e| e.to_string())?;
-            conn.close().await.map_err(|e| e.to_string())
-        });
-        match created {
-            Ok(()) => Some(PgDatabase {
-                url: with_database(&admin_url, &name),
-                admin_url,
-                name,
-            }),
-            Err(e) if std::env::var("PVAULT_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-                panic!("PostgreSQL not reachable at {admin_url} (PVAULT_REQUIRE_POSTGRES=1): {e}")
-            }
-            Err(e) => {
-                eprintln!("SKIPPED: PostgreSQL not reachable at {admin_url}: {e}");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        let rt = pg_runtime();
-        let _ = rt.block_on(async {
-            let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
-            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
-                .execute(&mut conn)
-                .await?;
-            conn.close().await
-        });
-    }
 }
 
 /// An answer: status, headers that tests look at, body.
