@@ -86,9 +86,13 @@ pub enum Command {
 pub struct SyncArgs {
     #[command(subcommand)]
     pub command: Option<SyncCommand>,
-    /// Keep running: sync whenever the server announces a change or a record changes here.
+    /// Keep syncing whenever the server announces a change or a record changes here: in the
+    /// background in the agent when it holds the profile unlocked, else in the foreground.
     #[arg(long)]
     pub watch: bool,
+    /// With --watch: stop the agent's background sync of the profile.
+    #[arg(long, requires = "watch")]
+    pub stop: bool,
 }
 
 #[derive(Subcommand, Debug)]

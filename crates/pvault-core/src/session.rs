@@ -10,6 +10,8 @@
 //! - Re-authentication for SECRET records is a challenge–response on the KEK: no password reaches here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pvault_crypto::{Aad, Classification, CollectionKeys, Key32, Kind, envelope};
@@ -33,6 +35,21 @@ struct Session {
     auto_lock: Duration,
     cache: RecordCache,
     challenge: Option<([u8; 32], Instant)>,
+    watch: Option<Watcher>,
+}
+
+/// A background `sync --watch` of an unlocked profile, on its own thread with its own copy of the
+/// keys. Dropped with the session (lock): the thread stops within a tick, or after the sync in
+/// progress, and its keys are zeroized as it ends.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    last: Arc<Mutex<String>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// What `status` tells about an unlocked profile.
@@ -52,6 +69,11 @@ pub struct SessionStatus {
     pub cached_records: usize,
     /// Whether its cache is encrypted.
     pub cache_encrypted: bool,
+    /// Whether it syncs in the background (`pvault sync --watch`).
+    pub watching: bool,
+    /// The background sync's last news.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_news: Option<String>,
 }
 
 /// Every unlocked profile of one home.
@@ -85,6 +107,7 @@ impl Sessions {
             last_used: Instant::now(),
             cache,
             challenge: None,
+            watch: None,
         };
         self.open.insert(name.to_string(), session);
         Ok(())
@@ -137,6 +160,11 @@ impl Sessions {
                     locks_in_secs: s.auto_lock.saturating_sub(idle).as_secs(),
                     cached_records: s.cache.len(),
                     cache_encrypted: s.cache.sealer.is_some(),
+                    watching: s.watch.is_some(),
+                    watch_news: s
+                        .watch
+                        .as_ref()
+                        .map(|w| w.last.lock().expect("watch news").clone()),
                 }
             })
             .collect();
@@ -151,6 +179,66 @@ impl Sessions {
             .ok_or_else(|| Error::Locked(name.to_string()))?;
         s.last_used = Instant::now();
         Ok(s)
+    }
+
+    /// Syncs an unlocked profile now (push, then pull).
+    pub fn sync(&mut self, name: &str) -> Result<crate::sync::SyncReport> {
+        let vault = &self.session(name)?.vault;
+        crate::sync::sync(vault, &vault.summary().sync_policy(), &mut |_, _, _| {})
+    }
+
+    /// Starts (or, with `on == false`, stops) syncing an unlocked profile in the background whenever
+    /// the server announces a change or a record changes here. Stops by itself when the profile locks.
+    pub fn watch(&mut self, name: &str, on: bool) -> Result<bool> {
+        let pv_root = self.pv.home().root().to_path_buf();
+        let s = self.session(name)?;
+        if !on {
+            return Ok(s.watch.take().is_some());
+        }
+        if s.watch.is_some() {
+            return Ok(true);
+        }
+        if crate::sync::config(&s.vault)?.is_none() {
+            return Err(Error::SyncNotSetUp(name.to_string()));
+        }
+        let transfer = s.vault.transfer_keys();
+        let vault = Pvault::open(&pv_root)?.open_with_keys(name, &transfer)?;
+        drop(transfer);
+        let stop = Arc::new(AtomicBool::new(false));
+        let last = Arc::new(Mutex::new("starting".to_string()));
+        let (stop2, last2) = (stop.clone(), last.clone());
+        std::thread::Builder::new()
+            .name(format!("watch {name}"))
+            .spawn(move || {
+                let policy = vault.summary().sync_policy();
+                let news = |text: String| *last2.lock().expect("watch news") = text;
+                let end = crate::sync::watch(
+                    &vault,
+                    &policy,
+                    &|| stop2.load(Ordering::Relaxed),
+                    &mut |event| {
+                        news(match event {
+                            crate::sync::WatchEvent::Connected { seq } => {
+                                format!("connected; server at #{seq}")
+                            }
+                            crate::sync::WatchEvent::Synced(r) => format!(
+                                "synced: pushed {}, pulled {}, conflicts {}; at #{}",
+                                r.pushed, r.pulled, r.conflicts, r.head_seq
+                            ),
+                            crate::sync::WatchEvent::Trouble(e) => format!("trouble: {e}"),
+                        })
+                    },
+                );
+                if let Err(e) = end {
+                    news(format!("stopped: {e}"));
+                }
+            })
+            .map_err(|e| Error::Io {
+                path: pv_root.clone(),
+                source: e,
+            })?;
+        s.watch = Some(Watcher { stop, last });
+        Ok(true)
     }
 
     /// Runs `f` on an unlocked profile's vault (and counts as use, for auto-lock).

@@ -123,6 +123,9 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                             ""
                         },
                     );
+                    if let Some(news) = s["watch_news"].as_str() {
+                        println!("    background sync: {news}");
+                    }
                 }
             }
             Ok(())

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
+use pvault_core::agent::Request;
 use pvault_core::sync::{self, Keep, Phase, Strategy, SyncReport, WatchEvent};
 use pvault_core::{ProfileSummary, Pvault, Vault};
 use serde_json::json;
@@ -22,9 +23,43 @@ fn host_name() -> String {
 
 pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
     let pv = open_home(g)?;
+    let in_agent = || {
+        let profile = pv.resolve(g.profile.as_deref()).ok()?.name;
+        crate::backend::agent_for(&pv, &profile).map(|c| (c, profile))
+    };
     match args.command {
-        None if args.watch => watch(g, &pv),
+        None if args.watch => match in_agent() {
+            Some((mut client, profile)) => {
+                let answer = client.call(&Request::Watch {
+                    profile: profile.clone(),
+                    on: !args.stop,
+                })?;
+                if g.json {
+                    output::json(&answer);
+                } else if args.stop {
+                    println!("profile '{profile}': background sync stopped");
+                } else {
+                    println!(
+                        "profile '{profile}' syncs in the background in the agent until it locks; `pvault profile status` shows its news, `pvault sync --watch --stop` stops it"
+                    );
+                }
+                Ok(())
+            }
+            None if args.stop => {
+                bail!("the agent does not hold this profile unlocked: no background sync to stop")
+            }
+            None => watch(g, &pv),
+        },
         None => {
+            if let Some((mut client, profile)) = in_agent() {
+                let answer = client.call(&Request::Sync {
+                    profile: profile.clone(),
+                })?;
+                let report: SyncReport =
+                    serde_json::from_value(answer).context("unexpected answer from the agent")?;
+                print_report(g, &profile, &report);
+                return Ok(());
+            }
             let vault = unlock(&pv, g)?;
             let report = sync_with_progress(g, &vault)?;
             print_report(g, &vault.summary().name, &report);

@@ -519,3 +519,72 @@ fn interrupt(pid: u32) -> std::io::Result<()> {
         Err(std::io::Error::other("kill failed"))
     }
 }
+
+#[test]
+fn the_agent_syncs_without_the_password_and_in_the_background_until_the_profile_locks() {
+    use std::time::{Duration, Instant};
+
+    struct StopAgent<'a>(&'a Home);
+    impl Drop for StopAgent<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.cmd(&["agent", "--stop"]).run();
+        }
+    }
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let b = Home::new();
+    let _agent = StopAgent(&b);
+    let p = a.create("alice", "standard");
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    b.cmd(&["profile", "unlock", "alice"]).ok();
+
+    a.put("alice", "notes", "one", &json!({"text": "first"}));
+    sync(&a, "alice");
+    let r = b
+        .cmd(&["--profile", "alice", "sync"])
+        .no_password()
+        .ok_json();
+    assert_eq!(r["pulled"], 1, "{r}");
+
+    b.cmd(&["--profile", "alice", "sync", "--watch"])
+        .no_password()
+        .ok();
+    let marker = unique_marker("background");
+    a.put("alice", "notes", "two", &json!({"text": marker}));
+    sync(&a, "alice");
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = b
+            .cmd(&["--profile", "alice", "get", "notes", "two"])
+            .no_password()
+            .run();
+        if got.code == Some(0) {
+            assert!(got.stdout.contains(&marker), "{}", got.stdout);
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the background sync never pulled the change"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let st = b.cmd(&["profile", "status"]).no_password().ok_json();
+    assert_eq!(st["unlocked"][0]["watching"], true, "{st}");
+
+    // Locking stops it: a later change stays on the server until the next sync.
+    b.cmd(&["profile", "lock", "alice"]).ok();
+    a.put(
+        "alice",
+        "notes",
+        "three",
+        &json!({"text": "after the lock"}),
+    );
+    sync(&a, "alice");
+    std::thread::sleep(Duration::from_millis(800));
+    let pending = b
+        .cmd(&["--profile", "alice", "get", "notes", "three"])
+        .run();
+    pending.error_line(&["no record"]);
+}

@@ -86,6 +86,10 @@ pub enum Request {
     },
     /// Verify a profile.
     Verify { profile: String },
+    /// Sync a profile now.
+    Sync { profile: String },
+    /// Start or stop syncing a profile in the background.
+    Watch { profile: String, on: bool },
     /// Lock everything and exit.
     Stop,
 }

@@ -342,6 +342,20 @@ fn dispatch(s: &mut Sessions, req: Request, log_w: &Log) -> Response {
             id,
         } => s.remove(&profile, &collection, &id).and_then(json_of),
         Request::Verify { profile } => s.verify(&profile).and_then(json_of),
+        Request::Sync { profile } => s.sync(&profile).and_then(json_of),
+        Request::Watch { profile, on } => {
+            let r = s.watch(&profile, on);
+            if r.is_ok() {
+                log(
+                    log_w,
+                    &format!(
+                        "{} syncing '{profile}' in the background",
+                        if on { "started" } else { "stopped" }
+                    ),
+                );
+            }
+            r.map(|w| json!({ "watching": w && on }))
+        }
         Request::Stop => Ok(json!({ "stopping": true })),
     })
 }

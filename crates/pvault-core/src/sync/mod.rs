@@ -60,7 +60,7 @@ pub struct SyncConfig {
 }
 
 /// What one sync did.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncReport {
     /// Local versions the server accepted.
     pub pushed: u64,

@@ -75,6 +75,12 @@ pub(crate) fn item_is_tombstone(item: &[u8]) -> bool {
 }
 
 impl Vault {
+    /// The unlocked keys in transfer form, to open a second handle on the profile (a background
+    /// sync thread).
+    pub(crate) fn transfer_keys(&self) -> pvault_crypto::SecretVec {
+        self.keys.to_transfer_bytes()
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
