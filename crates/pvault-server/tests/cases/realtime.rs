@@ -7,7 +7,10 @@ use crate::support::{
     Client, Fixture, Kind, connect_ws, item, next_announce, random, wait_announce,
 };
 
-on_both_backends!(a_push_is_announced_to_the_accounts_sockets_only,);
+on_both_backends!(
+    a_push_is_announced_to_the_accounts_sockets_only,
+    stopping_the_server_closes_its_sockets,
+);
 
 fn a_push_is_announced_to_the_accounts_sockets_only(kind: Kind) {
     let Some(fx) = Fixture::new(kind) else { return };
@@ -63,6 +66,39 @@ fn a_push_is_announced_to_the_accounts_sockets_only(kind: Kind) {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(closed);
+}
+
+fn stopping_the_server_closes_its_sockets(kind: Kind) {
+    let Some(fx) = Fixture::new(kind) else { return };
+    let server = fx.start();
+    let c = Client::new(&server);
+    let (acct, dev) = c.register("alice");
+    let mut ws = connect_ws(&server.url(), &acct, &dev.signer()).unwrap();
+    assert_eq!(next_announce(&mut ws), 0);
+    let started = std::time::Instant::now();
+    server.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The socket is closed (a close frame, or the connection ends), not left hanging.
+    loop {
+        match ws.read() {
+            Ok(tungstenite::Message::Close(_)) => {}
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => break,
+            Err(tungstenite::Error::Io(e)) => {
+                use std::io::ErrorKind::{TimedOut, WouldBlock};
+                assert!(
+                    !matches!(e.kind(), WouldBlock | TimedOut),
+                    "socket left open"
+                );
+                break;
+            }
+            Err(_) => break,
+        }
+    }
 }
 
 /// PostgreSQL only: a socket on one instance hears a push made through another, and a request
