@@ -133,6 +133,13 @@ pub enum SyncCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Remove a device from the account (a lost phone): the server refuses it from then on.
+    RemoveDevice {
+        /// Device id, as listed by `pvault sync status`.
+        device: String,
+    },
+    /// Stop syncing the profile on this device (records stay; the server is forgotten).
+    Leave,
     /// Bring back a version that a conflict resolution set aside (an entry of `pvault sync history`).
     Restore {
         /// History entry id.

@@ -218,6 +218,11 @@ pub enum Error {
         /// The server's explanation.
         message: String,
     },
+    /// This device was removed from the account.
+    #[error(
+        "this device was removed from the profile's account on {0}: it can no longer sync there. Its records are intact; `pvault sync leave` stops syncing here, then `pvault sync setup` can register the profile on another account or server"
+    )]
+    DeviceRemoved(String),
     /// The server answered something that is not the protocol.
     #[error("malformed answer from the sync server: {0}")]
     Protocol(String),

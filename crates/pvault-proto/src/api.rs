@@ -159,7 +159,9 @@ pub fn validate_username(name: &str) -> Result<()> {
 /// Checks a device name: 1 to 128 printable characters.
 pub fn validate_device_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
-        return Err(ProtoError::Invalid("device name (1-128 printable characters)"));
+        return Err(ProtoError::Invalid(
+            "device name (1-128 printable characters)",
+        ));
     }
     Ok(())
 }

@@ -164,9 +164,18 @@ mod tests {
         assert!(auth.verify(&vk, "POST", "/v1/x?a=2", b"body").is_err());
         assert!(auth.verify(&vk, "POST", "/v1/x?a=1", b"bodY").is_err());
         for tweak in [
-            RequestAuth { device: [9; 16], ..auth.clone() },
-            RequestAuth { time: 1001, ..auth.clone() },
-            RequestAuth { nonce: [3; 16], ..auth.clone() },
+            RequestAuth {
+                device: [9; 16],
+                ..auth.clone()
+            },
+            RequestAuth {
+                time: 1001,
+                ..auth.clone()
+            },
+            RequestAuth {
+                nonce: [3; 16],
+                ..auth.clone()
+            },
         ] {
             assert!(tweak.verify(&vk, "POST", "/v1/x?a=1", b"body").is_err());
         }

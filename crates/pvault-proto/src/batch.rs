@@ -277,7 +277,9 @@ impl PullPage {
                 .checked_add(1)
                 .ok_or(ProtoError::Invalid("sequence"))?;
             if seq != expect {
-                return Err(ProtoError::Invalid("pull page: sequence numbers have a gap"));
+                return Err(ProtoError::Invalid(
+                    "pull page: sequence numbers have a gap",
+                ));
             }
             let rid = r.array("record key")?;
             let flags = flag(&mut r, "change flags", 3)?;
@@ -285,7 +287,9 @@ impl PullPage {
             let blob = if flags & 2 != 0 {
                 let b = r.bytes("blob", MAX_BLOB)?;
                 if crate::chain::blob_hash(b) != blob_hash {
-                    return Err(ProtoError::Invalid("pull page: blob does not match its hash"));
+                    return Err(ProtoError::Invalid(
+                        "pull page: blob does not match its hash",
+                    ));
                 }
                 Some(b.to_vec())
             } else {
@@ -401,7 +405,11 @@ mod tests {
         };
         let page = PullPage {
             since: 10,
-            changes: vec![change(11, Some(b"a")), change(12, None), change(13, Some(b""))],
+            changes: vec![
+                change(11, Some(b"a")),
+                change(12, None),
+                change(13, Some(b"")),
+            ],
             end: ChainHead {
                 seq: 13,
                 hash: [1; 32],

@@ -205,6 +205,36 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
             }
             Ok(())
         }
+        Some(SyncCommand::RemoveDevice { device }) => {
+            let vault = unlock(&pv, g)?;
+            let info = sync::remove_device(&vault, &device)?;
+            if g.json {
+                output::json(&info);
+            } else {
+                println!(
+                    "device {device} removed from '{}': the server refuses it from now on",
+                    info.username
+                );
+            }
+            Ok(())
+        }
+        Some(SyncCommand::Leave) => {
+            let vault = unlock(&pv, g)?;
+            let cfg = sync::leave(&vault)?;
+            if g.json {
+                output::json(&json!({ "left": cfg }));
+            } else {
+                match cfg {
+                    Some(c) => println!(
+                        "profile '{}' no longer syncs with {}; its records stay here",
+                        vault.summary().name,
+                        c.server
+                    ),
+                    None => println!("profile '{}' did not sync", vault.summary().name),
+                }
+            }
+            Ok(())
+        }
         Some(SyncCommand::Restore { entry }) => {
             let vault = unlock(&pv, g)?;
             let (collection, id) = sync::restore(&vault, entry)?;

@@ -588,3 +588,54 @@ fn the_agent_syncs_without_the_password_and_in_the_background_until_the_profile_
         .run();
     pending.error_line(&["no record"]);
 }
+
+#[test]
+fn a_removed_device_is_refused_clearly_and_keeps_its_records() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    let st = b.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    let phone = st["config"]["device_id"]
+        .as_str()
+        .expect("device id")
+        .to_string();
+    a.cmd(&["--profile", "alice", "sync", "remove-device", "nothex"])
+        .run()
+        .error_line(&["not a device id"]);
+    a.cmd(&["--profile", "alice", "sync", "remove-device", &phone])
+        .ok();
+    b.put(
+        "alice",
+        "notes",
+        "offline",
+        &json!({"text": "written after removal"}),
+    );
+    b.cmd(&["--profile", "alice", "sync"])
+        .run()
+        .error_line(&["removed from the profile's account", "pvault sync leave"]);
+    // Nothing was lost here, and the server took nothing from the removed device.
+    b.cmd(&["--profile", "alice", "get", "notes", "offline"])
+        .ok();
+    assert_eq!(snapshot(&a, "alice")["notes"], json!({}));
+    let after = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    let devices = after["server"]["devices"]
+        .as_array()
+        .expect("devices")
+        .clone();
+    assert!(
+        devices
+            .iter()
+            .any(|d| d["device_id"] == phone.as_str() && d["revoked"] == true),
+        "{after}"
+    );
+    // Leaving keeps the records and forgets the server.
+    b.cmd(&["--profile", "alice", "sync", "leave"]).ok();
+    let st = b.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["config"], Value::Null, "{st}");
+    b.cmd(&["--profile", "alice", "get", "notes", "offline"])
+        .ok();
+}

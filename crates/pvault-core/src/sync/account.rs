@@ -261,3 +261,62 @@ pub(super) fn ws_target(vault: &Vault) -> Result<(String, String, Signer)> {
     let path = format!("/v1/profiles/{}/ws", cfg.account_id);
     Ok((server.ws_url(&path), path, signer))
 }
+
+/// Removes a device from the account (this one or another): the server refuses it from then on.
+pub fn remove_device(vault: &Vault, device_id: &str) -> Result<AccountInfo> {
+    let (cfg, server, signer) = credentials(vault)?;
+    pvault_proto::parse_id16("device id", device_id).map_err(|_| Error::Server {
+        status: 0,
+        code: "invalid_device".into(),
+        message: format!(
+            "'{device_id}' is not a device id (32 hex digits, see `pvault sync status`)"
+        ),
+    })?;
+    let info = server.json(
+        "DELETE",
+        &format!("/v1/profiles/{}/devices/{device_id}", cfg.account_id),
+        None::<&()>,
+        Some(&signer),
+    )?;
+    db::add_history(
+        vault.conn(),
+        "device",
+        None,
+        &format!("device {device_id} removed from the account"),
+        None,
+    )?;
+    Ok(info)
+}
+
+/// Stops syncing the profile on this device: forgets the server, the device key and the sync
+/// position. Records, history and open conflicts stay; local changes not yet pushed stay marked.
+pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
+    let cfg = config(vault)?;
+    let tx = WriteTx::begin(vault.conn())?;
+    for key in [
+        db::CONFIG,
+        db::DEVICE_KEY,
+        db::PULLED_SEQ,
+        db::PULLED_HASH,
+        db::LAST_SYNC,
+    ] {
+        tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    }
+    // Everything is new to whatever server comes next.
+    tx.execute(
+        "UPDATE records SET sync_seq = 0, dirty = 1 WHERE dirty = 0 OR sync_seq != 0",
+        [],
+    )?;
+    tx.execute("DELETE FROM sync_base", [])?;
+    if let Some(c) = &cfg {
+        db::add_history(
+            &tx,
+            "leave",
+            None,
+            &format!("stopped syncing with {}", c.server),
+            None,
+        )?;
+    }
+    tx.commit()?;
+    Ok(cfg)
+}

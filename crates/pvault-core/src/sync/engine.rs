@@ -141,6 +141,12 @@ impl Engine<'_> {
             let d = by_rid
                 .get(&remote.rid)
                 .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
+            if remote.seq == 0 {
+                // The server has no such record (it lost it, or this device was set up against
+                // another server): push it again as new.
+                db::set_sync_seq(&tx, &d.row.collection, &remote.rid, 0)?;
+                continue;
+            }
             // The row may have changed since it was read: settle against what is stored now.
             let local = store::get_row(&tx, &d.row.collection, &remote.rid)?
                 .unwrap_or_else(|| d.row.clone());

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
-pub use account::{join, setup};
+pub use account::{join, leave, remove_device, setup};
 pub use conflicts::{
     ConflictInfo, ConflictSide, Keep, SetAside, conflicts, resolve_conflict, restore, set_aside,
 };

@@ -116,6 +116,9 @@ impl Server {
             return Ok(bytes);
         }
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(e) if e.code == "device_revoked" || e.code == "unknown_device" => {
+                Error::DeviceRemoved(self.base.clone())
+            }
             Ok(e) => Error::Server {
                 status,
                 code: e.code,
