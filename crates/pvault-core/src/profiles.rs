@@ -170,9 +170,7 @@ impl Pvault {
         {
             return Err(Error::Home {
                 path: self.home.root().to_path_buf(),
-                message: format!(
-                    "this profile is already here (as another name); it cannot be joined twice in one home"
-                ),
+                message: "this profile is already here (as another name); it cannot be joined twice in one home".to_string(),
             });
         }
         let summary = ProfileSummary {

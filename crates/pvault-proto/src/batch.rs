@@ -325,7 +325,7 @@ mod tests {
         PushItem {
             rid: [n; 16],
             base_seq: u64::from(n) * 1000,
-            tombstone: n % 2 == 0,
+            tombstone: n.is_multiple_of(2),
             blob: vec![n; usize::from(n) * 10],
         }
     }

@@ -107,18 +107,18 @@ fn write_over(
     tx: &WriteTx<'_>,
     collection: &str,
     id: &str,
-    rid: &[u8; 16],
     data: Option<Value>,
     classification: Classification,
     after: u64,
 ) -> Result<()> {
+    let rid = &vault.row_key(collection, id);
     let current = store::get_row(tx, collection, rid)?;
     let seq = db::sync_seq_of(tx, collection, rid)?.map_or(0, |(s, _)| s);
     let after = after.max(current.as_ref().map_or(0, |r| r.revision));
     if data.is_none() && current.as_ref().is_none_or(|r| r.deleted) {
         return Ok(());
     }
-    vault.write_resolved(tx, collection, id, data, classification, seq, after)
+    vault.write_resolved(tx, collection, id, (data, classification), seq, after)
 }
 
 /// Settles an open conflict. Returns what was done, in a sentence.
@@ -141,7 +141,6 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 &tx,
                 &c.collection,
                 &id,
-                &c.rid,
                 local.data,
                 local.classification,
                 row.revision,
@@ -180,21 +179,16 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 "{}.conflict-{conflict}",
                 id.chars().take(100).collect::<String>()
             );
-            match local.data {
-                Some(data) => {
-                    let rid = vault.row_key(&c.collection, &copy_id);
-                    write_over(
-                        vault,
-                        &tx,
-                        &c.collection,
-                        &copy_id,
-                        &rid,
-                        Some(data),
-                        local.classification,
-                        row.revision,
-                    )?;
-                }
-                None => {}
+            if let Some(data) = local.data {
+                write_over(
+                    vault,
+                    &tx,
+                    &c.collection,
+                    &copy_id,
+                    Some(data),
+                    local.classification,
+                    row.revision,
+                )?;
             }
             db::add_history(
                 &tx,
@@ -227,7 +221,6 @@ pub fn restore(vault: &Vault, entry: i64) -> Result<(String, String)> {
         &tx,
         &row.collection,
         &id,
-        &rid,
         v.data,
         v.classification,
         row.revision,

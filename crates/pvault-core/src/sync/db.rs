@@ -238,7 +238,8 @@ pub(crate) fn history(conn: &Connection, limit: usize) -> Result<Vec<HistoryEntr
 
 /// The rid and set-aside item of a history entry.
 pub(crate) fn lost_item(conn: &Connection, id: i64) -> Result<Option<([u8; 16], Vec<u8>)>> {
-    let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>)> = conn
+    type RidAndItem = (Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<RidAndItem> = conn
         .query_row(
             "SELECT rid, lost_item FROM sync_history WHERE id = ?1",
             [id],

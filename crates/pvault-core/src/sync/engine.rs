@@ -305,8 +305,7 @@ impl Engine<'_> {
                     tx,
                     collection,
                     &id,
-                    data,
-                    classification,
+                    (data, classification),
                     remote.seq,
                     after,
                 )?;

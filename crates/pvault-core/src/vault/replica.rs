@@ -298,8 +298,7 @@ impl Vault {
         conn: &Connection,
         collection: &str,
         id: &str,
-        data: Option<Value>,
-        classification: Classification,
+        (data, classification): (Option<Value>, Classification),
         seq: u64,
         after: u64,
     ) -> Result<()> {
