@@ -218,6 +218,16 @@ pub enum Error {
         /// The server's explanation.
         message: String,
     },
+    /// A record sealed under a key epoch this device does not have (a rotation on another device).
+    #[error(
+        "a record from the sync server is sealed under key epoch {0}, which this device does not have, and the server's key bundle does not have it either"
+    )]
+    UnknownEpoch(u32),
+    /// The key bundle on the server is wrapped under another password.
+    #[error(
+        "the profile's keys on the sync server are wrapped under another password (it was changed on another device): run `pvault profile passwd` here with the same new password is not enough; join again with `pvault sync leave` then `pvault sync join` under a new profile name"
+    )]
+    PasswordChangedElsewhere,
     /// This device was removed from the account.
     #[error(
         "this device was removed from the profile's account on {0}: it can no longer sync there. Its records are intact; `pvault sync leave` stops syncing here, then `pvault sync setup` can register the profile on another account or server"

@@ -183,8 +183,9 @@ impl Sessions {
 
     /// Syncs an unlocked profile now (push, then pull).
     pub fn sync(&mut self, name: &str) -> Result<crate::sync::SyncReport> {
-        let vault = &self.session(name)?.vault;
-        crate::sync::sync(vault, &vault.summary().sync_policy(), &mut |_, _, _| {})
+        let vault = &mut self.session(name)?.vault;
+        let policy = vault.summary().sync_policy();
+        crate::sync::sync(vault, &policy, &mut |_, _, _| {})
     }
 
     /// Starts (or, with `on == false`, stops) syncing an unlocked profile in the background whenever
@@ -202,7 +203,7 @@ impl Sessions {
             return Err(Error::SyncNotSetUp(name.to_string()));
         }
         let transfer = s.vault.transfer_keys();
-        let vault = Pvault::open(&pv_root)?.open_with_keys(name, &transfer)?;
+        let mut vault = Pvault::open(&pv_root)?.open_with_keys(name, &transfer)?;
         drop(transfer);
         let stop = Arc::new(AtomicBool::new(false));
         let last = Arc::new(Mutex::new("starting".to_string()));
@@ -213,7 +214,7 @@ impl Sessions {
                 let policy = vault.summary().sync_policy();
                 let news = |text: String| *last2.lock().expect("watch news") = text;
                 let end = crate::sync::watch(
-                    &vault,
+                    &mut vault,
                     &policy,
                     &|| stop2.load(Ordering::Relaxed),
                     &mut |event| {

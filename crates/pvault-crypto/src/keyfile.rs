@@ -612,6 +612,52 @@ impl KeyFile {
         Ok(out)
     }
 
+    /// Adds the epochs of `other` (the same profile's key file as another device wrote it, e.g. after
+    /// a rotation there) to this keyring, opening them with this device's KEK; the newer current epoch
+    /// wins. This file's KDF section and stored Secret Key are kept. Fails with
+    /// [`CryptoError::WrongPasswordOrSecretKey`] when `other` is wrapped under another KEK (the
+    /// password was changed on the other device).
+    pub fn merge_epochs(
+        &self,
+        keys: &UnlockedKeys,
+        other: &KeyFile,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
+        other.check()?;
+        if other.profile_id()? != keys.profile {
+            return Err(CryptoError::InvalidKeyFile(
+                "the other key file belongs to another profile".into(),
+            ));
+        }
+        let kek = AesKey::new(&keys.kek);
+        let mut merged = keys.duplicate();
+        for e in &other.epochs {
+            if merged.roots.contains_key(&e.key_id) {
+                continue;
+            }
+            let raw = envelope::unwrap(
+                &kek,
+                &wrap_aad(&keys.profile, &root_label(e.key_id)),
+                &b64d("wrapped_root", &e.wrapped_root)?,
+            )
+            .map_err(|_| CryptoError::WrongPasswordOrSecretKey)?;
+            let arr: [u8; 32] = raw[..]
+                .try_into()
+                .map_err(|_| CryptoError::InvalidKeyFile("root key size".into()))?;
+            merged.roots.insert(
+                e.key_id,
+                RootKey::from_key(e.key_id, Key32::from_bytes(arr)),
+            );
+        }
+        merged.current = merged.current.max(other.current_key_id);
+        if !merged.roots.contains_key(&merged.current) {
+            return Err(CryptoError::InvalidKeyFile(
+                "the current epoch is missing".into(),
+            ));
+        }
+        let file = self.clone().rewrap(&merged)?;
+        Ok((file, merged))
+    }
+
     /// Unlocks with a KEK derived elsewhere ([`KdfSection::derive_kek`]), for a device that joined
     /// through the sync server: it derived the KEK to authenticate, and need not run Argon2id again.
     pub fn unlock_with_kek(&self, kek: &Kek, secret_key: &SecretKey) -> Result<UnlockedKeys> {
@@ -778,6 +824,18 @@ mod tests {
         assert!(kept.stores_secret_key());
         kept.unlock(b"correct horse", None).unwrap();
         assert!(file.with_secret_key_stored(b"wrong", &sk).is_err());
+        // Another device's rotation merges in; a file under another password does not.
+        let (rotated, rkeys) = file.add_epoch(&keys).unwrap();
+        let (merged, mkeys) = file.merge_epochs(&keys, &rotated).unwrap();
+        assert_eq!(mkeys.key_ids(), vec![1, 2]);
+        assert_eq!(mkeys.current().expose(), rkeys.current().expose());
+        assert_eq!(merged.kdf, file.kdf);
+        merged.unlock(b"correct horse", Some(&sk)).unwrap();
+        let (repassed, _) = rotated.change_password(&rkeys, b"other", FAST).unwrap();
+        assert!(matches!(
+            file.merge_epochs(&keys, &repassed),
+            Err(CryptoError::WrongPasswordOrSecretKey)
+        ));
         // A password change changes the account key.
         let (_, keys2) = file
             .change_password(&keys, b"battery staple", FAST)

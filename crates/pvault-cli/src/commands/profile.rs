@@ -271,12 +271,19 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                 output::json(&report);
             } else {
                 println!(
-                    "{}rotated to key epoch {}: {} records and {} versions resealed; destroyed epoch(s) {:?}",
+                    "{}rotated to key epoch {}: {} records and {} versions resealed; {}",
                     if report.resumed { "resumed and " } else { "" },
                     report.key_id,
                     report.records,
                     report.versions,
-                    report.destroyed
+                    if report.kept_for_sync.is_empty() {
+                        format!("destroyed epoch(s) {:?}", report.destroyed)
+                    } else {
+                        format!(
+                            "old epoch(s) {:?} kept for reading because the profile syncs; everything is pushed again under the new one at the next `pvault sync`",
+                            report.kept_for_sync
+                        )
+                    }
                 );
             }
             Ok(())

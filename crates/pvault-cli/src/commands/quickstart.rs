@@ -219,7 +219,7 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
     let server = pvault_server::spawn(pvault_server::ServerConfig::sqlite(&server_dir))?;
     let cfg = sync::setup(&vault, &server.url(), &name, "quickstart-laptop")?;
     let policy = vault.summary().sync_policy();
-    let pushed = sync::sync(&vault, &policy, &mut |_, _, _| {})?;
+    let pushed = sync::sync(&mut vault, &policy, &mut |_, _, _| {})?;
     say(
         j,
         format!(
@@ -230,7 +230,7 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
     let second = Pvault::open(&temp.path().join("second-device"))?;
     let sk = pvault_core::SecretKey::parse(&created.secret_key)?;
     let t = Instant::now();
-    let other = sync::join(
+    let mut other = sync::join(
         &second,
         &server.url(),
         &name,
@@ -239,7 +239,7 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         "quickstart-phone",
         &name,
     )?;
-    let pulled = sync::sync(&other, &policy, &mut |_, _, _| {})?;
+    let pulled = sync::sync(&mut other, &policy, &mut |_, _, _| {})?;
     ensure!(
         pulled.pulled == stored.len() as u64,
         "the second device pulled {} of {} records",
@@ -254,7 +254,6 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
             t.elapsed().as_millis()
         ),
     );
-    let mut other = other;
     let marker = format!(
         "edited-on-phone-{}",
         hex::encode(pvault_core::internals::random_bytes8())
@@ -265,8 +264,8 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         classification: None,
         data: json!({"title": "synced", "body": marker}),
     })?;
-    sync::sync(&other, &policy, &mut |_, _, _| {})?;
-    sync::sync(&vault, &policy, &mut |_, _, _| {})?;
+    sync::sync(&mut other, &policy, &mut |_, _, _| {})?;
+    sync::sync(&mut vault, &policy, &mut |_, _, _| {})?;
     let back = vault.get("research", "quickstart-note")?;
     ensure!(
         back.data["body"] == marker.as_str(),

@@ -60,8 +60,8 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
                 print_report(g, &profile, &report);
                 return Ok(());
             }
-            let vault = unlock(&pv, g)?;
-            let report = sync_with_progress(g, &vault)?;
+            let mut vault = unlock(&pv, g)?;
+            let report = sync_with_progress(g, &mut vault)?;
             print_report(g, &vault.summary().name, &report);
             Ok(())
         }
@@ -70,7 +70,7 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
             username,
             device_name,
         }) => {
-            let vault = unlock(&pv, g)?;
+            let mut vault = unlock(&pv, g)?;
             let username = username.unwrap_or_else(|| vault.summary().name.clone());
             let cfg = sync::setup(
                 &vault,
@@ -78,7 +78,7 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
                 &username,
                 &device_name.unwrap_or_else(host_name),
             )?;
-            let report = sync_with_progress(g, &vault)?;
+            let report = sync_with_progress(g, &mut vault)?;
             if g.json {
                 output::json(&json!({ "config": cfg, "sync": report }));
             } else {
@@ -107,7 +107,7 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
                 Some(k) => k,
                 None => secrets::prompt_secret_key(&username)?,
             };
-            let vault = sync::join(
+            let mut vault = sync::join(
                 &pv,
                 &server,
                 &username,
@@ -116,7 +116,7 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
                 &device_name.unwrap_or_else(host_name),
                 &local,
             )?;
-            let report = sync_with_progress(g, &vault)?;
+            let report = sync_with_progress(g, &mut vault)?;
             if g.json {
                 output::json(&json!({ "profile": local, "sync": report }));
             } else {
@@ -250,7 +250,7 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
     }
 }
 
-fn sync_with_progress(g: &Global, vault: &Vault) -> Result<SyncReport> {
+fn sync_with_progress(g: &Global, vault: &mut Vault) -> Result<SyncReport> {
     let bar = output::progress(g.json, "syncing");
     let report = sync::sync(
         vault,
@@ -297,7 +297,7 @@ fn print_report(g: &Global, profile: &str, r: &SyncReport) {
 }
 
 fn watch(g: &Global, pv: &Pvault) -> Result<()> {
-    let vault = unlock(pv, g)?;
+    let mut vault = unlock(pv, g)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
@@ -308,7 +308,7 @@ fn watch(g: &Global, pv: &Pvault) -> Result<()> {
     }
     let policy = vault.summary().sync_policy();
     sync::watch(
-        &vault,
+        &mut vault,
         &policy,
         &|| stop.load(Ordering::Relaxed),
         &mut |event| match event {

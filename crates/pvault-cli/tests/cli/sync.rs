@@ -639,3 +639,61 @@ fn a_removed_device_is_refused_clearly_and_keeps_its_records() {
     b.cmd(&["--profile", "alice", "get", "notes", "offline"])
         .ok();
 }
+
+#[test]
+fn a_key_rotation_on_one_device_reaches_the_others_and_loses_nothing() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let a = Home::new();
+    let b = Home::new();
+    let p = a.create("alice", "standard");
+    a.put(
+        "alice",
+        "notes",
+        "before",
+        &json!({"text": "sealed under epoch 1"}),
+    );
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    // The phone edits while the laptop rotates.
+    b.put(
+        "alice",
+        "notes",
+        "offline",
+        &json!({"text": "written under epoch 1"}),
+    );
+    let rotated = a
+        .cmd(&["--profile", "alice", "profile", "rotate-keys"])
+        .ok_json();
+    assert_eq!(rotated["key_id"], 2, "{rotated}");
+    assert_eq!(rotated["kept_for_sync"], json!([1]), "{rotated}");
+    let pushed = sync(&a, "alice");
+    assert_eq!(pushed["pushed"], 1, "everything is pushed again: {pushed}");
+    // The phone gets epoch 2 from the server's bundle and keeps its own edit.
+    sync(&b, "alice");
+    sync(&a, "alice");
+    assert_eq!(snapshot(&a, "alice"), snapshot(&b, "alice"));
+    assert_eq!(
+        snapshot(&a, "alice")["notes"]["offline"]["data"]["text"],
+        "written under epoch 1"
+    );
+    let shown = b.cmd(&["--profile", "alice", "profile", "show"]).ok_json();
+    assert_eq!(shown["key_ids"], json!([1, 2]), "{shown}");
+    b.put(
+        "alice",
+        "notes",
+        "after",
+        &json!({"text": "written under epoch 2"}),
+    );
+    sync(&b, "alice");
+    sync(&a, "alice");
+    assert_eq!(snapshot(&a, "alice"), snapshot(&b, "alice"));
+    for home in [&a, &b] {
+        let v = home.cmd(&["--profile", "alice", "verify"]).ok_json();
+        assert_eq!(v["problems"], json!([]), "{v}");
+    }
+    // A device that joins now opens everything.
+    let c = Home::new();
+    join(&c, &p, &url);
+    assert_eq!(snapshot(&a, "alice"), snapshot(&c, "alice"));
+}

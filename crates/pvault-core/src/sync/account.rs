@@ -6,7 +6,9 @@
 //! it wrapped under the KEK. Nothing it holds checks a password guess without the Secret Key.
 
 use pvault_crypto::{KdfSection, KeyFile, ProfileId, SecretKey};
-use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, RegisterAccount};
+use pvault_proto::api::{
+    AccountInfo, Bundle, JoinResponse, NewDevice, Prelogin, PutBundle, RegisterAccount,
+};
 use pvault_proto::auth::{SigningKey, public_key_string};
 use serde::{Deserialize, Serialize};
 
@@ -92,19 +94,13 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
     let server = Server::new(server_url)?;
     let account_key = SigningKey::from_bytes(vault.account_signing_seed().expose());
     let (device_id, device_key) = random_device();
-    let key_file = vault.key_file_for_server();
-    let bundle = BundleDoc {
-        format: BUNDLE_FORMAT.into(),
-        version: 1,
-        security: vault.summary().security,
-        key_file: serde_json::from_slice(&key_file.encode()).expect("key file is JSON"),
-    };
+    let (kdf, bundle) = bundle_of(vault);
     let body = RegisterAccount {
         username: username.to_string(),
         account_id: vault.profile_id().to_hex(),
         account_key: public_key_string(&account_key.verifying_key()),
-        kdf: serde_json::to_string(&key_file.kdf).expect("kdf serializes"),
-        bundle: serde_json::to_string(&bundle).expect("bundle serializes"),
+        kdf,
+        bundle: bundle.clone(),
         device: NewDevice {
             device_id: hex::encode(device_id),
             device_key: public_key_string(&device_key.verifying_key()),
@@ -124,7 +120,55 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
         device_name: device,
     };
     save(vault, &cfg, &device_key)?;
+    db::set_meta_bytes(
+        vault.conn(),
+        db::BUNDLE_HASH,
+        &pvault_crypto::sha256(bundle.as_bytes()),
+    )?;
     Ok(cfg)
+}
+
+/// The KDF description and the key bundle the server keeps for new devices (no Secret Key).
+fn bundle_of(vault: &Vault) -> (String, String) {
+    let key_file = vault.key_file_for_server();
+    let bundle = BundleDoc {
+        format: BUNDLE_FORMAT.into(),
+        version: 1,
+        security: vault.summary().security,
+        key_file: serde_json::from_slice(&key_file.encode()).expect("key file is JSON"),
+    };
+    (
+        serde_json::to_string(&key_file.kdf).expect("kdf serializes"),
+        serde_json::to_string(&bundle).expect("bundle serializes"),
+    )
+}
+
+/// Uploads the key bundle again when it changed here since the last upload (a new epoch after a
+/// rotation, new wrapping after a password change, which also changes the account key), before any
+/// record sealed under the new keys is pushed. Returns whether it uploaded.
+pub(super) fn refresh_bundle(
+    vault: &Vault,
+    server: &Server,
+    signer: &Signer,
+    account: &[u8; 16],
+) -> Result<bool> {
+    let (kdf, bundle) = bundle_of(vault);
+    let hash = pvault_crypto::sha256(bundle.as_bytes());
+    if db::meta_bytes(vault.conn(), db::BUNDLE_HASH)?.as_deref() == Some(&hash[..]) {
+        return Ok(false);
+    }
+    let path = format!("/v1/profiles/{}/bundle", hex::encode(account));
+    let current: Bundle = server.json("GET", &path, None::<&()>, Some(signer))?;
+    let account_key = SigningKey::from_bytes(vault.account_signing_seed().expose());
+    let body = PutBundle {
+        expected_version: current.version,
+        kdf,
+        bundle,
+        account_key: Some(public_key_string(&account_key.verifying_key())),
+    };
+    let _: Bundle = server.json("PUT", &path, Some(&body), Some(signer))?;
+    db::set_meta_bytes(vault.conn(), db::BUNDLE_HASH, &hash)?;
+    Ok(true)
 }
 
 /// Adds this device to a profile registered on a server: derives the account key from the password
@@ -205,6 +249,11 @@ pub fn join(
         device_name: device,
     };
     save(&vault, &cfg, &device_key)?;
+    db::set_meta_bytes(
+        vault.conn(),
+        db::BUNDLE_HASH,
+        &pvault_crypto::sha256(bundle_of(&vault).1.as_bytes()),
+    )?;
     Ok(vault)
 }
 
@@ -295,6 +344,7 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     let tx = WriteTx::begin(vault.conn())?;
     for key in [
         db::CONFIG,
+        db::BUNDLE_HASH,
         db::DEVICE_KEY,
         db::PULLED_SEQ,
         db::PULLED_HASH,
@@ -319,4 +369,30 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     }
     tx.commit()?;
     Ok(cfg)
+}
+
+/// Fetches the key bundle and adds the epochs this device lacks (another device rotated the keys).
+pub(super) fn adopt_bundle(vault: &mut Vault) -> Result<Vec<u32>> {
+    let (cfg, server, signer) = credentials(vault)?;
+    let path = format!("/v1/profiles/{}/bundle", cfg.account_id);
+    let bundle: Bundle = server.json("GET", &path, None::<&()>, Some(&signer))?;
+    let doc: BundleDoc = serde_json::from_str(&bundle.bundle)
+        .map_err(|e| Error::Protocol(format!("key bundle: {e}")))?;
+    let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
+    let added = match vault.adopt_epochs(&file) {
+        Err(Error::Crypto(pvault_crypto::CryptoError::WrongPasswordOrSecretKey)) => {
+            return Err(Error::PasswordChangedElsewhere);
+        }
+        other => other?,
+    };
+    if !added.is_empty() {
+        db::add_history(
+            vault.conn(),
+            "keys",
+            None,
+            &format!("adopted key epoch(s) {added:?} from another device's rotation"),
+            None,
+        )?;
+    }
+    Ok(added)
 }

@@ -14,6 +14,8 @@ pub(crate) const DEVICE_KEY: &str = "sync/device_key";
 pub(crate) const PULLED_SEQ: &str = "sync/pulled_seq";
 /// `meta` key of the chain hash at the last pulled sequence number.
 pub(crate) const PULLED_HASH: &str = "sync/pulled_hash";
+/// `meta` key of the SHA-256 of the key bundle last uploaded.
+pub(crate) const BUNDLE_HASH: &str = "sync/bundle_hash";
 /// `meta` key of the time of the last completed sync (Unix ms).
 pub(crate) const LAST_SYNC: &str = "sync/last_sync";
 

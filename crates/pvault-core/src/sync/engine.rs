@@ -53,6 +53,16 @@ impl Engine<'_> {
 
     /// Push, then pull, until nothing is left to push.
     pub fn run(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        // New keys reach the server before anything sealed under them.
+        if super::account::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
+            db::add_history(
+                self.vault.conn(),
+                "keys",
+                None,
+                "uploaded the key bundle (new key epoch or password)",
+                None,
+            )?;
+        }
         for round in 1..=MAX_ROUNDS {
             self.report.rounds = round;
             self.push_all(progress)?;

@@ -17,6 +17,7 @@ mod transport;
 mod watch;
 
 use std::collections::BTreeMap;
+use std::ops::Not;
 
 use serde::{Deserialize, Serialize};
 
@@ -108,14 +109,31 @@ pub fn config(vault: &Vault) -> Result<Option<SyncConfig>> {
 }
 
 /// Pushes local changes, then pulls the others'. Resumable: run it again after any failure.
+///
+/// When the server holds records sealed under a key epoch this device lacks (another device
+/// rotated the keys), the new epochs are taken from the server's key bundle and the sync runs again.
 pub fn sync(
-    vault: &Vault,
+    vault: &mut Vault,
     policy: &Policy,
     progress: &mut dyn FnMut(Phase, u64, u64),
 ) -> Result<SyncReport> {
-    let mut engine = account::engine(vault, policy)?;
-    engine.run(progress)?;
-    Ok(engine.report)
+    let mut adopted = false;
+    loop {
+        let mut engine = account::engine(vault, policy)?;
+        match engine.run(progress) {
+            Ok(()) => return Ok(engine.report),
+            Err(Error::UnknownEpoch(id)) if !adopted => {
+                drop(engine);
+                adopted = true;
+                if !account::adopt_bundle(vault)?.contains(&id)
+                    && vault.key_ids().contains(&id).not()
+                {
+                    return Err(Error::UnknownEpoch(id));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Local sync state, and the server's view when `ask_server`.

@@ -87,7 +87,7 @@ fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
     Ok(ws)
 }
 
-fn sync_now(vault: &Vault, policy: &Policy, on_event: &mut dyn FnMut(WatchEvent)) {
+fn sync_now(vault: &mut Vault, policy: &Policy, on_event: &mut dyn FnMut(WatchEvent)) {
     match sync(vault, policy, &mut |_, _, _| {}) {
         Ok(r) => on_event(WatchEvent::Synced(r)),
         Err(e) => on_event(WatchEvent::Trouble(e)),
@@ -97,7 +97,7 @@ fn sync_now(vault: &Vault, policy: &Policy, on_event: &mut dyn FnMut(WatchEvent)
 /// Syncs whenever the server announces a change or a local change appears, until `stop()` is true.
 /// Connection failures are reported and retried with backoff; configuration errors end the watch.
 pub fn watch(
-    vault: &Vault,
+    vault: &mut Vault,
     policy: &Policy,
     stop: &dyn Fn() -> bool,
     on_event: &mut dyn FnMut(WatchEvent),

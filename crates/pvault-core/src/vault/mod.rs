@@ -167,7 +167,14 @@ pub struct RotateReport {
     pub versions: u64,
     /// Epochs destroyed.
     pub destroyed: Vec<u32>,
+    /// Old epochs kept because the profile syncs: other devices may still send records sealed under
+    /// them, and sync history refers to them. New data is sealed under `key_id` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_for_sync: Vec<u32>,
 }
+
+/// `meta` key: the epoch an unfinished rotation is moving to (0: none).
+const ROTATING: &str = "rotating";
 
 /// An unlocked profile.
 pub struct Vault {
@@ -1135,10 +1142,14 @@ impl Vault {
     /// batches (each batch durable on its own, so an interrupted rotation resumes where it stopped),
     /// then the old epochs are destroyed.
     pub fn rotate_keys(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RotateReport> {
-        let resumed = self.keys.key_ids().len() > 1;
+        // A syncing profile keeps its old epochs, so an unfinished rotation is marked apart.
+        let syncing = crate::sync::config(self)?.is_some();
+        let unfinished = store::meta_u64(&self.conn, ROTATING)? != 0;
+        let resumed = unfinished || (!syncing && self.keys.key_ids().len() > 1);
         if !resumed {
             let (file, keys) = self.key_file.add_epoch(&self.keys)?;
             self.store_key_file(file, keys)?;
+            store::set_meta_u64(&self.conn, ROTATING, u64::from(self.keys.current().id()))?;
         }
         let current = self.keys.current().id();
         // Fence: from now on, writers still holding only the old epoch are refused (see begin_write).
@@ -1244,6 +1255,27 @@ impl Vault {
             tx.commit()?;
             progress(records + versions, total);
         }
+        if syncing {
+            // Every record is pushed again under the new epoch; the old ones stay readable.
+            let tx = self.begin_write()?;
+            tx.execute("UPDATE records SET dirty = 1 WHERE dirty = 0", [])?;
+            store::set_meta_u64(&tx, ROTATING, 0)?;
+            tx.commit()?;
+            let kept_for_sync = self
+                .keys
+                .key_ids()
+                .into_iter()
+                .filter(|id| *id != current)
+                .collect();
+            return Ok(RotateReport {
+                key_id: current,
+                resumed,
+                records,
+                versions,
+                destroyed: Vec::new(),
+                kept_for_sync,
+            });
+        }
         self.check_all_sealed_under(current)?;
         let destroyed: Vec<u32> = self
             .keys
@@ -1257,12 +1289,14 @@ impl Vault {
         // without the destroyed keys either way).
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        store::set_meta_u64(&self.conn, ROTATING, 0)?;
         Ok(RotateReport {
             key_id: current,
             resumed,
             records,
             versions,
             destroyed,
+            kept_for_sync: Vec::new(),
         })
     }
 }

@@ -169,9 +169,7 @@ impl Vault {
         }
         let key_id = envelope::key_id(sealed).map_err(|_| bad("malformed envelope"))?;
         if self.keys.root(key_id).is_err() {
-            return Err(bad(&format!(
-                "sealed under key epoch {key_id}, which this device does not have (keys rotated on another device: run `pvault sync join` again)"
-            )));
+            return Err(Error::UnknownEpoch(key_id));
         }
         let meta = self.open_sync_secret(&rid_hex, sealed)?;
         let mut m = Cursor(&meta);
@@ -350,6 +348,28 @@ impl Vault {
         store::set_meta_u64(conn, "hlc", revision)?;
         crate::sync::db::set_sync_seq(conn, collection, &self.rid(collection, id), seq)?;
         Ok(())
+    }
+
+    /// Adds the key epochs of another device's key file (a rotation there) to this profile's
+    /// keyring, on disk first. Returns the epochs added.
+    pub(crate) fn adopt_epochs(&mut self, other: &pvault_crypto::KeyFile) -> Result<Vec<u32>> {
+        let before = self.keys.key_ids();
+        let (file, keys) = self.key_file.merge_epochs(&self.keys, other)?;
+        let added: Vec<u32> = keys
+            .key_ids()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if added.is_empty() {
+            return Ok(added);
+        }
+        self.store_key_file(file, keys)?;
+        // Other processes holding the old keyring must unlock again before they write.
+        let current = u64::from(self.keys.current().id());
+        if store::meta_u64(&self.conn, "key_id")? < current {
+            store::set_meta_u64(&self.conn, "key_id", current)?;
+        }
+        Ok(added)
     }
 
     /// The row key of a record.
