@@ -697,3 +697,104 @@ fn a_key_rotation_on_one_device_reaches_the_others_and_loses_nothing() {
     join(&c, &p, &url);
     assert_eq!(snapshot(&a, "alice"), snapshot(&c, "alice"));
 }
+
+/// A TCP proxy in front of a real server that can cut connections: in `cut` mode it forwards a
+/// request to the server, lets the server act on it, and closes the client's connection before any
+/// answer reaches it (what a network failure in the middle of a push looks like to the device).
+struct CuttingProxy {
+    addr: std::net::SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CuttingProxy {
+    fn start(upstream: std::net::SocketAddr) -> CuttingProxy {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cut2 = cut.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { continue };
+                let cut = cut2.load(Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let Ok(mut server) = TcpStream::connect(upstream) else {
+                        return;
+                    };
+                    let (mut c2, mut s2) = (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    );
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut s2);
+                        let _ = s2.shutdown(Shutdown::Write);
+                    });
+                    if cut {
+                        // Wait for the server's first answer bytes (it has acted), then drop both.
+                        let mut first = [0u8; 1];
+                        let _ = server.read(&mut first);
+                        let _ = client.shutdown(Shutdown::Both);
+                        let _ = server.shutdown(Shutdown::Both);
+                    } else {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n) = server.read(&mut buf) {
+                            if n == 0 || client.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = client.shutdown(Shutdown::Write);
+                    }
+                    let _ = up.join();
+                });
+            }
+        });
+        CuttingProxy { addr, cut }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn cutting(&self, on: bool) {
+        self.cut.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_connection_cut_mid_push_loses_nothing_and_the_next_sync_resumes() {
+    let server = SqliteServer::start();
+    let proxy = CuttingProxy::start(server.handle.addr());
+    let a = Home::new();
+    let p = a.create("alice", "standard");
+    setup(&a, "alice", &proxy.url());
+    for i in 0..20 {
+        a.put(
+            "alice",
+            "notes",
+            &format!("n{i}"),
+            &json!({"text": format!("note {i}")}),
+        );
+    }
+    proxy.cutting(true);
+    let out = a.cmd(&["--profile", "alice", "sync"]).run();
+    out.error_line(&["unreachable", "nothing was lost"]);
+    // The server applied the push; the device never heard so and still holds its changes.
+    let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["pending"], 20, "{st}");
+    proxy.cutting(false);
+    let done = sync(&a, "alice");
+    assert_eq!(done["pending"], 0, "{done}");
+    assert_eq!(
+        done["conflicts"], 0,
+        "its own lost acknowledgements are not conflicts: {done}"
+    );
+    // Each record exists once on the server, with the device's content: a new device sees all 20.
+    let b = Home::new();
+    let joined = join(&b, &p, &server.handle.url());
+    assert_eq!(joined["sync"]["pulled"], 20, "{joined}");
+    assert_eq!(snapshot(&a, "alice"), snapshot(&b, "alice"));
+    let st = b.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
+    assert_eq!(st["server"]["records"], 20, "{st}");
+}

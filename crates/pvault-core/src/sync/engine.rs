@@ -268,6 +268,11 @@ impl Engine<'_> {
             collection,
             device_rank: &self.policy.device_rank,
         };
+        if lv.data == rv.data && lv.classification == rv.classification {
+            // The same content on both sides (typically this device's own push whose answer was
+            // lost): nothing to settle.
+            return vault.store_remote(tx, &rrow, &id, remote.seq);
+        }
         let resolution = resolve::resolve(strategy, &ctx, base.as_ref(), &lv, &rv);
         self.report.conflicts += 1;
         let who = |s: &str| format!("{collection} record: {s} ({})", strategy.as_str());
@@ -278,20 +283,10 @@ impl Engine<'_> {
             Decision::KeepRemote => {
                 vault.store_remote(tx, &rrow, &id, remote.seq)?;
                 let lost = vault.seal_item(local)?;
-                let detail = if lv == rv {
-                    who("both sides made the same change")
-                } else {
-                    who(&format!(
-                        "the other device's version was kept; this device's version is set aside. {dropped}"
-                    ))
-                };
-                db::add_history(
-                    tx,
-                    "conflict",
-                    record,
-                    &detail,
-                    (lv != rv).then_some(&lost[..]),
-                )?;
+                let detail = who(&format!(
+                    "the other device's version was kept; this device's version is set aside. {dropped}"
+                ));
+                db::add_history(tx, "conflict", record, &detail, Some(&lost[..]))?;
             }
             Decision::KeepLocal => {
                 db::set_sync_seq(tx, collection, &local.rid, remote.seq)?;
