@@ -944,11 +944,26 @@ impl Vault {
                 id: id.to_string(),
             })?;
         let revision = hlc::next(store::meta_u64(&tx, "hlc")?, hlc::wall_ms());
+        let tomb = self.write_tombstone(&tx, row, id, revision)?;
+        store::set_meta_u64(&tx, "hlc", revision)?;
+        tx.commit()?;
+        Ok(Written {
+            collection: name.to_string(),
+            id: id.to_string(),
+            classification: class_of(tomb.classification)?,
+            revision,
+            version: tomb.version,
+        })
+    }
+
+    /// Replaces a record by its tombstone at `revision` (the id box resealed, the body and index
+    /// entries gone) and returns the tombstone.
+    fn write_tombstone(&self, conn: &Connection, row: Row, id: &str, revision: u64) -> Result<Row> {
         let key_id = self.keys.current().id();
-        let keys = self.keys_for(key_id, name.as_str())?;
+        let keys = self.keys_for(key_id, &row.collection)?;
         let id_box = envelope::seal(
             &keys,
-            &self.id_aad(name.as_str(), &hex::encode(rid)),
+            &self.id_aad(&row.collection, &hex::encode(row.rid)),
             id.as_bytes(),
         )?;
         let tomb = Row {
@@ -961,18 +976,10 @@ impl Vault {
             deleted: true,
             ..row
         };
-        store::put_row(&tx, &tomb)?;
-        store::set_index(&tx, name.as_str(), &rid, &[])?;
-        store::set_meta_u64(&tx, "hlc", revision)?;
-        self.count_seals(&tx, key_id, 1)?;
-        tx.commit()?;
-        Ok(Written {
-            collection: name.to_string(),
-            id: id.to_string(),
-            classification: class_of(tomb.classification)?,
-            revision,
-            version: tomb.version,
-        })
+        store::put_row(conn, &tomb)?;
+        store::set_index(conn, &tomb.collection, &tomb.rid, &[])?;
+        self.count_seals(conn, key_id, 1)?;
+        Ok(tomb)
     }
 
     // ----- verification -----

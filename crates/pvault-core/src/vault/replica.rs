@@ -321,28 +321,11 @@ impl Vault {
                         collection: collection.to_string(),
                         id: id.to_string(),
                     })?;
-                let keys = self.keys_for(key_id, collection)?;
-                let id_box = envelope::seal(
-                    &keys,
-                    &self.id_aad(collection, &hex::encode(rid)),
-                    id.as_bytes(),
-                )?;
-                store::put_row(
-                    conn,
-                    &Row {
-                        id_box,
-                        key_id,
-                        body: None,
-                        revision,
-                        device: self.device.clone(),
-                        version: row.version + 1,
-                        deleted: true,
-                        classification: classification.as_byte(),
-                        ..row
-                    },
-                )?;
-                store::set_index(conn, collection, &rid, &[])?;
-                self.count_seals(conn, key_id, 1)?;
+                let row = Row {
+                    classification: classification.as_byte(),
+                    ..row
+                };
+                self.write_tombstone(conn, row, id, revision)?;
             }
         }
         store::set_meta_u64(conn, "hlc", revision)?;
