@@ -17,3 +17,5 @@ mod profiles;
 mod records;
 #[path = "cli/sync.rs"]
 mod sync;
+#[path = "cli/tls.rs"]
+mod tls;

@@ -13,6 +13,7 @@ mod conflicts;
 pub(crate) mod db;
 mod engine;
 pub mod resolve;
+mod tls;
 mod transport;
 mod watch;
 
@@ -31,6 +32,7 @@ pub use conflicts::{
 pub use db::HistoryEntry;
 pub use engine::Phase;
 pub use resolve::Strategy;
+pub use tls::CA_FILE_ENV;
 pub use watch::{WatchEvent, watch};
 
 /// How this device settles conflicts: a strategy for the profile, others per collection, and the

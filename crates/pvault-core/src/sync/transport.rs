@@ -27,27 +27,19 @@ pub(crate) struct Server {
     agent: ureq::Agent,
 }
 
-/// Checks a server URL and returns it without a trailing slash.
+/// Checks a server URL (`http://` or `https://`) and returns it without a trailing slash.
 pub(crate) fn normalize_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let rest = trimmed.strip_prefix("http://").ok_or_else(|| {
-        if trimmed.starts_with("https://") {
-            Error::ServerUnreachable {
-                url: trimmed.to_string(),
-                reason: "https is not built into this pvault yet; put the server behind a TLS-terminating proxy on the same host, or use an ssh tunnel to http://127.0.0.1".into(),
-            }
-        } else {
-            Error::ServerUnreachable {
-                url: trimmed.to_string(),
-                reason: "not an http:// URL".into(),
-            }
-        }
-    })?;
-    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        return Err(Error::ServerUnreachable {
-            url: trimmed.to_string(),
-            reason: "not a server URL like http://HOST:PORT".into(),
-        });
+    let bad = |reason: &str| Error::ServerUnreachable {
+        url: trimmed.to_string(),
+        reason: reason.into(),
+    };
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| bad("not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.contains(['?', '#', ' ', '/']) {
+        return Err(bad("not a server URL like https://HOST[:PORT]"));
     }
     Ok(trimmed.to_string())
 }
@@ -63,6 +55,7 @@ impl Server {
     pub(crate) fn new(url: &str) -> Result<Server> {
         let base = normalize_url(url)?;
         let agent = ureq::Agent::config_builder()
+            .tls_config(super::tls::http_config()?)
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
             .max_redirects(0)
@@ -75,9 +68,12 @@ impl Server {
         &self.base
     }
 
-    /// The `ws://` URL of a path.
+    /// The `ws://` or `wss://` URL of a path.
     pub(crate) fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", &self.base["http://".len()..])
+        match self.base.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}{path}"),
+            None => format!("ws://{}{path}", &self.base["http://".len()..]),
+        }
     }
 
     /// Sends a request; returns the body of a 2xx answer, or the server's error.

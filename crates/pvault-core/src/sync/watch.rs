@@ -2,6 +2,7 @@
 //! pulls when it is ahead of what this device has, and pushes local changes as they appear. It
 //! reconnects with backoff and catches up after every reconnection.
 
+use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -32,17 +33,69 @@ pub enum WatchEvent {
     Trouble(Error),
 }
 
-fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
+/// A WebSocket's transport: plain TCP, or TLS over TCP for `wss://`.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+fn connect(vault: &Vault) -> Result<WebSocket<Conn>> {
     let (url, path, signer) = account::ws_target(vault)?;
     let unreachable = |reason: String| Error::ServerUnreachable {
         url: url.clone(),
         reason,
     };
-    let hostport = url
-        .strip_prefix("ws://")
-        .and_then(|r| r.split('/').next())
-        .ok_or_else(|| unreachable("bad URL".into()))?;
-    let addr = hostport
+    let (tls, rest) = match url.strip_prefix("wss://") {
+        Some(rest) => (true, rest),
+        None => (false, url.strip_prefix("ws://").unwrap_or(&url)),
+    };
+    let hostport = rest.split('/').next().unwrap_or_default();
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => hostport.rsplit_once(':').map_or(hostport, |(h, _)| h),
+    };
+    let with_port = if hostport.starts_with('[') && hostport.ends_with(']')
+        || !hostport.starts_with('[') && !hostport.contains(':')
+    {
+        format!("{hostport}:{}", if tls { 443 } else { 80 })
+    } else {
+        hostport.to_string()
+    };
+    let addr = with_port
         .to_socket_addrs()
         .map_err(|e| unreachable(e.to_string()))?
         .next()
@@ -53,6 +106,15 @@ fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| unreachable(e.to_string()))?;
     stream.set_nodelay(true).ok();
+    let conn = if tls {
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|_| unreachable(format!("'{host}' is not a valid TLS server name")))?;
+        let client = rustls::ClientConnection::new(super::tls::client_config()?, name)
+            .map_err(|e| unreachable(e.to_string()))?;
+        Conn::Tls(Box::new(rustls::StreamOwned::new(client, stream)))
+    } else {
+        Conn::Plain(stream)
+    };
     let mut req = url
         .as_str()
         .into_client_request()
@@ -64,13 +126,16 @@ fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
                 .map_err(|_| Error::Protocol("header value".into()))?,
         );
     }
-    let (ws, _) = tungstenite::client(req, stream).map_err(|e| match e {
+    let (ws, _) = tungstenite::client(req, conn).map_err(|e| match e {
         tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp)) => {
             let body = resp
                 .body()
                 .as_deref()
                 .and_then(|b| serde_json::from_slice::<pvault_proto::api::ErrorBody>(b).ok());
             match body {
+                Some(b) if b.code == "device_revoked" || b.code == "unknown_device" => {
+                    Error::DeviceRemoved(url.clone())
+                }
                 Some(b) => Error::Server {
                     status: resp.status().as_u16(),
                     code: b.code,
@@ -82,6 +147,7 @@ fn connect(vault: &Vault) -> Result<WebSocket<TcpStream>> {
         other => unreachable(other.to_string()),
     })?;
     ws.get_ref()
+        .tcp()
         .set_read_timeout(Some(TICK))
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(ws)
@@ -106,7 +172,11 @@ pub fn watch(
     while !stop() {
         let mut ws = match connect(vault) {
             Ok(ws) => ws,
-            Err(e @ (Error::SyncNotSetUp(_) | Error::SyncTampered(_))) => return Err(e),
+            Err(
+                e @ (Error::SyncNotSetUp(_) | Error::SyncTampered(_) | Error::DeviceRemoved(_)),
+            ) => {
+                return Err(e);
+            }
             Err(e) => {
                 on_event(WatchEvent::Trouble(e));
                 let until = Instant::now() + backoff;
