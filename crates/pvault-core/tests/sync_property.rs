@@ -3,11 +3,13 @@
 //!
 //! One server runs on loopback for the whole test; three homes play three devices, and each
 //! strategy gets its own profile shared by the three. A case takes fresh record ids, runs a random
-//! sequence of edits, deletions and syncs, then syncs every device, round after round, until a whole
-//! round moves nothing. Then it checks:
+//! sequence of edits, deletions and syncs (some syncs with an edit landing between their push and
+//! their pull, written through a second handle on the profile, as the CLI does while the agent
+//! syncs), then syncs every device, round after round, until a whole round moves nothing. Then it
+//! checks:
 //!
-//! - **convergence**: every device holds the same records (deleted on all, or the same data and
-//!   classification on all);
+//! - **convergence**: every device holds the same records (absent or deleted on all, or the same
+//!   data and classification on all);
 //! - **no edit lost without a trace**: each edit writes a unique marker, and a version's `seen` list
 //!   holds the markers of every version it descends from (the `merge` strategy unites such lists).
 //!   Every marker must be found in the final record, in a version set aside in some device's sync
@@ -18,13 +20,15 @@
 //!
 //! `PVAULT_SYNC_CASES` sets the number of cases, shared by the strategies (default 1000, a long run
 //! sets more); `PVAULT_SYNC_SEED` the seed (random by default, printed); `PVAULT_SYNC_CASE` runs the
-//! one case of that seed that failed.
+//! one case of that seed that failed. A replay makes the same operations, but record keys (random
+//! per profile) and clock ties differ from run to run: a failure that depends on them may take a
+//! few replays, and the failure message lists what happened.
 
 use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::time::Instant;
 
-use pvault_core::sync::{self, HistoryEntry, Keep, Policy, Strategy, SyncReport};
+use pvault_core::sync::{self, HistoryEntry, Keep, Phase, Policy, Strategy, SyncReport};
 use pvault_core::{
     Classification, Credentials, Error, NewProfile, NewRecord, Pvault, SecretKey, SecurityLevel,
     Vault,
@@ -96,35 +100,37 @@ fn env_u64(name: &str) -> Option<u64> {
 /// slow disk takes most of the test's time.
 fn tempdir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new()
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new()
             .prefix("pvault-sync-property")
             .tempdir_in(shm)
-        {
-            return dir;
-        }
+    {
+        return dir;
     }
     tempfile::tempdir().unwrap()
 }
 
 /// A device: a home of its own.
 struct Device {
-    _dir: tempfile::TempDir,
     pv: Pvault,
     id: String,
+    _dir: tempfile::TempDir,
 }
 
 fn device() -> Device {
     let dir = tempdir();
     let pv = Pvault::open(dir.path()).unwrap();
     let id = pv.home().device_id().unwrap();
-    Device { _dir: dir, pv, id }
+    Device { pv, id, _dir: dir }
 }
 
 /// One profile, synced by the three devices under one strategy.
 struct Profile {
     policy: Policy,
     vaults: Vec<Vault>,
+    /// A second handle on each device's profile, writing while the first one syncs (as the CLI
+    /// does while the agent syncs).
+    others: Vec<Vault>,
 }
 
 impl Profile {
@@ -175,10 +181,21 @@ fn profile(devices: &[Device], url: &str, strategy: Strategy, rank: &[usize]) ->
         },
         ..Default::default()
     };
-    for v in &vaults {
+    for v in &mut vaults {
         sync::sync(v, &policy, &mut |_, _, _| {}).unwrap();
     }
-    Profile { policy, vaults }
+    let others = devices
+        .iter()
+        .map(|d| {
+            d.pv.unlock(Some(&name), &Credentials::password(PASSWORD))
+                .unwrap()
+        })
+        .collect();
+    Profile {
+        policy,
+        vaults,
+        others,
+    }
 }
 
 /// What a case did, summed per strategy at the end.
@@ -186,6 +203,8 @@ fn profile(devices: &[Device], url: &str, strategy: Strategy, rank: &[usize]) ->
 struct Stats {
     cases: u64,
     edits: u64,
+    /// Edits made while the device was syncing.
+    edits_mid_sync: u64,
     deletions: u64,
     syncs: u64,
     conflicts: u64,
@@ -236,6 +255,39 @@ fn history_since(vault: &Vault, after: i64) -> Check<Vec<HistoryEntry>> {
     }
 }
 
+/// One edit to make: `{"title": marker, "seen": markers}`, where `seen` adds the marker to those
+/// of the record as the device has it.
+struct Edit {
+    device: usize,
+    id: String,
+    marker: String,
+    classification: Option<Classification>,
+}
+
+impl Edit {
+    /// Writes the edit; returns a line for the log.
+    fn apply(&self, vault: &mut Vault) -> Check<String> {
+        let id = &self.id;
+        let mut seen = state(vault, id)?
+            .map(|(data, _)| seen_of(&data))
+            .unwrap_or_default();
+        seen.insert(self.marker.clone());
+        let written = lib(
+            vault.put(NewRecord {
+                collection: COLLECTION.into(),
+                id: Some(id.clone()),
+                classification: self.classification,
+                data: json!({"title": self.marker, "seen": seen}),
+            }),
+            format!("edit of {id} on {}", DEVICES[self.device]),
+        )?;
+        Ok(format!(
+            "{} edits {id}: {}, seen {seen:?}, {} (revision {})",
+            DEVICES[self.device], self.marker, written.classification, written.revision
+        ))
+    }
+}
+
 struct Case<'a> {
     number: u64,
     profile: &'a mut Profile,
@@ -249,6 +301,11 @@ struct Case<'a> {
     kept_for_user: [u64; 3],
     /// The newest history entry of each device before the case.
     history_from: [i64; 3],
+    /// Records each device changed since its last sync.
+    changed: [BTreeSet<usize>; 3],
+    /// Records another device changed and synced since each device's last sync: an edit of one
+    /// of them between the push and the pull of a sync meets a change to pull.
+    stale: [BTreeSet<usize>; 3],
     log: Vec<String>,
     stats: Stats,
 }
@@ -259,26 +316,33 @@ impl Case<'_> {
     }
 
     fn sync(&mut self, d: usize) -> Check<SyncReport> {
+        let profile = &mut *self.profile;
         let report = lib(
-            sync::sync(self.vault(d), &self.profile.policy, &mut |_, _, _| {}),
+            sync::sync(&mut profile.vaults[d], &profile.policy, &mut |_, _, _| {}),
             format!("sync of device {}", DEVICES[d]),
         )?;
+        self.log
+            .push(format!("{} syncs: {}", DEVICES[d], describe(&report)));
+        self.count(d, &report);
+        Ok(report)
+    }
+
+    fn count(&mut self, d: usize, report: &SyncReport) {
+        let changed = std::mem::take(&mut self.changed[d]);
+        for (e, stale) in self.stale.iter_mut().enumerate() {
+            if e != d {
+                stale.extend(&changed);
+            }
+        }
+        self.stale[d].clear();
         self.kept_for_user[d] += report.kept_for_user;
         self.stats.syncs += 1;
         self.stats.conflicts += report.conflicts;
         self.stats.kept_for_user += report.kept_for_user;
-        self.log
-            .push(format!("{} syncs: {}", DEVICES[d], describe(&report)));
-        Ok(report)
     }
 
-    fn edit(&mut self, d: usize, k: usize) -> Check<()> {
-        let id = self.ids[k].clone();
-        let marker = format!("c{}-m{}", self.number, self.markers.len());
-        let mut seen = state(self.vault(d), &id)?
-            .map(|(data, _)| seen_of(&data))
-            .unwrap_or_default();
-        seen.insert(marker.clone());
+    /// What the next edit writes: a new marker, and sometimes a classification.
+    fn next_edit(&mut self, d: usize, k: usize) -> Edit {
         let classification = (self.rng.below(4) == 0).then(|| {
             [
                 Classification::Public,
@@ -286,21 +350,79 @@ impl Case<'_> {
                 Classification::Confidential,
             ][self.rng.below(3)]
         });
-        let written = lib(
-            self.profile.vaults[d].put(NewRecord {
-                collection: COLLECTION.into(),
-                id: Some(id.clone()),
-                classification,
-                data: json!({"title": marker, "seen": seen}),
-            }),
-            format!("edit of {id} on {}", DEVICES[d]),
-        )?;
-        self.log.push(format!(
-            "{} edits {id}: {marker}, seen {seen:?}, {} (revision {})",
-            DEVICES[d], written.classification, written.revision
-        ));
-        self.markers.push(marker);
+        Edit {
+            device: d,
+            id: self.ids[k].clone(),
+            marker: format!("c{}-m{}", self.number, self.markers.len()),
+            classification,
+        }
+    }
+
+    fn edit(&mut self, d: usize, k: usize) -> Check<()> {
+        let edit = self.next_edit(d, k);
+        let line = edit.apply(&mut self.profile.vaults[d])?;
+        self.log.push(line);
+        self.changed[d].insert(k);
+        self.markers.push(edit.marker);
         self.stats.edits += 1;
+        Ok(())
+    }
+
+    /// Syncs a device while its other handle edits a record, once the sync reaches `phase`.
+    fn sync_with_edit(&mut self, d: usize, k: usize, phase: Phase) -> Check<()> {
+        let edit = self.next_edit(d, k);
+        let mut done: Option<Check<String>> = None;
+        let Profile {
+            policy,
+            vaults,
+            others,
+        } = &mut *self.profile;
+        let other = &mut others[d];
+        let result = lib(
+            sync::sync(&mut vaults[d], policy, &mut |p, _, _| {
+                if p == phase && done.is_none() {
+                    done = Some(edit.apply(other));
+                }
+            }),
+            format!("sync of device {}", DEVICES[d]),
+        );
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                if let Some(Ok(line)) = done {
+                    self.log.push(format!("during a failed sync, {line}"));
+                }
+                return Err(e);
+            }
+        };
+        let phase = match phase {
+            Phase::Push => "push",
+            Phase::Pull => "pull",
+        };
+        match done {
+            None => self.log.push(format!(
+                "{} syncs, editing {} at its first {phase} (there was none): {}",
+                DEVICES[d],
+                edit.id,
+                describe(&report)
+            )),
+            Some(line) => {
+                self.log.push(format!(
+                    "{} syncs, editing at its first {phase}: {}\n    during it, {}",
+                    DEVICES[d],
+                    describe(&report),
+                    line?
+                ));
+                self.markers.push(edit.marker);
+                self.stats.edits += 1;
+                self.stats.edits_mid_sync += 1;
+                self.count(d, &report);
+                // Perhaps pushed by this sync, perhaps not.
+                self.changed[d].insert(k);
+                return Ok(());
+            }
+        }
+        self.count(d, &report);
         Ok(())
     }
 
@@ -320,6 +442,7 @@ impl Case<'_> {
             DEVICES[d], written.revision
         ));
         self.deleted.extend(seen);
+        self.changed[d].insert(k);
         self.stats.deletions += 1;
         Ok(())
     }
@@ -330,9 +453,19 @@ impl Case<'_> {
         for _ in 0..n {
             let d = self.rng.below(DEVICES.len());
             let k = self.rng.below(RECORDS);
-            match self.rng.below(6) {
-                0..=2 => self.edit(d, k)?,
-                3 => self.delete(d, k)?,
+            match self.rng.below(12) {
+                0..=4 => self.edit(d, k)?,
+                5 | 6 => self.delete(d, k)?,
+                7 | 8 => {
+                    // Preferably a record with a change to pull.
+                    let stale: Vec<usize> = self.stale[d].iter().copied().collect();
+                    let k = match stale.len() {
+                        0 => k,
+                        n => stale[self.rng.below(n)],
+                    };
+                    self.sync_with_edit(d, k, Phase::Push)?
+                }
+                9 => self.sync_with_edit(d, k, Phase::Pull)?,
                 _ => {
                     self.sync(d)?;
                 }
@@ -370,7 +503,7 @@ impl Case<'_> {
                     .iter()
                     .zip(DEVICES)
                     .map(|(s, name)| match s {
-                        None => format!("  {name}: deleted"),
+                        None => format!("  {name}: absent or deleted"),
                         Some((data, class)) => format!("  {name}: {data} ({class})"),
                     })
                     .collect();
@@ -403,8 +536,7 @@ impl Case<'_> {
         let mut traced = self.deleted.clone();
         let mut set_aside = 0;
         let mut problems = Vec::new();
-        for d in 0..DEVICES.len() {
-            let vault = &self.profile.vaults[d];
+        for (d, vault) in self.profile.vaults.iter().enumerate() {
             for entry in history_since(vault, self.history_from[d])? {
                 if !entry.restorable {
                     continue;
@@ -501,6 +633,8 @@ fn run_case(profile: &mut Profile, seed: u64, number: u64) -> Stats {
         deleted: BTreeSet::new(),
         kept_for_user: [0; 3],
         history_from,
+        changed: Default::default(),
+        stale: Default::default(),
         log: Vec::new(),
         stats: Stats::default(),
     };
@@ -548,6 +682,7 @@ fn devices_converge_and_no_edit_is_lost() {
         let sum = &mut stats[s];
         sum.cases += done.cases;
         sum.edits += done.edits;
+        sum.edits_mid_sync += done.edits_mid_sync;
         sum.deletions += done.deletions;
         sum.syncs += done.syncs;
         sum.conflicts += done.conflicts;
@@ -557,11 +692,12 @@ fn devices_converge_and_no_edit_is_lost() {
     }
     for (strategy, s) in Strategy::ALL.iter().zip(&stats) {
         println!(
-            "{:>16}: {} cases, {} edits, {} deletions, {} syncs, {} conflicts ({} kept for the \
+            "{:>16}: {} cases, {} edits ({} during a sync), {} deletions, {} syncs, {} conflicts ({} kept for the \
              user), {} versions set aside, {} edits found only in a trace",
             strategy.as_str(),
             s.cases,
             s.edits,
+            s.edits_mid_sync,
             s.deletions,
             s.syncs,
             s.conflicts,
