@@ -175,12 +175,17 @@ mod tests {
             normalize_url(" http://127.0.0.1:8787/ ").unwrap(),
             "http://127.0.0.1:8787"
         );
+        assert_eq!(
+            normalize_url("https://sync.example.org").unwrap(),
+            "https://sync.example.org"
+        );
         for bad in [
             "127.0.0.1:8787",
             "ftp://x",
             "http://",
+            "https://",
             "http://a?b",
-            "https://x",
+            "http://a/b",
         ] {
             assert!(normalize_url(bad).is_err(), "{bad}");
         }
