@@ -24,6 +24,9 @@ use super::{
 };
 use crate::error::Error;
 
+/// Rows per multi-row statement (SQLite allows 32,766 bound values; at most 6 per row here).
+const CHUNK: usize = 500;
+
 /// The database file in the data directory.
 pub const DB_FILE: &str = "server.db";
 
@@ -358,20 +361,24 @@ impl Storage for SqliteStorage {
         };
         let live = to_u64(row.try_get(2)?);
 
+        // One query per chunk of keys, not one per item: the cost of a push is a few statements.
         let mut current = HashMap::with_capacity(request.items.len());
-        for item in &request.items {
-            let row =
-                sqlx::query("SELECT seq, tombstone FROM records WHERE account_id = ? AND rid = ?")
-                    .bind(&account[..])
-                    .bind(&item.rid[..])
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(r) = row {
+        for chunk in request.items.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT rid, seq, tombstone FROM records WHERE account_id = ",
+            );
+            q.push_bind(&account[..]).push(" AND rid IN (");
+            let mut keys = q.separated(", ");
+            for item in chunk {
+                keys.push_bind(&item.rid[..]);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *tx).await? {
                 current.insert(
-                    item.rid,
+                    fixed(r.try_get(0)?)?,
                     Current {
-                        seq: to_u64(r.try_get(0)?),
-                        tombstone: r.try_get(1)?,
+                        seq: to_u64(r.try_get(1)?),
+                        tombstone: r.try_get(2)?,
                     },
                 );
             }
@@ -383,32 +390,36 @@ impl Storage for SqliteStorage {
             let rid = request.items[i].rid;
             conflicts.push(remote_record(&mut tx, &account, rid).await?);
         }
-        for a in &plan.apply {
-            let item = &request.items[a.item];
-            sqlx::query(
-                "INSERT INTO records (account_id, rid, seq, tombstone, blob) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (account_id, rid) DO UPDATE
+        for chunk in plan.apply.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO records (account_id, rid, seq, tombstone, blob) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                let item = &request.items[a.item];
+                b.push_bind(&account[..])
+                    .push_bind(&item.rid[..])
+                    .push_bind(to_i64(a.seq))
+                    .push_bind(item.tombstone)
+                    .push_bind(&item.blob[..]);
+            });
+            q.push(
+                " ON CONFLICT (account_id, rid) DO UPDATE
                  SET seq = excluded.seq, tombstone = excluded.tombstone, blob = excluded.blob",
-            )
-            .bind(&account[..])
-            .bind(&item.rid[..])
-            .bind(to_i64(a.seq))
-            .bind(item.tombstone)
-            .bind(&item.blob[..])
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO changes (account_id, seq, rid, tombstone, blob_hash, chain_hash)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&account[..])
-            .bind(to_i64(a.seq))
-            .bind(&item.rid[..])
-            .bind(item.tombstone)
-            .bind(&a.blob_hash[..])
-            .bind(&a.chain_hash[..])
-            .execute(&mut *tx)
-            .await?;
+            );
+            q.build().execute(&mut *tx).await?;
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO changes (account_id, seq, rid, tombstone, blob_hash, chain_hash) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                let item = &request.items[a.item];
+                b.push_bind(&account[..])
+                    .push_bind(to_i64(a.seq))
+                    .push_bind(&item.rid[..])
+                    .push_bind(item.tombstone)
+                    .push_bind(&a.blob_hash[..])
+                    .push_bind(&a.chain_hash[..]);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         if !plan.apply.is_empty() {
             sqlx::query(
@@ -477,15 +488,30 @@ impl Storage for SqliteStorage {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let (n, more) = page_cut(&rows, usize::try_from(limit).unwrap_or(usize::MAX));
+        // The blobs of the page's current versions, in one query.
+        let mut blobs: HashMap<u64, Vec<u8>> = HashMap::new();
+        if let Some(last) = rows[..n].last() {
+            let found = sqlx::query(
+                "SELECT c.seq, r.blob FROM changes c
+                 JOIN records r ON r.account_id = c.account_id AND r.rid = c.rid AND r.seq = c.seq
+                 WHERE c.account_id = ? AND c.seq > ? AND c.seq <= ?",
+            )
+            .bind(&account[..])
+            .bind(to_i64(since))
+            .bind(to_i64(last.seq))
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in found {
+                blobs.insert(to_u64(r.try_get(0)?), r.try_get(1)?);
+            }
+        }
         let mut changes = Vec::with_capacity(n);
         for row in &rows[..n] {
             let blob = match row.current_len {
                 Some(_) => Some(
-                    sqlx::query_scalar("SELECT blob FROM records WHERE account_id = ? AND rid = ?")
-                        .bind(&account[..])
-                        .bind(&row.rid[..])
-                        .fetch_one(&mut *tx)
-                        .await?,
+                    blobs
+                        .remove(&row.seq)
+                        .ok_or_else(|| Error::Database(sqlx::Error::RowNotFound))?,
                 ),
                 None => None,
             };
