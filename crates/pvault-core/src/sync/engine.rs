@@ -202,7 +202,8 @@ impl Engine<'_> {
                     page.end.seq
                 )));
             }
-            // Open everything before writing anything: a page that does not decrypt changes nothing.
+            // Check every item before writing; a body that does not open fails in the transaction
+            // below, which then rolls back: a page that does not decrypt changes nothing.
             let mut opened = Vec::new();
             for c in &page.changes {
                 if let Some(blob) = &c.blob {

@@ -148,7 +148,7 @@ impl Vault {
 
     /// Opens a sync item that the server filed under `rid`, checking that it belongs there: its
     /// meta opens under this profile's keys and that row key, and its id box names a record whose
-    /// key is `rid`. Returns the row and the record id.
+    /// key is `rid`. Returns the row and the record id; the body is checked when it is read.
     pub(crate) fn open_item(
         &self,
         rid: &[u8; 16],
@@ -214,10 +214,8 @@ impl Vault {
             deleted,
         };
         let id = self.open_id(&row).map_err(|_| bad("id does not open"))?;
-        if !deleted {
-            self.open_body(&row, &id)
-                .map_err(|_| bad("body does not open"))?;
-        }
+        // The body is opened by whoever uses the row (store_remote, read_version), inside the
+        // transaction that stores it: a body that does not open rolls the whole page back.
         Ok((row, id))
     }
 
@@ -249,7 +247,12 @@ impl Vault {
         let tokens = if row.deleted {
             Vec::new()
         } else {
-            let payload = self.open_body(row, id)?;
+            let payload = self.open_body(row, id).map_err(|_| {
+                Error::SyncTampered(format!(
+                    "item #{}: body does not open",
+                    hex::encode(row.rid)
+                ))
+            })?;
             let name = CollectionName::parse(&row.collection)?;
             let valid = crate::models::validate(&name, id, payload.data.clone())?;
             if payload.attestation.is_some()
