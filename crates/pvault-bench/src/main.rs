@@ -1,13 +1,18 @@
 //! pvault's acceptance benchmarks, each against its baseline measured in the same run:
 //! batched encrypted insert (vs plain SQLite and SQLCipher), bulk AEAD throughput (vs aws-lc-rs,
-//! chacha20poly1305 and `openssl speed`) and unlock time (vs the KDF alone). See docs/benchmarks.md.
+//! chacha20poly1305 and `openssl speed`), unlock time (vs the KDF alone) and sync (initial sync vs raw
+//! loopback HTTP, incremental sync at two profile sizes, real-time propagation). See
+//! docs/benchmarks.md.
 //!
-//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock] [--dir DIR]`
+//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync] [--dir DIR]`
 
 mod aead;
 mod insert;
+mod loopback;
+mod pgdb;
 mod plain;
 mod report;
+mod sync;
 mod timing;
 mod unlock;
 
@@ -15,13 +20,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock] [--dir DIR]
-  --quick   smaller workloads (20,000-record insert, 100,000-record unlock profile, shorter AEAD runs)
+const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync] [--dir DIR]
+  --quick   smaller workloads (20,000-record insert, 100,000-record unlock profile, shorter AEAD runs;
+            sync: 20,000-record initial sync, 100,000 records instead of 1,000,000 in the large
+            incremental profile, 20 changes, 200 + 50 real-time samples)
   --json    print the results as JSON instead of a table
   --save    also write the results as JSON to FILE
-  --only    run only the named benchmarks
+  --only    run only the named benchmarks; `sync` is sync-initial, sync-incremental and sync-realtime
   --dir     where the temp dirs go (default: the system temp dir)
-  env PVAULT_BENCH_SQLCIPHER: path of the SQLCipher contender's binary";
+  env PVAULT_BENCH_SQLCIPHER: path of the SQLCipher contender's binary
+  env PVAULT_BENCH_POSTGRES: PostgreSQL admin URL for the sync benchmark's database
+      (default postgres://postgres@127.0.0.1:5432/postgres)";
 
 struct Args {
     quick: bool,
@@ -36,7 +45,12 @@ fn parse_args() -> Result<Args> {
         quick: false,
         json: false,
         save: None,
-        only: vec!["insert".into(), "aead".into(), "unlock".into()],
+        only: vec![
+            "insert".into(),
+            "aead".into(),
+            "unlock".into(),
+            "sync".into(),
+        ],
         dir: std::env::temp_dir(),
     };
     let mut it = std::env::args().skip(1);
@@ -86,6 +100,26 @@ fn main() -> Result<()> {
     if wants("unlock") {
         let large = if args.quick { 100_000 } else { 1_000_000 };
         sections.push(unlock::run(large, 5, &args.dir)?);
+    }
+    let parts = sync::Parts {
+        initial: wants("sync") || wants("sync-initial"),
+        incremental: wants("sync") || wants("sync-incremental"),
+        realtime: wants("sync") || wants("sync-realtime"),
+    };
+    if parts.any() {
+        sections.extend(sync::run(&sync::Config {
+            parts,
+            initial: if args.quick { 20_000 } else { 100_000 },
+            small: 10_000,
+            large: if args.quick { 100_000 } else { 1_000_000 },
+            changes: if args.quick { 20 } else { 50 },
+            idle_syncs: 20,
+            realtime: if args.quick { 200 } else { 300 },
+            realtime_watched: if args.quick { 50 } else { 100 },
+            realtime_records: 1_000,
+            dir: args.dir.clone(),
+            postgres: pgdb::admin_url(),
+        })?);
     }
     let json = serde_json::to_string_pretty(&report::to_json(&machine, &sections))?;
     if let Some(path) = &args.save {
