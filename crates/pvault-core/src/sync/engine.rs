@@ -212,6 +212,7 @@ impl Engine<'_> {
                 }
             }
             let tx = WriteTx::begin(conn)?;
+            let newest = opened.iter().map(|(_, row, _)| row.revision).max();
             for (c, row, id) in opened {
                 match db::sync_seq_of(&tx, &row.collection, &row.rid)? {
                     Some((seq, _)) if seq >= c.seq => continue,
@@ -229,6 +230,9 @@ impl Engine<'_> {
                     _ => self.vault.store_remote(&tx, &row, &id, c.seq)?,
                 }
                 self.report.pulled += 1;
+            }
+            if let Some(rev) = newest {
+                self.vault.observe_revision(&tx, rev)?;
             }
             db::set_meta_u64(&tx, db::PULLED_SEQ, page.end.seq)?;
             db::set_meta_bytes(&tx, db::PULLED_HASH, &page.end.hash)?;
@@ -257,6 +261,7 @@ impl Engine<'_> {
         id: String,
     ) -> Result<()> {
         let vault = self.vault;
+        vault.observe_revision(tx, rrow.revision)?;
         let collection = local.collection.as_str();
         let strategy = self.policy.for_collection(collection);
         let lv = vault.read_version(local, &id)?;

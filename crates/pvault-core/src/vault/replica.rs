@@ -235,7 +235,8 @@ impl Vault {
     }
 
     /// Stores a version that came from the server as it is (no new revision, not dirty), with its
-    /// blind-index entries and, for breakthroughs, its version history. Moves the clock past it.
+    /// blind-index entries and, for breakthroughs, its version history. The caller moves the clock
+    /// past it ([`Vault::observe_revision`]).
     pub(crate) fn store_remote(
         &self,
         conn: &Connection,
@@ -284,9 +285,14 @@ impl Vault {
             self.index_tokens(self.key_id(), &row.collection, &valid.index)?
         };
         store::set_index(conn, &row.collection, &row.rid, &tokens)?;
-        let hlc = store::meta_u64(conn, "hlc")?;
-        if row.revision > hlc {
-            store::set_meta_u64(conn, "hlc", row.revision)?;
+        Ok(())
+    }
+
+    /// Moves the clock past a revision seen from another device (the hybrid logical clock's
+    /// receive rule), so later local writes order after it.
+    pub(crate) fn observe_revision(&self, conn: &Connection, revision: u64) -> Result<()> {
+        if revision > store::meta_u64(conn, "hlc")? {
+            store::set_meta_u64(conn, "hlc", revision)?;
         }
         Ok(())
     }
