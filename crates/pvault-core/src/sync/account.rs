@@ -290,6 +290,7 @@ pub(super) fn engine<'a>(vault: &'a Vault, policy: &'a Policy) -> Result<Engine<
         account,
         policy,
         report: SyncReport::default(),
+        pushed: Default::default(),
     })
 }
 

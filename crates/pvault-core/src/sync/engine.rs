@@ -44,6 +44,9 @@ pub(crate) struct Engine<'a> {
     pub account: [u8; 16],
     pub policy: &'a Policy,
     pub report: SyncReport,
+    /// Records this sync pushed, with the sequence numbers the server gave them: the pull that
+    /// follows skips decrypting them (it still chains them).
+    pub pushed: HashMap<[u8; 16], u64>,
 }
 
 impl Engine<'_> {
@@ -145,6 +148,7 @@ impl Engine<'_> {
                 .get(rid)
                 .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
             db::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, *seq)?;
+            self.pushed.insert(*rid, *seq);
             self.report.pushed += 1;
         }
         for remote in &result.conflicts {
@@ -206,6 +210,9 @@ impl Engine<'_> {
             // below, which then rolls back: a page that does not decrypt changes nothing.
             let mut opened = Vec::new();
             for c in &page.changes {
+                if self.pushed.get(&c.rid) == Some(&c.seq) {
+                    continue;
+                }
                 if let Some(blob) = &c.blob {
                     let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
                     opened.push((c, row, id));

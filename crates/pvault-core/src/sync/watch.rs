@@ -15,7 +15,9 @@ use super::{Policy, SyncReport, account, db, sync};
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
-/// How often local changes are looked for between announcements.
+/// How often local changes are looked for (and how long a read waits for an announcement).
+const POLL: Duration = Duration::from_millis(20);
+/// Granularity of the waits between reconnections.
 const TICK: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -148,7 +150,7 @@ fn connect(vault: &Vault) -> Result<WebSocket<Conn>> {
     })?;
     ws.get_ref()
         .tcp()
-        .set_read_timeout(Some(TICK))
+        .set_read_timeout(Some(POLL))
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(ws)
 }
@@ -191,10 +193,18 @@ pub fn watch(
         // Catch up with whatever happened while disconnected.
         sync_now(vault, policy, on_event);
         let mut first = true;
+        let mut checked = Instant::now();
         loop {
             if stop() {
                 let _ = ws.close(None);
                 return Ok(());
+            }
+            // Local changes, whether or not announcements keep arriving.
+            if checked.elapsed() >= POLL {
+                checked = Instant::now();
+                if db::dirty_count(vault.conn()).unwrap_or(0) > 0 {
+                    sync_now(vault, policy, on_event);
+                }
             }
             match ws.read() {
                 Ok(Message::Text(t)) => {
@@ -215,12 +225,7 @@ pub fn watch(
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    if db::dirty_count(vault.conn()).unwrap_or(0) > 0 {
-                        sync_now(vault, policy, on_event);
-                    }
-                }
+                    ) => {}
                 Err(e) => {
                     on_event(WatchEvent::Trouble(Error::ServerUnreachable {
                         url: "WebSocket".into(),
