@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(Some(req)) = read_frame::<Request>(&mut input) {
         let mut again = Vec::new();
         write_frame(&mut again, &req).expect("an accepted request encodes");
-        let back: Request = read_frame(&mut again.as_slice()).expect("decodes").expect("one frame");
+        let back: Request = read_frame(&mut again.as_slice())
+            .expect("decodes")
+            .expect("one frame");
         assert_eq!(format!("{back:?}"), format!("{req:?}"));
     }
 });

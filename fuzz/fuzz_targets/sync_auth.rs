@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(auth) = RequestAuth::from_headers(get) {
         let headers = auth.headers();
         let again = RequestAuth::from_headers(|n| {
-            headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str())
+            headers
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.as_str())
         })
         .expect("what was accepted is accepted again");
         assert_eq!(again, auth);
