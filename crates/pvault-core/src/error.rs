@@ -225,7 +225,7 @@ pub enum Error {
     UnknownEpoch(u32),
     /// The key bundle on the server is wrapped under another password.
     #[error(
-        "the profile's keys on the sync server are wrapped under another password (it was changed on another device): run `pvault profile passwd` here with the same new password is not enough; join again with `pvault sync leave` then `pvault sync join` under a new profile name"
+        "the profile's password was changed on another device, and the keys added since are wrapped under the new password. This device's records are intact and its changes were pushed; to keep syncing, join again with the new password under another name (`pvault sync join --server URL --username NAME --as NEW-NAME`)"
     )]
     PasswordChangedElsewhere,
     /// This device was removed from the account.
