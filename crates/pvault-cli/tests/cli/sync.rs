@@ -219,6 +219,10 @@ fn a_wrong_password_or_secret_key_cannot_join_and_changes_nothing() {
         .env("PVAULT_SECRET_KEY", &other.secret_key)
         .run();
     out.error_line(&["wrong password or secret key"]);
+    b.cmd(&["sync", "join", "--server", &url, "--username", "nobody"])
+        .env("PVAULT_SECRET_KEY", &p.secret_key)
+        .run()
+        .error_line(&["no account named 'nobody'", "--username"]);
     // No profile was made here, and the server lists one device.
     assert_eq!(b.cmd(&["profile", "list"]).ok_json()["profiles"], json!([]));
     let st = a.cmd(&["--profile", "alice", "sync", "status"]).ok_json();

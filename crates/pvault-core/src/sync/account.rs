@@ -188,12 +188,24 @@ pub fn join(
     check_username(username)?;
     let device = device_name(device)?;
     let server = Server::new(server_url)?;
-    let pre: Prelogin = server.json(
+    let pre: Prelogin = match server.json(
         "GET",
         &format!("/v1/accounts/{username}/prelogin"),
         None::<&()>,
         None,
-    )?;
+    ) {
+        Err(Error::Server { status, code, .. }) if code == "unknown_account" => {
+            return Err(Error::Server {
+                status,
+                code,
+                message: format!(
+                    "no account named '{username}' on {}: give the --username used at `pvault sync setup`",
+                    server.url()
+                ),
+            });
+        }
+        other => other?,
+    };
     let profile = ProfileId::parse(&pre.account_id)
         .map_err(|_| Error::Protocol("prelogin: bad account id".into()))?;
     let kdf: KdfSection = serde_json::from_str(&pre.kdf)
