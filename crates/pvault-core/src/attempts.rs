@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::fsutil;
-use crate::security::AttemptPolicy;
+use pvault_model::security::AttemptPolicy;
 
 /// The on-disk state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

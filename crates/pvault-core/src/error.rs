@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use pvault_crypto::{Classification, CryptoError};
 
-use crate::models::SchemaError;
+use pvault_model::models::SchemaError;
 
 /// Everything that can go wrong in pvault-core.
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use crate::security::SecurityLevel;
+use pvault_model::{Policy, SecurityLevel, Strategy};
 
 /// Registry format version this code reads and writes.
 const REGISTRY_VERSION: i64 = 1;
@@ -52,10 +52,10 @@ pub struct ProfileSettings {
     pub reauth_window_secs: Option<u64>,
     /// How sync settles conflicts in collections without their own strategy (default: timestamp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conflict_strategy: Option<crate::sync::Strategy>,
+    pub conflict_strategy: Option<Strategy>,
     /// Conflict strategies of single collections.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub collection_strategies: std::collections::BTreeMap<String, crate::sync::Strategy>,
+    pub collection_strategies: std::collections::BTreeMap<String, Strategy>,
     /// Device ids in priority order, for the `profile-priority` strategy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_rank: Vec<String>,
@@ -63,8 +63,8 @@ pub struct ProfileSettings {
 
 impl ProfileSummary {
     /// How sync settles conflicts for this profile on this device.
-    pub fn sync_policy(&self) -> crate::sync::Policy {
-        crate::sync::Policy {
+    pub fn sync_policy(&self) -> Policy {
+        Policy {
             default: self.settings.conflict_strategy.unwrap_or_default(),
             per_collection: self.settings.collection_strategies.clone(),
             device_rank: self.settings.device_rank.clone(),
@@ -84,7 +84,7 @@ impl ProfileSummary {
         self.settings
             .reauth_window_secs
             .map(std::time::Duration::from_secs)
-            .unwrap_or(crate::vault::DEFAULT_REAUTH_WINDOW)
+            .unwrap_or(pvault_model::DEFAULT_REAUTH_WINDOW)
     }
 }
 

@@ -26,11 +26,8 @@ pub mod agent;
 mod attempts;
 mod error;
 mod fsutil;
-mod hlc;
 mod home;
-pub mod models;
 mod profiles;
-mod security;
 mod session;
 mod store;
 pub mod sync;
@@ -42,7 +39,7 @@ pub use error::{Error, Result};
 // Profiles
 pub use home::{Home, ProfileSettings, ProfileSummary, validate_profile_name};
 pub use profiles::{CreatedProfile, Credentials, NewProfile, ProfileDetails, Pvault};
-pub use security::{AttemptPolicy, SecurityLevel};
+pub use pvault_model::{AttemptPolicy, SecurityLevel, models};
 
 // Sessions (the agent's state)
 pub use session::{SessionStatus, Sessions};

@@ -9,9 +9,9 @@ use zeroize::Zeroizing;
 use crate::attempts::AttemptGuard;
 use crate::error::{Error, IoContext, Result};
 use crate::home::{Home, ProfileSummary, validate_profile_name};
-use crate::security::SecurityLevel;
 use crate::vault::Vault;
 use crate::{fsutil, store};
+use pvault_model::security::SecurityLevel;
 
 /// File names inside a profile directory.
 pub(crate) const KEY_FILE: &str = "key.json";

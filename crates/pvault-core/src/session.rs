@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 
 use crate::Pvault;
 use crate::error::{Error, Result};
-use crate::security::SecurityLevel;
 use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
+use pvault_model::security::SecurityLevel;
 
 /// Bytes of cached records kept per profile.
 pub const CACHE_BYTES: usize = 8 << 20;

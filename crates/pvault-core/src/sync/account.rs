@@ -19,9 +19,9 @@ use super::{Policy, SyncConfig, SyncReport, config};
 use crate::error::{Error, Result};
 use crate::home::validate_profile_name;
 use crate::profiles::Pvault;
-use crate::security::SecurityLevel;
 use crate::store::WriteTx;
 use crate::vault::Vault;
+use pvault_model::security::SecurityLevel;
 
 const BUNDLE_FORMAT: &str = "pvault-sync-bundle";
 const DEVICE_KEY_LABEL: &str = "device-key";

@@ -20,7 +20,7 @@ pub(crate) const BUNDLE_HASH: &str = "sync/bundle_hash";
 pub(crate) const LAST_SYNC: &str = "sync/last_sync";
 
 pub(crate) fn now_ms() -> i64 {
-    crate::hlc::wall_ms() as i64
+    pvault_model::hlc::wall_ms() as i64
 }
 
 /// A `meta` value as bytes.

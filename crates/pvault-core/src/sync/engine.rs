@@ -12,12 +12,12 @@ use pvault_proto::batch::{
 use pvault_proto::chain::ChainHead;
 
 use super::db::{self, DirtyRow};
-use super::resolve::{self, Context, Decision, Strategy};
 use super::transport::{Server, Signer};
 use super::{Policy, SyncReport};
 use crate::error::{Error, Result};
 use crate::store::{self, Row, WriteTx};
 use crate::vault::Vault;
+use pvault_model::resolve::{self, Context, Decision};
 
 /// Rows per push request.
 const PUSH_ITEMS: usize = 2000;
@@ -374,15 +374,5 @@ impl Engine<'_> {
             }
         }
         Ok(())
-    }
-}
-
-impl Policy {
-    /// The strategy of a collection.
-    pub fn for_collection(&self, collection: &str) -> Strategy {
-        self.per_collection
-            .get(collection)
-            .copied()
-            .unwrap_or(self.default)
     }
 }

@@ -12,12 +12,10 @@ mod account;
 mod conflicts;
 pub(crate) mod db;
 mod engine;
-pub mod resolve;
 mod tls;
 mod transport;
 mod watch;
 
-use std::collections::BTreeMap;
 use std::ops::Not;
 
 use serde::{Deserialize, Serialize};
@@ -31,21 +29,10 @@ pub use conflicts::{
 };
 pub use db::HistoryEntry;
 pub use engine::Phase;
-pub use resolve::Strategy;
+pub use pvault_model::resolve;
+pub use pvault_model::{Policy, Strategy};
 pub use tls::CA_FILE_ENV;
 pub use watch::{WatchEvent, watch};
-
-/// How this device settles conflicts: a strategy for the profile, others per collection, and the
-/// device ranking of `profile-priority`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Policy {
-    /// Strategy of collections without their own.
-    pub default: Strategy,
-    /// Strategies per collection.
-    pub per_collection: BTreeMap<String, Strategy>,
-    /// Device ids (as in records' `device`) in priority order for `profile-priority`.
-    pub device_rank: Vec<String>,
-}
 
 /// Where a profile syncs (kept in its store; no secrets: the device key is sealed apart).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

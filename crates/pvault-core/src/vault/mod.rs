@@ -18,18 +18,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::fsutil;
 use crate::home::ProfileSummary;
-use crate::models::{self, CollectionKind, CollectionName};
 use crate::store::{self, Row, VersionRow, WriteTx};
-use crate::{fsutil, hlc};
+use pvault_model::hlc;
+use pvault_model::models::{self, CollectionKind, CollectionName};
 
 mod replica;
 pub(crate) use replica::item_is_tombstone;
 
 /// Largest record accepted, measured as its data's JSON encoding.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
-/// How long a re-authentication lets SECRET and TOP_SECRET records be shown.
-pub const DEFAULT_REAUTH_WINDOW: Duration = Duration::from_secs(60);
 /// Envelopes one epoch may seal before a rotation is required: far below the 2^32 random-nonce bound of
 /// AES-GCM per key (each collection has its own key; this counts all of them together).
 pub const MAX_SEALS_PER_EPOCH: u64 = 1 << 31;

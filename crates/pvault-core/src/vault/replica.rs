@@ -17,9 +17,9 @@ use serde_json::Value;
 
 use super::{NewRecord, Vault, class_of};
 use crate::error::{Error, Result};
-use crate::models::CollectionName;
 use crate::store::{self, Row};
 use crate::sync::resolve;
+use pvault_model::models::CollectionName;
 
 /// The reserved collection name whose keys seal sync items (user collections cannot start with
 /// "pvault").
@@ -255,7 +255,7 @@ impl Vault {
                 ))
             })?;
             let name = CollectionName::parse(&row.collection)?;
-            let valid = crate::models::validate(&name, id, payload.data.clone())?;
+            let valid = pvault_model::models::validate(&name, id, payload.data.clone())?;
             if payload.attestation.is_some()
                 && !store::versions_of(conn, &row.collection, &row.rid)?
                     .iter()
@@ -310,7 +310,7 @@ impl Vault {
         after: u64,
     ) -> Result<()> {
         let last = store::meta_u64(conn, "hlc")?.max(after);
-        let revision = crate::hlc::next(last, crate::hlc::wall_ms());
+        let revision = pvault_model::hlc::next(last, pvault_model::hlc::wall_ms());
         let key_id = self.key_id();
         match data {
             Some(data) => {

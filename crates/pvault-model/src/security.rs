@@ -13,6 +13,10 @@ use std::time::Duration;
 use pvault_crypto::{Classification, KdfParams};
 use serde::{Deserialize, Serialize};
 
+/// How long a re-authentication lets SECRET and TOP_SECRET records be shown, unless a profile sets
+/// its own window.
+pub const DEFAULT_REAUTH_WINDOW: Duration = Duration::from_secs(60);
+
 /// A profile's security level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
