@@ -23,11 +23,10 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
-mod attempts;
 mod error;
 mod fsutil;
 mod home;
-mod profiles;
+mod profile;
 mod session;
 mod store;
 pub mod sync;
@@ -38,7 +37,7 @@ pub use error::{Error, Result};
 
 // Profiles
 pub use home::{Home, ProfileSettings, ProfileSummary, validate_profile_name};
-pub use profiles::{CreatedProfile, Credentials, NewProfile, ProfileDetails, Pvault};
+pub use profile::{CreatedProfile, Credentials, NewProfile, ProfileDetails, Pvault};
 pub use pvault_model::{AttemptPolicy, SecurityLevel, models};
 
 // Sessions (the agent's state)

@@ -12,14 +12,13 @@ use pvault_proto::api::{
 use pvault_proto::auth::{SigningKey, public_key_string};
 use serde::{Deserialize, Serialize};
 
-use super::db;
 use super::engine::Engine;
 use super::transport::{Server, Signer};
 use super::{Policy, SyncConfig, SyncReport, config};
 use crate::error::{Error, Result};
 use crate::home::validate_profile_name;
-use crate::profiles::Pvault;
-use crate::store::WriteTx;
+use crate::profile::Pvault;
+use crate::store::{self, WriteTx};
 use crate::vault::Vault;
 use pvault_model::security::SecurityLevel;
 
@@ -62,13 +61,13 @@ fn check_username(name: &str) -> Result<()> {
 fn save(vault: &Vault, cfg: &SyncConfig, device_key: &SigningKey) -> Result<()> {
     let sealed = vault.seal_sync_secret(DEVICE_KEY_LABEL, device_key.as_bytes())?;
     let tx = WriteTx::begin(vault.conn())?;
-    db::set_meta_bytes(
+    store::set_meta_bytes(
         &tx,
-        db::CONFIG,
+        store::SYNC_CONFIG,
         &serde_json::to_vec(cfg).expect("config serializes"),
     )?;
-    db::set_meta_bytes(&tx, db::DEVICE_KEY, &sealed)?;
-    db::add_history(
+    store::set_meta_bytes(&tx, store::SYNC_DEVICE_KEY, &sealed)?;
+    store::add_history(
         &tx,
         "setup",
         None,
@@ -120,9 +119,9 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
         device_name: device,
     };
     save(vault, &cfg, &device_key)?;
-    db::set_meta_bytes(
+    store::set_meta_bytes(
         vault.conn(),
-        db::BUNDLE_HASH,
+        store::SYNC_BUNDLE_HASH,
         &pvault_crypto::sha256(bundle.as_bytes()),
     )?;
     Ok(cfg)
@@ -154,7 +153,7 @@ pub(super) fn refresh_bundle(
 ) -> Result<bool> {
     let (kdf, bundle) = bundle_of(vault);
     let hash = pvault_crypto::sha256(bundle.as_bytes());
-    if db::meta_bytes(vault.conn(), db::BUNDLE_HASH)?.as_deref() == Some(&hash[..]) {
+    if store::meta_bytes(vault.conn(), store::SYNC_BUNDLE_HASH)?.as_deref() == Some(&hash[..]) {
         return Ok(false);
     }
     let path = format!("/v1/profiles/{}/bundle", hex::encode(account));
@@ -167,7 +166,7 @@ pub(super) fn refresh_bundle(
         account_key: Some(public_key_string(&account_key.verifying_key())),
     };
     let _: Bundle = server.json("PUT", &path, Some(&body), Some(signer))?;
-    db::set_meta_bytes(vault.conn(), db::BUNDLE_HASH, &hash)?;
+    store::set_meta_bytes(vault.conn(), store::SYNC_BUNDLE_HASH, &hash)?;
     Ok(true)
 }
 
@@ -261,9 +260,9 @@ pub fn join(
         device_name: device,
     };
     save(&vault, &cfg, &device_key)?;
-    db::set_meta_bytes(
+    store::set_meta_bytes(
         vault.conn(),
-        db::BUNDLE_HASH,
+        store::SYNC_BUNDLE_HASH,
         &pvault_crypto::sha256(bundle_of(&vault).1.as_bytes()),
     )?;
     Ok(vault)
@@ -272,7 +271,7 @@ pub fn join(
 /// The configuration and signer of a profile set up for sync.
 fn credentials(vault: &Vault) -> Result<(SyncConfig, Server, Signer)> {
     let cfg = config(vault)?.ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
-    let sealed = db::meta_bytes(vault.conn(), db::DEVICE_KEY)?
+    let sealed = store::meta_bytes(vault.conn(), store::SYNC_DEVICE_KEY)?
         .ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
     let seed = vault.open_sync_secret(DEVICE_KEY_LABEL, &sealed)?;
     let seed: [u8; 32] = seed[..]
@@ -340,7 +339,7 @@ pub fn remove_device(vault: &Vault, device_id: &str) -> Result<AccountInfo> {
         None::<&()>,
         Some(&signer),
     )?;
-    db::add_history(
+    store::add_history(
         vault.conn(),
         "device",
         None,
@@ -356,12 +355,12 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     let cfg = config(vault)?;
     let tx = WriteTx::begin(vault.conn())?;
     for key in [
-        db::CONFIG,
-        db::BUNDLE_HASH,
-        db::DEVICE_KEY,
-        db::PULLED_SEQ,
-        db::PULLED_HASH,
-        db::LAST_SYNC,
+        store::SYNC_CONFIG,
+        store::SYNC_BUNDLE_HASH,
+        store::SYNC_DEVICE_KEY,
+        store::SYNC_PULLED_SEQ,
+        store::SYNC_PULLED_HASH,
+        store::SYNC_LAST_SYNC,
     ] {
         tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     }
@@ -372,7 +371,7 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     )?;
     tx.execute("DELETE FROM sync_base", [])?;
     if let Some(c) = &cfg {
-        db::add_history(
+        store::add_history(
             &tx,
             "leave",
             None,
@@ -399,7 +398,7 @@ pub(super) fn adopt_bundle(vault: &mut Vault) -> Result<Vec<u32>> {
         other => other?,
     };
     if !added.is_empty() {
-        db::add_history(
+        store::add_history(
             vault.conn(),
             "keys",
             None,

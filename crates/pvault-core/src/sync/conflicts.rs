@@ -4,7 +4,6 @@ use pvault_crypto::Classification;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::db;
 use crate::error::{Error, Result};
 use crate::store::{self, Row, WriteTx};
 use crate::vault::Vault;
@@ -78,7 +77,7 @@ fn side(vault: &Vault, row: &Row, id: &str) -> Result<ConflictSide> {
 pub fn conflicts(vault: &Vault) -> Result<Vec<ConflictInfo>> {
     let conn = vault.conn();
     let mut out = Vec::new();
-    for c in db::open_conflicts(conn, None)? {
+    for c in store::open_conflicts(conn, None)? {
         let (row, id) = vault.open_item(&c.rid, is_tombstone(&c.local_item), &c.local_item)?;
         let current = match store::get_row(conn, &c.collection, &c.rid)? {
             Some(r) => Some(side(vault, &r, &id)?),
@@ -113,7 +112,7 @@ fn write_over(
 ) -> Result<()> {
     let rid = &vault.row_key(collection, id);
     let current = store::get_row(tx, collection, rid)?;
-    let seq = db::sync_seq_of(tx, collection, rid)?.map_or(0, |(s, _)| s);
+    let seq = store::sync_seq_of(tx, collection, rid)?.map_or(0, |(s, _)| s);
     let after = after.max(current.as_ref().map_or(0, |r| r.revision));
     if data.is_none() && current.as_ref().is_none_or(|r| r.deleted) {
         return Ok(());
@@ -124,7 +123,7 @@ fn write_over(
 /// Settles an open conflict. Returns what was done, in a sentence.
 pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<String> {
     let conn = vault.conn();
-    let c = db::open_conflicts(conn, Some(conflict))?
+    let c = store::open_conflicts(conn, Some(conflict))?
         .pop()
         .ok_or(Error::UnknownConflict(conflict))?;
     let (row, id) = vault.open_item(&c.rid, is_tombstone(&c.local_item), &c.local_item)?;
@@ -145,7 +144,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 local.classification,
                 row.revision,
             )?;
-            db::add_history(
+            store::add_history(
                 &tx,
                 "resolved",
                 record,
@@ -160,7 +159,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
             )
         }
         Keep::Remote => {
-            db::add_history(
+            store::add_history(
                 &tx,
                 "resolved",
                 record,
@@ -190,7 +189,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                     row.revision,
                 )?;
             }
-            db::add_history(
+            store::add_history(
                 &tx,
                 "resolved",
                 record,
@@ -203,7 +202,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
             )
         }
     };
-    db::close_conflict(&tx, conflict)?;
+    store::close_conflict(&tx, conflict)?;
     tx.commit()?;
     Ok(said)
 }
@@ -212,7 +211,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
 /// collection and record id.
 pub fn restore(vault: &Vault, entry: i64) -> Result<(String, String)> {
     let conn = vault.conn();
-    let (rid, item) = db::lost_item(conn, entry)?.ok_or(Error::NothingToRestore(entry))?;
+    let (rid, item) = store::lost_item(conn, entry)?.ok_or(Error::NothingToRestore(entry))?;
     let (row, id) = vault.open_item(&rid, is_tombstone(&item), &item)?;
     let v = vault.read_version(&row, &id)?;
     let tx = WriteTx::begin(conn)?;
@@ -225,7 +224,7 @@ pub fn restore(vault: &Vault, entry: i64) -> Result<(String, String)> {
         v.classification,
         row.revision,
     )?;
-    db::add_history(
+    store::add_history(
         &tx,
         "restored",
         Some((row.collection.as_str(), &rid)),
@@ -249,7 +248,8 @@ pub struct SetAside {
 
 /// Shows the version a history entry set aside, without restoring it.
 pub fn set_aside(vault: &Vault, entry: i64) -> Result<SetAside> {
-    let (rid, item) = db::lost_item(vault.conn(), entry)?.ok_or(Error::NothingToRestore(entry))?;
+    let (rid, item) =
+        store::lost_item(vault.conn(), entry)?.ok_or(Error::NothingToRestore(entry))?;
     let (row, id) = vault.open_item(&rid, is_tombstone(&item), &item)?;
     Ok(SetAside {
         collection: row.collection.clone(),

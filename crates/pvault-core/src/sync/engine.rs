@@ -11,11 +11,10 @@ use pvault_proto::batch::{
 };
 use pvault_proto::chain::ChainHead;
 
-use super::db::{self, DirtyRow};
 use super::transport::{Server, Signer};
 use super::{Policy, SyncReport};
 use crate::error::{Error, Result};
-use crate::store::{self, Row, WriteTx};
+use crate::store::{self, DirtyRow, Row, WriteTx};
 use crate::vault::Vault;
 use pvault_model::resolve::{self, Context, Decision};
 
@@ -58,7 +57,7 @@ impl Engine<'_> {
     pub fn run(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
         // New keys reach the server before anything sealed under them.
         if super::account::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
-            db::add_history(
+            store::add_history(
                 self.vault.conn(),
                 "keys",
                 None,
@@ -70,18 +69,18 @@ impl Engine<'_> {
             self.report.rounds = round;
             self.push_all(progress)?;
             self.pull_all(progress)?;
-            if db::dirty_count(self.vault.conn())? == 0 {
+            if store::dirty_count(self.vault.conn())? == 0 {
                 break;
             }
         }
-        self.report.pending = db::dirty_count(self.vault.conn())?;
+        self.report.pending = store::dirty_count(self.vault.conn())?;
         let conn = self.vault.conn();
-        self.report.head_seq = db::meta_u64(conn, db::PULLED_SEQ)?;
+        self.report.head_seq = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
         let tx = WriteTx::begin(conn)?;
-        db::set_meta_u64(&tx, db::LAST_SYNC, db::now_ms() as u64)?;
+        store::set_meta_u64(&tx, store::SYNC_LAST_SYNC, store::now_ms() as u64)?;
         let r = &self.report;
         if r.pushed + r.pulled + r.conflicts > 0 {
-            db::add_history(
+            store::add_history(
                 &tx,
                 "sync",
                 None,
@@ -97,11 +96,11 @@ impl Engine<'_> {
 
     fn push_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
         let conn = self.vault.conn();
-        let total = db::dirty_count(conn)?;
+        let total = store::dirty_count(conn)?;
         let mut done = 0u64;
         let mut after: Option<(String, [u8; 16])> = None;
         loop {
-            let rows = db::dirty_rows(conn, after.as_ref(), PUSH_ITEMS)?;
+            let rows = store::dirty_rows(conn, after.as_ref(), PUSH_ITEMS)?;
             let Some(last) = rows.last() else { break };
             after = Some((last.row.collection.clone(), last.row.rid));
             let mut batch: Vec<(DirtyRow, PushItem)> = Vec::with_capacity(rows.len());
@@ -147,7 +146,7 @@ impl Engine<'_> {
             let d = by_rid
                 .get(rid)
                 .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
-            db::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, *seq)?;
+            store::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, *seq)?;
             self.pushed.insert(*rid, *seq);
             self.report.pushed += 1;
         }
@@ -158,7 +157,7 @@ impl Engine<'_> {
             if remote.seq == 0 {
                 // The server has no such record (it lost it, or this device was set up against
                 // another server): push it again as new.
-                db::set_sync_seq(&tx, &d.row.collection, &remote.rid, 0)?;
+                store::set_sync_seq(&tx, &d.row.collection, &remote.rid, 0)?;
                 continue;
             }
             // The row may have changed since it was read: settle against what is stored now.
@@ -172,10 +171,10 @@ impl Engine<'_> {
     fn pull_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
         let conn = self.vault.conn();
         loop {
-            let since = db::meta_u64(conn, db::PULLED_SEQ)?;
+            let since = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
             let mut head = ChainHead {
                 seq: since,
-                hash: match db::meta_bytes(conn, db::PULLED_HASH)? {
+                hash: match store::meta_bytes(conn, store::SYNC_PULLED_HASH)? {
                     Some(h) => <[u8; 32]>::try_from(h.as_slice())
                         .map_err(|_| Error::SyncIntegrity("stored chain head is damaged".into()))?,
                     None => ChainHead::genesis(&self.account).hash,
@@ -221,7 +220,7 @@ impl Engine<'_> {
             let tx = WriteTx::begin(conn)?;
             let newest = opened.iter().map(|(_, row, _)| row.revision).max();
             for (c, row, id) in opened {
-                match db::sync_seq_of(&tx, &row.collection, &row.rid)? {
+                match store::sync_seq_of(&tx, &row.collection, &row.rid)? {
                     Some((seq, _)) if seq >= c.seq => continue,
                     Some((_, true)) => {
                         let local =
@@ -241,8 +240,8 @@ impl Engine<'_> {
             if let Some(rev) = newest {
                 self.vault.observe_revision(&tx, rev)?;
             }
-            db::set_meta_u64(&tx, db::PULLED_SEQ, page.end.seq)?;
-            db::set_meta_bytes(&tx, db::PULLED_HASH, &page.end.hash)?;
+            store::set_meta_u64(&tx, store::SYNC_PULLED_SEQ, page.end.seq)?;
+            store::set_meta_bytes(&tx, store::SYNC_PULLED_HASH, &page.end.hash)?;
             tx.commit()?;
             progress(Phase::Pull, page.end.seq, page.end.seq);
             if !page.more {
@@ -273,7 +272,7 @@ impl Engine<'_> {
         let strategy = self.policy.for_collection(collection);
         let lv = vault.read_version(local, &id)?;
         let rv = vault.read_version(&rrow, &id)?;
-        let base = match db::base_of(tx, collection, &local.rid)? {
+        let base = match store::base_of(tx, collection, &local.rid)? {
             Some(b) => vault.read_version(&b, &id).ok(),
             None => None,
         };
@@ -299,12 +298,12 @@ impl Engine<'_> {
                 let detail = who(&format!(
                     "the other device's version was kept; this device's version is set aside. {dropped}"
                 ));
-                db::add_history(tx, "conflict", record, &detail, Some(&lost[..]))?;
+                store::add_history(tx, "conflict", record, &detail, Some(&lost[..]))?;
             }
             Decision::KeepLocal => {
-                db::set_sync_seq(tx, collection, &local.rid, remote.seq)?;
-                db::set_base(tx, &rrow, remote.seq)?;
-                db::add_history(
+                store::set_sync_seq(tx, collection, &local.rid, remote.seq)?;
+                store::set_base(tx, &rrow, remote.seq)?;
+                store::add_history(
                     tx,
                     "conflict",
                     record,
@@ -327,7 +326,7 @@ impl Engine<'_> {
                     remote.seq,
                     after,
                 )?;
-                db::set_base(tx, &rrow, remote.seq)?;
+                store::set_base(tx, &rrow, remote.seq)?;
                 let detail = if dropped.is_empty() {
                     who("both versions merged, nothing dropped")
                 } else {
@@ -335,14 +334,14 @@ impl Engine<'_> {
                 };
                 // Both inputs stay recoverable: the merge may have dropped a value of either side.
                 let keep = !resolution.dropped.is_empty();
-                db::add_history(
+                store::add_history(
                     tx,
                     "conflict",
                     record,
                     &format!("{detail} [this device's version]"),
                     keep.then_some(&lost_local[..]),
                 )?;
-                db::add_history(
+                store::add_history(
                     tx,
                     "conflict",
                     record,
@@ -353,7 +352,7 @@ impl Engine<'_> {
             Decision::Manual => {
                 vault.store_remote(tx, &rrow, &id, remote.seq)?;
                 let item = vault.seal_item(local)?;
-                let cid = db::add_conflict(
+                let cid = store::add_conflict(
                     tx,
                     collection,
                     &local.rid,
@@ -361,7 +360,7 @@ impl Engine<'_> {
                     &item,
                     remote.seq,
                 )?;
-                db::add_history(
+                store::add_history(
                     tx,
                     "conflict",
                     record,

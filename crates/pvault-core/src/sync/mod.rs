@@ -10,7 +10,7 @@
 
 mod account;
 mod conflicts;
-pub(crate) mod db;
+
 mod engine;
 mod tls;
 mod transport;
@@ -21,13 +21,14 @@ use std::ops::Not;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::store;
 use crate::vault::Vault;
 
+pub use crate::store::sync_log::HistoryEntry;
 pub use account::{join, leave, remove_device, setup};
 pub use conflicts::{
     ConflictInfo, ConflictSide, Keep, SetAside, conflicts, resolve_conflict, restore, set_aside,
 };
-pub use db::HistoryEntry;
 pub use engine::Phase;
 pub use pvault_model::resolve;
 pub use pvault_model::{Policy, Strategy};
@@ -89,7 +90,7 @@ pub struct SyncStatus {
 
 /// The profile's sync configuration, if any.
 pub fn config(vault: &Vault) -> Result<Option<SyncConfig>> {
-    match db::meta_bytes(vault.conn(), db::CONFIG)? {
+    match store::meta_bytes(vault.conn(), store::SYNC_CONFIG)? {
         None => Ok(None),
         Some(b) => serde_json::from_slice(&b)
             .map(Some)
@@ -138,10 +139,10 @@ pub fn status(vault: &Vault, ask_server: bool) -> Result<SyncStatus> {
     };
     Ok(SyncStatus {
         config,
-        pulled_seq: db::meta_u64(conn, db::PULLED_SEQ)?,
-        pending: db::dirty_count(conn)?,
-        open_conflicts: db::open_conflict_count(conn)?,
-        last_sync: db::meta_u64(conn, db::LAST_SYNC)?,
+        pulled_seq: store::meta_u64(conn, store::SYNC_PULLED_SEQ)?,
+        pending: store::dirty_count(conn)?,
+        open_conflicts: store::open_conflict_count(conn)?,
+        last_sync: store::meta_u64(conn, store::SYNC_LAST_SYNC)?,
         server,
         server_error,
     })
@@ -149,5 +150,5 @@ pub fn status(vault: &Vault, ask_server: bool) -> Result<SyncStatus> {
 
 /// The newest `limit` entries of the sync history, newest first.
 pub fn history(vault: &Vault, limit: usize) -> Result<Vec<HistoryEntry>> {
-    db::history(vault.conn(), limit)
+    store::history(vault.conn(), limit)
 }

@@ -11,8 +11,9 @@ use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
 use super::transport::sign;
-use super::{Policy, SyncReport, account, db, sync};
+use super::{Policy, SyncReport, account, sync};
 use crate::error::{Error, Result};
+use crate::store;
 use crate::vault::Vault;
 
 /// How often local changes are looked for (and how long a read waits for an announcement).
@@ -202,7 +203,7 @@ pub fn watch(
             // Local changes, whether or not announcements keep arriving.
             if checked.elapsed() >= POLL {
                 checked = Instant::now();
-                if db::dirty_count(vault.conn()).unwrap_or(0) > 0 {
+                if store::dirty_count(vault.conn()).unwrap_or(0) > 0 {
                     sync_now(vault, policy, on_event);
                 }
             }
@@ -214,7 +215,7 @@ pub fn watch(
                     if std::mem::take(&mut first) {
                         on_event(WatchEvent::Connected { seq: a.seq });
                     }
-                    let have = db::meta_u64(vault.conn(), db::PULLED_SEQ).unwrap_or(0);
+                    let have = store::meta_u64(vault.conn(), store::SYNC_PULLED_SEQ).unwrap_or(0);
                     if a.seq > have {
                         sync_now(vault, policy, on_event);
                     }

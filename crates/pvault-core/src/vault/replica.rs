@@ -244,7 +244,7 @@ impl Vault {
         id: &str,
         seq: u64,
     ) -> Result<()> {
-        crate::sync::db::put_synced_row(conn, row, seq)?;
+        store::put_synced_row(conn, row, seq)?;
         let tokens = if row.deleted {
             Vec::new()
         } else {
@@ -291,8 +291,8 @@ impl Vault {
     /// Moves the clock past a revision seen from another device (the hybrid logical clock's
     /// receive rule), so later local writes order after it.
     pub(crate) fn observe_revision(&self, conn: &Connection, revision: u64) -> Result<()> {
-        if revision > store::meta_u64(conn, "hlc")? {
-            store::set_meta_u64(conn, "hlc", revision)?;
+        if revision > store::meta_u64(conn, store::HLC)? {
+            store::set_meta_u64(conn, store::HLC, revision)?;
         }
         Ok(())
     }
@@ -309,7 +309,7 @@ impl Vault {
         seq: u64,
         after: u64,
     ) -> Result<()> {
-        let last = store::meta_u64(conn, "hlc")?.max(after);
+        let last = store::meta_u64(conn, store::HLC)?.max(after);
         let revision = pvault_model::hlc::next(last, pvault_model::hlc::wall_ms());
         let key_id = self.key_id();
         match data {
@@ -337,8 +337,8 @@ impl Vault {
                 self.write_tombstone(conn, row, id, revision)?;
             }
         }
-        store::set_meta_u64(conn, "hlc", revision)?;
-        crate::sync::db::set_sync_seq(conn, collection, &self.rid(collection, id), seq)?;
+        store::set_meta_u64(conn, store::HLC, revision)?;
+        store::set_sync_seq(conn, collection, &self.rid(collection, id), seq)?;
         Ok(())
     }
 
@@ -358,8 +358,8 @@ impl Vault {
         self.store_key_file(file, keys)?;
         // Other processes holding the old keyring must unlock again before they write.
         let current = u64::from(self.keys.current().id());
-        if store::meta_u64(&self.conn, "key_id")? < current {
-            store::set_meta_u64(&self.conn, "key_id", current)?;
+        if store::meta_u64(&self.conn, store::KEY_ID)? < current {
+            store::set_meta_u64(&self.conn, store::KEY_ID, current)?;
         }
         Ok(added)
     }

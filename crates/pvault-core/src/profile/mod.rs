@@ -1,22 +1,20 @@
 //! Profile lifecycle (the seed's ProfileManager): create, list, select, unlock, change password,
 //! delete by crypto-shredding.
 
+mod attempts;
+
 use std::path::{Path, PathBuf};
 
 use pvault_crypto::{CryptoError, KeyFile, ProfileId, SecretKey, UnlockedKeys};
 use zeroize::Zeroizing;
 
-use crate::attempts::AttemptGuard;
 use crate::error::{Error, IoContext, Result};
+use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE};
 use crate::home::{Home, ProfileSummary, validate_profile_name};
 use crate::vault::Vault;
 use crate::{fsutil, store};
+use attempts::AttemptGuard;
 use pvault_model::security::SecurityLevel;
-
-/// File names inside a profile directory.
-pub(crate) const KEY_FILE: &str = "key.json";
-pub(crate) const STORE_FILE: &str = "store.db";
-pub(crate) const ATTEMPTS_FILE: &str = "attempts.json";
 
 /// What unlocks a profile.
 pub struct Credentials {

@@ -20,6 +20,11 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use pvault_model::{Policy, SecurityLevel, Strategy};
 
+/// File names inside a profile directory (see the layout above).
+pub(crate) const KEY_FILE: &str = "key.json";
+pub(crate) const STORE_FILE: &str = "store.db";
+pub(crate) const ATTEMPTS_FILE: &str = "attempts.json";
+
 /// Registry format version this code reads and writes.
 const REGISTRY_VERSION: i64 = 1;
 

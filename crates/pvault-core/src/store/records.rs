@@ -1,0 +1,265 @@
+//! The `records` table: the latest state of every record, and its sync state (dirty rows, the
+//! server sequence a row is based on, the common ancestor kept in `sync_base`).
+
+use rusqlite::{Connection, OptionalExtension, Statement, ToSql, params};
+
+use crate::error::Result;
+
+/// One row of `records`.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub collection: String,
+    pub rid: [u8; 16],
+    pub id_box: Vec<u8>,
+    pub classification: u8,
+    pub key_id: u32,
+    pub body: Option<Vec<u8>>,
+    pub revision: u64,
+    pub device: String,
+    pub version: u64,
+    pub deleted: bool,
+}
+
+pub const ROW_COLUMNS: &str =
+    "collection, rid, id_box, classification, key_id, body, revision, device, version, deleted";
+
+/// Maps a `SELECT ROW_COLUMNS` row.
+pub fn row_from_sql(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let rid: Vec<u8> = r.get(1)?;
+    let mut rid16 = [0u8; 16];
+    if rid.len() == 16 {
+        rid16.copy_from_slice(&rid);
+    }
+    Ok(Row {
+        collection: r.get(0)?,
+        rid: rid16,
+        id_box: r.get(2)?,
+        classification: r.get(3)?,
+        key_id: r.get(4)?,
+        body: r.get(5)?,
+        revision: r.get::<_, i64>(6)? as u64,
+        device: r.get(7)?,
+        version: r.get::<_, i64>(8)? as u64,
+        deleted: r.get(9)?,
+    })
+}
+
+/// The row of a record, if any (tombstones included).
+pub fn get_row(conn: &Connection, collection: &str, rid: &[u8; 16]) -> Result<Option<Row>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM records WHERE collection = ?1 AND rid = ?2"
+        ))?
+        .query_row(params![collection, &rid[..]], row_from_sql)
+        .optional()?)
+}
+
+/// Runs a statement whose parameters are the ten `ROW_COLUMNS` of `row` (`?1`..`?10`), then
+/// `seq` as `?11` when given.
+fn execute_row(stmt: &mut Statement<'_>, row: &Row, seq: Option<u64>) -> Result<usize> {
+    let (rid, revision, version) = (&row.rid[..], row.revision as i64, row.version as i64);
+    let seq = seq.map(|s| s as i64);
+    let mut params: Vec<&dyn ToSql> = vec![
+        &row.collection,
+        &rid,
+        &row.id_box,
+        &row.classification,
+        &row.key_id,
+        &row.body,
+        &revision,
+        &row.device,
+        &version,
+        &row.deleted,
+    ];
+    if let Some(seq) = &seq {
+        params.push(seq);
+    }
+    Ok(stmt.execute(params.as_slice())?)
+}
+
+/// Inserts or replaces a record row, and marks it for sync.
+pub fn put_row(conn: &Connection, row: &Row) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+         ON CONFLICT (collection, rid) DO UPDATE SET id_box = ?3, classification = ?4, key_id = ?5, body = ?6,
+             revision = ?7, device = ?8, version = ?9, deleted = ?10, dirty = 1",
+    )?;
+    execute_row(&mut stmt, row, None)?;
+    Ok(())
+}
+
+/// Rows of a collection (tombstones only with `with_deleted`), in revision order.
+pub fn rows_of(
+    conn: &Connection,
+    collection: Option<&str>,
+    with_deleted: bool,
+) -> Result<Vec<Row>> {
+    let mut sql = format!("SELECT {ROW_COLUMNS} FROM records WHERE 1");
+    if collection.is_some() {
+        sql.push_str(" AND collection = ?1");
+    }
+    if !with_deleted {
+        sql.push_str(" AND deleted = 0");
+    }
+    sql.push_str(" ORDER BY collection, revision");
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = match collection {
+        Some(c) => stmt
+            .query_map([c], row_from_sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+        None => stmt
+            .query_map([], row_from_sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+    };
+    Ok(rows)
+}
+
+/// Up to `limit` record rows sealed under an epoch other than `current` (for rotation).
+pub fn rows_not_under(conn: &Connection, current: u32, limit: usize) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM records WHERE key_id != ?1 LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![current, limit as i64], row_from_sql)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Rewrites a record's envelopes under a new epoch without making a new revision.
+pub fn reseal_row(conn: &Connection, row: &Row) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE records SET key_id = ?3, id_box = ?4, body = ?5 WHERE collection = ?1 AND rid = ?2",
+    )?
+    .execute(params![
+        row.collection,
+        &row.rid[..],
+        row.key_id,
+        row.id_box,
+        row.body
+    ])?;
+    Ok(())
+}
+
+/// Number of live records per collection.
+pub fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut stmt =
+        conn.prepare("SELECT collection, COUNT(*) FROM records WHERE deleted = 0 GROUP BY collection ORDER BY collection")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A dirty row and the server sequence number its edit is based on.
+pub(crate) struct DirtyRow {
+    pub row: Row,
+    pub sync_seq: u64,
+}
+
+/// Up to `limit` dirty rows after `(collection, rid)` in key order.
+pub(crate) fn dirty_rows(
+    conn: &Connection,
+    after: Option<&(String, [u8; 16])>,
+    limit: usize,
+) -> Result<Vec<DirtyRow>> {
+    let (c, r) = match after {
+        Some((c, r)) => (c.as_str(), &r[..]),
+        None => ("", &[][..]),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS}, sync_seq FROM records WHERE dirty = 1 AND (collection, rid) > (?1, ?2)
+         ORDER BY collection, rid LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![c, r, limit as i64], |r| {
+        Ok(DirtyRow {
+            row: row_from_sql(r)?,
+            sync_seq: r.get::<_, i64>(10)? as u64,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Number of rows waiting to be pushed.
+pub(crate) fn dirty_count(conn: &Connection) -> Result<u64> {
+    Ok(
+        conn.query_row("SELECT COUNT(*) FROM records WHERE dirty = 1", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64,
+    )
+}
+
+/// The server sequence number a row is based on, and whether it has unpushed changes.
+pub(crate) fn sync_seq_of(
+    conn: &Connection,
+    collection: &str,
+    rid: &[u8; 16],
+) -> Result<Option<(u64, bool)>> {
+    Ok(conn
+        .prepare_cached("SELECT sync_seq, dirty FROM records WHERE collection = ?1 AND rid = ?2")?
+        .query_row(params![collection, &rid[..]], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
+        })
+        .optional()?)
+}
+
+/// Marks a pushed row as synced at `seq`, unless it changed again since it was read (then only its
+/// base moves, and it stays dirty).
+pub(crate) fn mark_pushed(
+    conn: &Connection,
+    collection: &str,
+    rid: &[u8; 16],
+    revision: u64,
+    seq: u64,
+) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE records SET dirty = 0, sync_seq = ?4 WHERE collection = ?1 AND rid = ?2 AND revision = ?3",
+        )?
+        .execute(params![collection, &rid[..], revision as i64, seq as i64])?;
+    if n == 0 {
+        set_sync_seq(conn, collection, rid, seq)?;
+    }
+    Ok(())
+}
+
+/// Sets the server sequence number a row is based on.
+pub(crate) fn set_sync_seq(
+    conn: &Connection,
+    collection: &str,
+    rid: &[u8; 16],
+    seq: u64,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE records SET sync_seq = ?3 WHERE collection = ?1 AND rid = ?2")?
+        .execute(params![collection, &rid[..], seq as i64])?;
+    Ok(())
+}
+
+/// Stores a row exactly as it came from the server: synced at `seq`, not dirty.
+pub(crate) fn put_synced_row(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, sync_seq, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)
+         ON CONFLICT (collection, rid) DO UPDATE SET id_box = ?3, classification = ?4, key_id = ?5, body = ?6,
+             revision = ?7, device = ?8, version = ?9, deleted = ?10, sync_seq = ?11, dirty = 0",
+    )?;
+    execute_row(&mut stmt, row, Some(seq))?;
+    Ok(())
+}
+
+/// The common ancestor kept for a dirty row, if any.
+pub(crate) fn base_of(conn: &Connection, collection: &str, rid: &[u8; 16]) -> Result<Option<Row>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM sync_base WHERE collection = ?1 AND rid = ?2"
+        ))?
+        .query_row(params![collection, &rid[..]], row_from_sql)
+        .optional()?)
+}
+
+/// Records `row` (synced at `seq`) as the common ancestor of a dirty row.
+pub(crate) fn set_base(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO sync_base ({ROW_COLUMNS}, sync_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?;
+    execute_row(&mut stmt, row, Some(seq))?;
+    Ok(())
+}

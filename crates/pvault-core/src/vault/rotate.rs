@@ -1,0 +1,226 @@
+//! Key management: password change (rewrap only) and key rotation (new epoch, reseal in durable
+//! batches, resumable, then destroy the old epochs unless the profile syncs).
+
+use pvault_crypto::envelope;
+use serde::Serialize;
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::store::{self, Row, VersionRow};
+use pvault_model::models::{self, CollectionName};
+
+/// The result of [`Vault::rotate_keys`].
+#[derive(Clone, Debug, Serialize)]
+pub struct RotateReport {
+    /// The epoch now in use.
+    pub key_id: u32,
+    /// Whether an interrupted rotation was resumed.
+    pub resumed: bool,
+    /// Record rows resealed.
+    pub records: u64,
+    /// Breakthrough versions resealed.
+    pub versions: u64,
+    /// Epochs destroyed.
+    pub destroyed: Vec<u32>,
+    /// Old epochs kept because the profile syncs: other devices may still send records sealed under
+    /// them, and sync history refers to them. New data is sealed under `key_id` only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_for_sync: Vec<u32>,
+}
+
+impl Vault {
+    /// Before an epoch is destroyed: every envelope (by its own header, not the key_id column) must be
+    /// sealed under `current`, or destroying the old epoch would lose data.
+    pub(crate) fn check_all_sealed_under(&self, current: u32) -> Result<()> {
+        let rows = store::rows_of(&self.conn, None, true)?;
+        let versions = store::all_versions(&self.conn)?;
+        let stale = rows
+            .iter()
+            .flat_map(|r| [Some(&r.id_box), r.body.as_ref()])
+            .flatten()
+            .chain(versions.iter().map(|v| &v.body))
+            .filter(|e| envelope::key_id(e).ok() != Some(current))
+            .count();
+        if stale > 0 {
+            return Err(Error::RotationIncomplete(stale));
+        }
+        Ok(())
+    }
+
+    /// Changes the password: rewraps the root keys under a new KEK (new salt, the level's KDF cost).
+    /// No record is re-encrypted. The caller has checked the old password.
+    pub fn change_password(&mut self, new_password: &[u8]) -> Result<()> {
+        let (file, keys) = self.key_file.change_password(
+            &self.keys,
+            new_password,
+            self.summary.security.kdf_params(),
+        )?;
+        self.store_key_file(file, keys)
+    }
+
+    /// Rotates keys: a new epoch becomes current, every record and version is resealed under it in
+    /// batches (each batch durable on its own, so an interrupted rotation resumes where it stopped),
+    /// then the old epochs are destroyed.
+    pub fn rotate_keys(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RotateReport> {
+        // A syncing profile keeps its old epochs, so an unfinished rotation is marked apart.
+        let syncing = store::meta_bytes(&self.conn, store::SYNC_CONFIG)?.is_some();
+        let unfinished = store::meta_u64(&self.conn, store::ROTATING)? != 0;
+        let resumed = unfinished || (!syncing && self.keys.key_ids().len() > 1);
+        if !resumed {
+            let (file, keys) = self.key_file.add_epoch(&self.keys)?;
+            self.store_key_file(file, keys)?;
+            store::set_meta_u64(
+                &self.conn,
+                store::ROTATING,
+                u64::from(self.keys.current().id()),
+            )?;
+        }
+        let current = self.keys.current().id();
+        // Fence: from now on, writers still holding only the old epoch are refused (see begin_write).
+        {
+            let tx = self.begin_write()?;
+            store::set_meta_u64(&tx, store::KEY_ID, u64::from(current))?;
+            tx.commit()?;
+        }
+        let total: u64 = self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM records WHERE key_id != ?1) + (SELECT COUNT(*) FROM versions WHERE key_id != ?1)",
+            [current],
+            |r| r.get::<_, i64>(0),
+        )? as u64;
+        let (mut records, mut versions) = (0u64, 0u64);
+        loop {
+            let rows = store::rows_not_under(&self.conn, current, 256)?;
+            if rows.is_empty() {
+                break;
+            }
+            let tx = self.begin_write()?;
+            let mut seals = 0;
+            for row in rows {
+                let id = self.open_id(&row)?;
+                let keys = self.keys_for(current, &row.collection)?;
+                let id_box = envelope::seal(
+                    &keys,
+                    &self.id_aad(&row.collection, &hex::encode(row.rid)),
+                    id.as_bytes(),
+                )?;
+                let body = match &row.body {
+                    None => None,
+                    Some(_) => {
+                        let payload = self.open_body(&row, &id)?;
+                        let c = class_of(row.classification)?;
+                        let name = CollectionName::parse(&row.collection)?;
+                        let index = models::validate(&name, &id, payload.data.clone())?.index;
+                        let plain = zeroize::Zeroizing::new(
+                            serde_json::to_vec(&payload).expect("payload serializes"),
+                        );
+                        let sealed = envelope::seal(
+                            &keys,
+                            &self.record_aad(&row.collection, &id, c),
+                            &plain,
+                        )?;
+                        let tokens = self.index_tokens(current, &row.collection, &index)?;
+                        store::set_index(&tx, &row.collection, &row.rid, &tokens)?;
+                        seals += 1;
+                        Some(sealed)
+                    }
+                };
+                seals += 1;
+                store::reseal_row(
+                    &tx,
+                    &Row {
+                        key_id: current,
+                        id_box,
+                        body,
+                        ..row
+                    },
+                )?;
+                records += 1;
+            }
+            self.count_seals(&tx, current, seals)?;
+            tx.commit()?;
+            progress(records + versions, total);
+        }
+        loop {
+            let vs = store::versions_not_under(&self.conn, current, 256)?;
+            if vs.is_empty() {
+                break;
+            }
+            let tx = self.begin_write()?;
+            let batch = vs.len() as u64;
+            for v in vs {
+                let row =
+                    store::get_row(&tx, &v.collection, &v.rid)?.ok_or_else(|| Error::Tampered {
+                        collection: v.collection.clone(),
+                        id: format!("#{}", hex::encode(v.rid)),
+                    })?;
+                let id = self.open_id(&row)?;
+                let payload = self.open_version(&v, &id)?;
+                let plain = zeroize::Zeroizing::new(
+                    serde_json::to_vec(&payload).expect("payload serializes"),
+                );
+                let keys = self.keys_for(current, &v.collection)?;
+                let vid = Self::version_record_id(&id, v.version);
+                let body = envelope::seal(
+                    &keys,
+                    &self.record_aad(&v.collection, &vid, class_of(v.classification)?),
+                    &plain,
+                )?;
+                store::reseal_version(
+                    &tx,
+                    &VersionRow {
+                        key_id: current,
+                        body,
+                        ..v
+                    },
+                )?;
+                versions += 1;
+            }
+            self.count_seals(&tx, current, batch)?;
+            tx.commit()?;
+            progress(records + versions, total);
+        }
+        if syncing {
+            // Every record is pushed again under the new epoch; the old ones stay readable.
+            let tx = self.begin_write()?;
+            tx.execute("UPDATE records SET dirty = 1 WHERE dirty = 0", [])?;
+            store::set_meta_u64(&tx, store::ROTATING, 0)?;
+            tx.commit()?;
+            let kept_for_sync = self
+                .keys
+                .key_ids()
+                .into_iter()
+                .filter(|id| *id != current)
+                .collect();
+            return Ok(RotateReport {
+                key_id: current,
+                resumed,
+                records,
+                versions,
+                destroyed: Vec::new(),
+                kept_for_sync,
+            });
+        }
+        self.check_all_sealed_under(current)?;
+        let destroyed: Vec<u32> = self
+            .keys
+            .key_ids()
+            .into_iter()
+            .filter(|id| *id != current)
+            .collect();
+        let (file, keys) = self.key_file.drop_old_epochs(&self.keys)?;
+        self.store_key_file(file, keys)?;
+        // Old ciphertext pages may linger in the WAL; checkpoint so they leave it (they are unreadable
+        // without the destroyed keys either way).
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        store::set_meta_u64(&self.conn, store::ROTATING, 0)?;
+        Ok(RotateReport {
+            key_id: current,
+            resumed,
+            records,
+            versions,
+            destroyed,
+            kept_for_sync: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Verification: every envelope, id, blind-index entry and breakthrough chain link, collecting
+//! every problem instead of stopping at the first.
+
+use std::collections::HashMap;
+
+use pvault_crypto::envelope;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::error::Result;
+use crate::store::{self, Row};
+use pvault_model::models::{self, CollectionName};
+
+/// The result of [`Vault::verify`].
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
+pub struct VerifyReport {
+    /// Record rows checked (tombstones included).
+    pub records: u64,
+    /// Breakthrough versions checked.
+    pub versions: u64,
+    /// Every problem found.
+    pub problems: Vec<Unreadable>,
+}
+
+impl Vault {
+    /// Opens every envelope of the profile, checks ids, blind-index entries, and the hash chain and
+    /// signatures of every breakthrough version. Collects every problem instead of stopping.
+    pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let rows = store::rows_of(&self.conn, None, true)?;
+        let versions = store::all_versions(&self.conn)?;
+        let total = (rows.len() + versions.len()) as u64;
+        let mut ids: HashMap<(String, [u8; 16]), String> = HashMap::new();
+        for row in &rows {
+            report.records += 1;
+            if let Err(p) = self.verify_row(row, &mut ids) {
+                report.problems.push(p);
+            }
+            if report.records % 1024 == 0 {
+                progress(report.records, total);
+            }
+        }
+        let mut previous: HashMap<(String, [u8; 16]), String> = HashMap::new();
+        for v in &versions {
+            report.versions += 1;
+            let id = ids.get(&(v.collection.clone(), v.rid)).cloned();
+            let problem = match &id {
+                None => Some((
+                    "#".to_string() + &hex::encode(v.rid),
+                    "version of a record whose id does not open".to_string(),
+                )),
+                Some(id) => match self.open_version(v, id) {
+                    Err(_) => Some((
+                        id.clone(),
+                        format!("version {} does not decrypt", v.version),
+                    )),
+                    Ok(p) => {
+                        let prev = previous
+                            .get(&(v.collection.clone(), v.rid))
+                            .map(|s| s.as_str());
+                        let checked = self.check_attestation(id, &p, prev);
+                        if let Some(a) = &p.attestation {
+                            previous.insert((v.collection.clone(), v.rid), a.chain_hash.clone());
+                        }
+                        checked
+                            .err()
+                            .map(|e| (id.clone(), format!("version {}: {e}", v.version)))
+                    }
+                },
+            };
+            if let Some((id, problem)) = problem {
+                report.problems.push(Unreadable {
+                    collection: v.collection.clone(),
+                    id,
+                    problem,
+                });
+            }
+        }
+        progress(total, total);
+        Ok(report)
+    }
+
+    pub(crate) fn verify_row(
+        &self,
+        row: &Row,
+        ids: &mut HashMap<(String, [u8; 16]), String>,
+    ) -> std::result::Result<(), Unreadable> {
+        let problem = |id: &str, p: &str| Unreadable {
+            collection: row.collection.clone(),
+            id: id.to_string(),
+            problem: p.to_string(),
+        };
+        let rid_ref = format!("#{}", hex::encode(row.rid));
+        let id = self.open_id(row).map_err(|_| {
+            problem(
+                &rid_ref,
+                "record id does not decrypt (tampered, corrupted or moved)",
+            )
+        })?;
+        ids.insert((row.collection.clone(), row.rid), id.clone());
+        let sealed_under = [Some(&row.id_box), row.body.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|e| envelope::key_id(e).ok());
+        if sealed_under.into_iter().any(|k| k != Some(row.key_id)) {
+            return Err(problem(
+                &id,
+                "key id column does not match the record's envelopes",
+            ));
+        }
+        if row.deleted {
+            return Ok(());
+        }
+        let payload = self
+            .open_body(row, &id)
+            .map_err(|_| problem(&id, "body does not decrypt (tampered, corrupted or moved)"))?;
+        let name = CollectionName::parse(&row.collection)
+            .map_err(|_| problem(&id, "unknown collection"))?;
+        let valid = models::validate(&name, &id, payload.data)
+            .map_err(|e| problem(&id, &format!("fails its schema: {e}")))?;
+        let key_id =
+            envelope::key_id(row.body.as_deref().unwrap_or_default()).unwrap_or(row.key_id);
+        let mut expected: Vec<(String, [u8; 16])> = self
+            .index_tokens(key_id, &row.collection, &valid.index)
+            .map_err(|_| problem(&id, "sealed under an unknown key"))?
+            .into_iter()
+            .map(|(f, t)| (f.to_string(), t))
+            .collect();
+        expected.sort();
+        expected.dedup();
+        let stored = store::index_of(&self.conn, &row.collection, &row.rid)
+            .map_err(|e| problem(&id, &e.to_string()))?;
+        if stored != expected {
+            return Err(problem(&id, "blind index entries do not match the record"));
+        }
+        Ok(())
+    }
+}

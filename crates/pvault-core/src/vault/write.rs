@@ -1,0 +1,261 @@
+//! Writes: validate, seal and store records (one transaction per call), deletions as tombstones,
+//! the epoch fence and the per-epoch seal count.
+
+use pvault_crypto::envelope;
+use rusqlite::Connection;
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::store::{self, Row, VersionRow, WriteTx};
+use pvault_model::hlc;
+use pvault_model::models::{self, CollectionKind, CollectionName};
+
+impl Vault {
+    /// Writes one record (insert or update) and returns once it is durable.
+    pub fn put(&mut self, record: NewRecord) -> Result<Written> {
+        Ok(self.put_many(vec![record], &mut |_, _| {})?.remove(0))
+    }
+
+    /// Writes records in one transaction: all of them are durable when this returns, or none is
+    /// written. `progress(done, total)` is called as records are sealed.
+    pub fn put_many(
+        &mut self,
+        records: Vec<NewRecord>,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<Written>> {
+        let total = records.len() as u64;
+        let tx = self.begin_write()?;
+        let mut revision = store::meta_u64(&tx, store::HLC)?;
+        let key_id = self.keys.current().id();
+        let mut seals = 0u64;
+        let mut out = Vec::with_capacity(records.len());
+        for (i, rec) in records.into_iter().enumerate() {
+            revision = hlc::next(revision, hlc::wall_ms());
+            let (written, n) = self.write_one(&tx, rec, revision, key_id)?;
+            seals += n;
+            out.push(written);
+            if i % 1024 == 1023 {
+                progress(i as u64 + 1, total);
+            }
+        }
+        store::set_meta_u64(&tx, store::HLC, revision)?;
+        self.count_seals(&tx, key_id, seals)?;
+        tx.commit()?;
+        progress(total, total);
+        Ok(out)
+    }
+
+    /// Begins a write transaction, refusing if another process has rotated the keys since this vault
+    /// was unlocked: writing under an epoch that rotation is about to destroy would lose the write.
+    pub(crate) fn begin_write(&self) -> Result<WriteTx<'_>> {
+        let tx = WriteTx::begin(&self.conn)?;
+        let fenced = store::meta_u64(&tx, store::KEY_ID)?;
+        if fenced > u64::from(self.keys.current().id()) {
+            return Err(Error::KeysChanged);
+        }
+        Ok(tx)
+    }
+
+    pub(crate) fn count_seals(&self, conn: &Connection, key_id: u32, n: u64) -> Result<()> {
+        let key = store::seals(key_id);
+        let total = store::meta_u64(conn, &key)? + n;
+        if total > MAX_SEALS_PER_EPOCH {
+            return Err(Error::KeyExhausted(key_id));
+        }
+        store::set_meta_u64(conn, &key, total)
+    }
+
+    pub(crate) fn write_one(
+        &self,
+        conn: &Connection,
+        rec: NewRecord,
+        revision: u64,
+        key_id: u32,
+    ) -> Result<(Written, u64)> {
+        let name = CollectionName::parse(&rec.collection)?;
+        let id = match rec.id {
+            Some(id) => {
+                validate_record_id(&id)?;
+                id
+            }
+            None => random_id(),
+        };
+        let size = serde_json::to_vec(&rec.data)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        if size > MAX_RECORD_BYTES {
+            return Err(Error::TooLarge {
+                size,
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        let valid = models::validate(&name, &id, rec.data)?;
+        let rid = self.rid(name.as_str(), &id);
+        let existing = store::get_row(conn, name.as_str(), &rid)?;
+        let classification = match (rec.classification, &existing) {
+            (Some(c), _) => c,
+            (None, Some(row)) if !row.deleted => {
+                class_of(row.classification)?.max(valid.min_classification)
+            }
+            (None, _) => self
+                .summary
+                .security
+                .default_classification()
+                .max(valid.default_classification),
+        };
+        if classification < valid.min_classification {
+            return Err(Error::ClassificationTooLow {
+                collection: name.to_string(),
+                min: valid.min_classification,
+                given: classification,
+            });
+        }
+        let now = now_rfc3339();
+        let (created, version, previous_chain) = match &existing {
+            Some(row) => {
+                let prev = if row.deleted {
+                    None
+                } else {
+                    Some(self.open_body(row, &id)?)
+                };
+                let created = prev
+                    .as_ref()
+                    .map(|p| p.created.clone())
+                    .unwrap_or_else(|| now.clone());
+                (
+                    created,
+                    row.version + 1,
+                    self.last_chain_hash(conn, row, &id)?,
+                )
+            }
+            None => (now.clone(), 1, None),
+        };
+        let append_only = name.kind() == CollectionKind::Breakthroughs;
+        let attestation =
+            append_only.then(|| self.attest(&id, version, &valid.data, previous_chain, &now));
+        let payload = Payload {
+            id: id.clone(),
+            schema: models::SCHEMA_VERSION,
+            created,
+            updated: now,
+            data: valid.data,
+            attestation,
+        };
+        let plain =
+            zeroize::Zeroizing::new(serde_json::to_vec(&payload).expect("payload serializes"));
+        let keys = self.keys_for(key_id, name.as_str())?;
+        let body = envelope::seal(
+            &keys,
+            &self.record_aad(name.as_str(), &id, classification),
+            &plain,
+        )?;
+        let rid_hex = hex::encode(rid);
+        let id_box = envelope::seal(&keys, &self.id_aad(name.as_str(), &rid_hex), id.as_bytes())?;
+        let mut seals = 2;
+        if append_only {
+            let vid = Self::version_record_id(&id, version);
+            let vbody = envelope::seal(
+                &keys,
+                &self.record_aad(name.as_str(), &vid, classification),
+                &plain,
+            )?;
+            store::add_version(
+                conn,
+                &VersionRow {
+                    collection: name.to_string(),
+                    rid,
+                    version,
+                    classification: classification.as_byte(),
+                    key_id,
+                    body: vbody,
+                    revision,
+                },
+            )?;
+            seals += 1;
+        }
+        let row = Row {
+            collection: name.to_string(),
+            rid,
+            id_box,
+            classification: classification.as_byte(),
+            key_id,
+            body: Some(body),
+            revision,
+            device: self.device.clone(),
+            version,
+            deleted: false,
+        };
+        store::put_row(conn, &row)?;
+        let tokens = self.index_tokens(key_id, name.as_str(), &valid.index)?;
+        // A new record has no old entries to replace; one without indexed fields has none at all.
+        if existing.is_some() || !tokens.is_empty() {
+            store::set_index(conn, name.as_str(), &rid, &tokens)?;
+        }
+        Ok((
+            Written {
+                collection: name.to_string(),
+                id,
+                classification,
+                revision,
+                version,
+            },
+            seals,
+        ))
+    }
+
+    /// Deletes a record, leaving a tombstone (for sync). Breakthrough versions are kept.
+    pub fn remove(&mut self, collection: &str, id: &str) -> Result<Written> {
+        let name = CollectionName::parse(collection)?;
+        let rid = self.rid(name.as_str(), id);
+        let tx = self.begin_write()?;
+        let row = store::get_row(&tx, name.as_str(), &rid)?
+            .filter(|r| !r.deleted)
+            .ok_or_else(|| Error::NotFound {
+                collection: name.to_string(),
+                id: id.to_string(),
+            })?;
+        let revision = hlc::next(store::meta_u64(&tx, store::HLC)?, hlc::wall_ms());
+        let tomb = self.write_tombstone(&tx, row, id, revision)?;
+        store::set_meta_u64(&tx, store::HLC, revision)?;
+        tx.commit()?;
+        Ok(Written {
+            collection: name.to_string(),
+            id: id.to_string(),
+            classification: class_of(tomb.classification)?,
+            revision,
+            version: tomb.version,
+        })
+    }
+
+    /// Replaces a record by its tombstone at `revision` (the id box resealed, the body and index
+    /// entries gone) and returns the tombstone.
+    pub(crate) fn write_tombstone(
+        &self,
+        conn: &Connection,
+        row: Row,
+        id: &str,
+        revision: u64,
+    ) -> Result<Row> {
+        let key_id = self.keys.current().id();
+        let keys = self.keys_for(key_id, &row.collection)?;
+        let id_box = envelope::seal(
+            &keys,
+            &self.id_aad(&row.collection, &hex::encode(row.rid)),
+            id.as_bytes(),
+        )?;
+        let tomb = Row {
+            id_box,
+            key_id,
+            body: None,
+            revision,
+            device: self.device.clone(),
+            version: row.version + 1,
+            deleted: true,
+            ..row
+        };
+        store::put_row(conn, &tomb)?;
+        store::set_index(conn, &tomb.collection, &tomb.rid, &[])?;
+        self.count_seals(conn, key_id, 1)?;
+        Ok(tomb)
+    }
+}
