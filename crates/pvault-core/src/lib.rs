@@ -27,6 +27,7 @@ mod error;
 mod fsutil;
 mod home;
 mod profile;
+mod replica;
 mod session;
 mod store;
 pub mod sync;

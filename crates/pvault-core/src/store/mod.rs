@@ -94,6 +94,13 @@ pub fn open(path: &Path, profile: &ProfileId, create: bool) -> Result<Connection
     Ok(conn)
 }
 
+/// Moves the WAL's pages into the database and truncates the WAL (after a rotation, so old
+/// ciphertext pages leave it).
+pub(crate) fn checkpoint_wal(conn: &Connection) -> Result<()> {
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
 /// Brings an older store up to [`STORE_VERSION`], one migration at a time, each in its own
 /// transaction. Another process may be migrating too: the version is read again under the write
 /// lock.

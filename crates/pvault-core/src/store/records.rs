@@ -263,3 +263,39 @@ pub(crate) fn set_base(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
     execute_row(&mut stmt, row, Some(seq))?;
     Ok(())
 }
+
+/// Record and version rows sealed under an epoch other than `current` (the work of a rotation).
+pub(crate) fn count_not_under(conn: &Connection, current: u32) -> Result<u64> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM records WHERE key_id != ?1) + (SELECT COUNT(*) FROM versions WHERE key_id != ?1)",
+        [current],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// Marks every record for push (after a rotation resealed them under a new epoch).
+pub(crate) fn mark_all_dirty(conn: &Connection) -> Result<()> {
+    conn.execute("UPDATE records SET dirty = 1 WHERE dirty = 0", [])?;
+    Ok(())
+}
+
+/// Forgets the server: the sync configuration and position in `meta`, every record's server
+/// sequence (everything is new to whatever server comes next) and the common ancestors.
+pub(crate) fn forget_sync(conn: &Connection) -> Result<()> {
+    for key in [
+        super::SYNC_CONFIG,
+        super::SYNC_BUNDLE_HASH,
+        super::SYNC_DEVICE_KEY,
+        super::SYNC_PULLED_SEQ,
+        super::SYNC_PULLED_HASH,
+        super::SYNC_LAST_SYNC,
+    ] {
+        conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    }
+    conn.execute(
+        "UPDATE records SET sync_seq = 0, dirty = 1 WHERE dirty = 0 OR sync_seq != 0",
+        [],
+    )?;
+    conn.execute("DELETE FROM sync_base", [])?;
+    Ok(())
+}

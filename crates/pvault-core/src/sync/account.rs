@@ -6,42 +6,18 @@
 //! it wrapped under the KEK. Nothing it holds checks a password guess without the Secret Key.
 
 use pvault_crypto::{KdfSection, KeyFile, ProfileId, SecretKey};
-use pvault_proto::api::{
-    AccountInfo, Bundle, JoinResponse, NewDevice, Prelogin, PutBundle, RegisterAccount,
-};
+use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, RegisterAccount};
 use pvault_proto::auth::{SigningKey, public_key_string};
-use serde::{Deserialize, Serialize};
 
-use super::engine::Engine;
+use super::bundle::{self, bundle_of};
+use super::device::{credentials, random_device, save};
+use super::state::{SyncConfig, config};
 use super::transport::{Server, Signer};
-use super::{Policy, SyncConfig, SyncReport, config};
 use crate::error::{Error, Result};
 use crate::home::validate_profile_name;
 use crate::profile::Pvault;
 use crate::store::{self, WriteTx};
 use crate::vault::Vault;
-use pvault_model::security::SecurityLevel;
-
-const BUNDLE_FORMAT: &str = "pvault-sync-bundle";
-const DEVICE_KEY_LABEL: &str = "device-key";
-
-/// What the server keeps for new devices (opaque to it).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BundleDoc {
-    format: String,
-    version: u32,
-    security: SecurityLevel,
-    key_file: serde_json::Value,
-}
-
-fn random_device() -> ([u8; 16], SigningKey) {
-    let seed: [u8; 32] = pvault_crypto::random::bytes();
-    (
-        pvault_crypto::random::bytes(),
-        SigningKey::from_bytes(&seed),
-    )
-}
 
 fn device_name(name: &str) -> Result<String> {
     pvault_proto::api::validate_device_name(name)
@@ -55,29 +31,6 @@ fn check_username(name: &str) -> Result<()> {
         code: "invalid_username".into(),
         message: e.to_string(),
     })
-}
-
-/// Stores the sync configuration and the sealed device key.
-fn save(vault: &Vault, cfg: &SyncConfig, device_key: &SigningKey) -> Result<()> {
-    let sealed = vault.seal_sync_secret(DEVICE_KEY_LABEL, device_key.as_bytes())?;
-    let tx = WriteTx::begin(vault.conn())?;
-    store::set_meta_bytes(
-        &tx,
-        store::SYNC_CONFIG,
-        &serde_json::to_vec(cfg).expect("config serializes"),
-    )?;
-    store::set_meta_bytes(&tx, store::SYNC_DEVICE_KEY, &sealed)?;
-    store::add_history(
-        &tx,
-        "setup",
-        None,
-        &format!(
-            "syncing with {} as '{}', device '{}'",
-            cfg.server, cfg.username, cfg.device_name
-        ),
-        None,
-    )?;
-    tx.commit()
 }
 
 /// Registers the profile and this device on a server and uploads the wrapped key bundle.
@@ -125,49 +78,6 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
         &pvault_crypto::sha256(bundle.as_bytes()),
     )?;
     Ok(cfg)
-}
-
-/// The KDF description and the key bundle the server keeps for new devices (no Secret Key).
-fn bundle_of(vault: &Vault) -> (String, String) {
-    let key_file = vault.key_file_for_server();
-    let bundle = BundleDoc {
-        format: BUNDLE_FORMAT.into(),
-        version: 1,
-        security: vault.summary().security,
-        key_file: serde_json::from_slice(&key_file.encode()).expect("key file is JSON"),
-    };
-    (
-        serde_json::to_string(&key_file.kdf).expect("kdf serializes"),
-        serde_json::to_string(&bundle).expect("bundle serializes"),
-    )
-}
-
-/// Uploads the key bundle again when it changed here since the last upload (a new epoch after a
-/// rotation, new wrapping after a password change, which also changes the account key), before any
-/// record sealed under the new keys is pushed. Returns whether it uploaded.
-pub(super) fn refresh_bundle(
-    vault: &Vault,
-    server: &Server,
-    signer: &Signer,
-    account: &[u8; 16],
-) -> Result<bool> {
-    let (kdf, bundle) = bundle_of(vault);
-    let hash = pvault_crypto::sha256(bundle.as_bytes());
-    if store::meta_bytes(vault.conn(), store::SYNC_BUNDLE_HASH)?.as_deref() == Some(&hash[..]) {
-        return Ok(false);
-    }
-    let path = format!("/v1/profiles/{}/bundle", hex::encode(account));
-    let current: Bundle = server.json("GET", &path, None::<&()>, Some(signer))?;
-    let account_key = SigningKey::from_bytes(vault.account_signing_seed().expose());
-    let body = PutBundle {
-        expected_version: current.version,
-        kdf,
-        bundle,
-        account_key: Some(public_key_string(&account_key.verifying_key())),
-    };
-    let _: Bundle = server.json("PUT", &path, Some(&body), Some(signer))?;
-    store::set_meta_bytes(vault.conn(), store::SYNC_BUNDLE_HASH, &hash)?;
-    Ok(true)
 }
 
 /// Adds this device to a profile registered on a server: derives the account key from the password
@@ -234,11 +144,7 @@ pub fn join(
         }
         other => other?,
     };
-    let doc: BundleDoc = serde_json::from_str(&joined.bundle.bundle)
-        .map_err(|e| Error::Protocol(format!("key bundle: {e}")))?;
-    if doc.format != BUNDLE_FORMAT || doc.version != 1 {
-        return Err(Error::Protocol("key bundle: unknown format".into()));
-    }
+    let doc = bundle::parse(&joined.bundle.bundle)?;
     let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
     if file.profile_id()? != profile {
         return Err(Error::SyncTampered(
@@ -268,43 +174,6 @@ pub fn join(
     Ok(vault)
 }
 
-/// The configuration and signer of a profile set up for sync.
-fn credentials(vault: &Vault) -> Result<(SyncConfig, Server, Signer)> {
-    let cfg = config(vault)?.ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
-    let sealed = store::meta_bytes(vault.conn(), store::SYNC_DEVICE_KEY)?
-        .ok_or_else(|| Error::SyncNotSetUp(vault.summary().name.clone()))?;
-    let seed = vault.open_sync_secret(DEVICE_KEY_LABEL, &sealed)?;
-    let seed: [u8; 32] = seed[..]
-        .try_into()
-        .map_err(|_| Error::SyncTampered("device key".into()))?;
-    let device = pvault_proto::parse_id16("device id", &cfg.device_id)
-        .map_err(|_| Error::SyncTampered("device id".into()))?;
-    let server = Server::new(&cfg.server)?;
-    Ok((
-        cfg,
-        server,
-        Signer {
-            key: SigningKey::from_bytes(&seed),
-            device,
-        },
-    ))
-}
-
-pub(super) fn engine<'a>(vault: &'a Vault, policy: &'a Policy) -> Result<Engine<'a>> {
-    let (cfg, server, signer) = credentials(vault)?;
-    let account = pvault_proto::parse_id16("account id", &cfg.account_id)
-        .map_err(|_| Error::SyncTampered("account id".into()))?;
-    Ok(Engine {
-        vault,
-        server,
-        signer,
-        account,
-        policy,
-        report: SyncReport::default(),
-        pushed: Default::default(),
-    })
-}
-
 /// The server's view of the account.
 pub(super) fn account_info(vault: &Vault) -> Result<AccountInfo> {
     let (cfg, server, signer) = credentials(vault)?;
@@ -314,13 +183,6 @@ pub(super) fn account_info(vault: &Vault) -> Result<AccountInfo> {
         None::<&()>,
         Some(&signer),
     )
-}
-
-/// The WebSocket URL and signer, for [`super::watch`].
-pub(super) fn ws_target(vault: &Vault) -> Result<(String, String, Signer)> {
-    let (cfg, server, signer) = credentials(vault)?;
-    let path = format!("/v1/profiles/{}/ws", cfg.account_id);
-    Ok((server.ws_url(&path), path, signer))
 }
 
 /// Removes a device from the account (this one or another): the server refuses it from then on.
@@ -354,22 +216,7 @@ pub fn remove_device(vault: &Vault, device_id: &str) -> Result<AccountInfo> {
 pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     let cfg = config(vault)?;
     let tx = WriteTx::begin(vault.conn())?;
-    for key in [
-        store::SYNC_CONFIG,
-        store::SYNC_BUNDLE_HASH,
-        store::SYNC_DEVICE_KEY,
-        store::SYNC_PULLED_SEQ,
-        store::SYNC_PULLED_HASH,
-        store::SYNC_LAST_SYNC,
-    ] {
-        tx.execute("DELETE FROM meta WHERE key = ?1", [key])?;
-    }
-    // Everything is new to whatever server comes next.
-    tx.execute(
-        "UPDATE records SET sync_seq = 0, dirty = 1 WHERE dirty = 0 OR sync_seq != 0",
-        [],
-    )?;
-    tx.execute("DELETE FROM sync_base", [])?;
+    store::forget_sync(&tx)?;
     if let Some(c) = &cfg {
         store::add_history(
             &tx,
@@ -381,30 +228,4 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
     }
     tx.commit()?;
     Ok(cfg)
-}
-
-/// Fetches the key bundle and adds the epochs this device lacks (another device rotated the keys).
-pub(super) fn adopt_bundle(vault: &mut Vault) -> Result<Vec<u32>> {
-    let (cfg, server, signer) = credentials(vault)?;
-    let path = format!("/v1/profiles/{}/bundle", cfg.account_id);
-    let bundle: Bundle = server.json("GET", &path, None::<&()>, Some(&signer))?;
-    let doc: BundleDoc = serde_json::from_str(&bundle.bundle)
-        .map_err(|e| Error::Protocol(format!("key bundle: {e}")))?;
-    let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
-    let added = match vault.adopt_epochs(&file) {
-        Err(Error::Crypto(pvault_crypto::CryptoError::WrongPasswordOrSecretKey)) => {
-            return Err(Error::PasswordChangedElsewhere);
-        }
-        other => other?,
-    };
-    if !added.is_empty() {
-        store::add_history(
-            vault.conn(),
-            "keys",
-            None,
-            &format!("adopted key epoch(s) {added:?} from another device's rotation"),
-            None,
-        )?;
-    }
-    Ok(added)
 }

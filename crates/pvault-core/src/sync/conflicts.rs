@@ -97,7 +97,7 @@ pub fn conflicts(vault: &Vault) -> Result<Vec<ConflictInfo>> {
 }
 
 fn is_tombstone(item: &[u8]) -> bool {
-    crate::vault::item_is_tombstone(item)
+    crate::replica::item_is_tombstone(item)
 }
 
 /// Writes `data` (or a deletion) over the record's current state as a new local edit, to be pushed.

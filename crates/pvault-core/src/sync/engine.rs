@@ -11,11 +11,13 @@ use pvault_proto::batch::{
 };
 use pvault_proto::chain::ChainHead;
 
+use super::device::credentials;
+use super::state::SyncReport;
 use super::transport::{Server, Signer};
-use super::{Policy, SyncReport};
 use crate::error::{Error, Result};
 use crate::store::{self, DirtyRow, Row, WriteTx};
 use crate::vault::Vault;
+use pvault_model::Policy;
 use pvault_model::resolve::{self, Context, Decision};
 
 /// Rows per push request.
@@ -48,7 +50,23 @@ pub(crate) struct Engine<'a> {
     pub pushed: HashMap<[u8; 16], u64>,
 }
 
-impl Engine<'_> {
+impl<'a> Engine<'a> {
+    /// The engine of a profile set up for sync.
+    pub(super) fn open(vault: &'a Vault, policy: &'a Policy) -> Result<Engine<'a>> {
+        let (cfg, server, signer) = credentials(vault)?;
+        let account = pvault_proto::parse_id16("account id", &cfg.account_id)
+            .map_err(|_| Error::SyncTampered("account id".into()))?;
+        Ok(Engine {
+            vault,
+            server,
+            signer,
+            account,
+            policy,
+            report: SyncReport::default(),
+            pushed: Default::default(),
+        })
+    }
+
     fn path(&self, tail: &str) -> String {
         format!("/v1/profiles/{}/{tail}", hex::encode(self.account))
     }
@@ -56,7 +74,7 @@ impl Engine<'_> {
     /// Push, then pull, until nothing is left to push.
     pub fn run(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
         // New keys reach the server before anything sealed under them.
-        if super::account::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
+        if super::bundle::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
             store::add_history(
                 self.vault.conn(),
                 "keys",

@@ -10,11 +10,14 @@ use pvault_proto::api::Announce;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::{Message, WebSocket};
 
+use super::device::ws_target;
+use super::run::sync;
+use super::state::SyncReport;
 use super::transport::sign;
-use super::{Policy, SyncReport, account, sync};
 use crate::error::{Error, Result};
 use crate::store;
 use crate::vault::Vault;
+use pvault_model::Policy;
 
 /// How often local changes are looked for (and how long a read waits for an announcement).
 const POLL: Duration = Duration::from_millis(20);
@@ -77,7 +80,7 @@ impl Write for Conn {
 }
 
 fn connect(vault: &Vault) -> Result<WebSocket<Conn>> {
-    let (url, path, signer) = account::ws_target(vault)?;
+    let (url, path, signer) = ws_target(vault)?;
     let unreachable = |reason: String| Error::ServerUnreachable {
         url: url.clone(),
         reason,

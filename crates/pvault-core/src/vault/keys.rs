@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use pvault_crypto::{Aad, Classification, CollectionKeys, KeyFile, Kind, UnlockedKeys};
+use pvault_crypto::{Aad, Classification, CollectionKeys, Key32, KeyFile, Kind, UnlockedKeys};
 
 use super::*;
 use crate::error::Result;
@@ -105,5 +105,27 @@ impl Vault {
             .expect("index key cache lock")
             .retain(|id, _| live.contains(id));
         Ok(())
+    }
+
+    /// The unlocked keys in transfer form, to open a second handle on the profile (a background
+    /// sync thread).
+    pub(crate) fn transfer_keys(&self) -> pvault_crypto::SecretVec {
+        self.keys.to_transfer_bytes()
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The seed of the account key on the sync server (derived from the KEK).
+    pub(crate) fn account_signing_seed(&self) -> Key32 {
+        self.keys.account_signing_seed()
+    }
+
+    pub(crate) fn key_file_for_server(&self) -> pvault_crypto::KeyFile {
+        let mut f = self.key_file.clone();
+        // The stored Secret Key is wrapped under the password key alone: it must never leave.
+        f.secret_key = None;
+        f
     }
 }

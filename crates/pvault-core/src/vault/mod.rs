@@ -24,13 +24,11 @@ use pvault_model::models::CollectionName;
 mod chain;
 mod keys;
 mod read;
-mod replica;
 mod rotate;
 mod verify;
 mod write;
 
 pub use chain::Attestation;
-pub(crate) use replica::item_is_tombstone;
 pub use rotate::RotateReport;
 pub use verify::VerifyReport;
 
@@ -170,7 +168,7 @@ fn now_rfc3339() -> String {
         .expect("formatting the current time")
 }
 
-fn class_of(byte: u8) -> Result<Classification> {
+pub(crate) fn class_of(byte: u8) -> Result<Classification> {
     Classification::from_byte(byte).ok_or(Error::Crypto(CryptoError::MalformedEnvelope(
         "unknown classification",
     )))

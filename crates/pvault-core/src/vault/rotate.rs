@@ -82,11 +82,7 @@ impl Vault {
             store::set_meta_u64(&tx, store::KEY_ID, u64::from(current))?;
             tx.commit()?;
         }
-        let total: u64 = self.conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM records WHERE key_id != ?1) + (SELECT COUNT(*) FROM versions WHERE key_id != ?1)",
-            [current],
-            |r| r.get::<_, i64>(0),
-        )? as u64;
+        let total = store::count_not_under(&self.conn, current)?;
         let (mut records, mut versions) = (0u64, 0u64);
         loop {
             let rows = store::rows_not_under(&self.conn, current, 256)?;
@@ -182,7 +178,7 @@ impl Vault {
         if syncing {
             // Every record is pushed again under the new epoch; the old ones stay readable.
             let tx = self.begin_write()?;
-            tx.execute("UPDATE records SET dirty = 1 WHERE dirty = 0", [])?;
+            store::mark_all_dirty(&tx)?;
             store::set_meta_u64(&tx, store::ROTATING, 0)?;
             tx.commit()?;
             let kept_for_sync = self
@@ -211,8 +207,7 @@ impl Vault {
         self.store_key_file(file, keys)?;
         // Old ciphertext pages may linger in the WAL; checkpoint so they leave it (they are unreadable
         // without the destroyed keys either way).
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        store::checkpoint_wal(&self.conn)?;
         store::set_meta_u64(&self.conn, store::ROTATING, 0)?;
         Ok(RotateReport {
             key_id: current,
@@ -222,5 +217,27 @@ impl Vault {
             destroyed,
             kept_for_sync: Vec::new(),
         })
+    }
+
+    /// Adds the key epochs of another device's key file (a rotation there) to this profile's
+    /// keyring, on disk first. Returns the epochs added.
+    pub(crate) fn adopt_epochs(&mut self, other: &pvault_crypto::KeyFile) -> Result<Vec<u32>> {
+        let before = self.keys.key_ids();
+        let (file, keys) = self.key_file.merge_epochs(&self.keys, other)?;
+        let added: Vec<u32> = keys
+            .key_ids()
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        if added.is_empty() {
+            return Ok(added);
+        }
+        self.store_key_file(file, keys)?;
+        // Other processes holding the old keyring must unlock again before they write.
+        let current = u64::from(self.keys.current().id());
+        if store::meta_u64(&self.conn, store::KEY_ID)? < current {
+            store::set_meta_u64(&self.conn, store::KEY_ID, current)?;
+        }
+        Ok(added)
     }
 }

@@ -1,0 +1,67 @@
+//! The sync operations on an unlocked profile: one sync (push then pull, resumable), the state,
+//! and the history.
+
+use std::ops::Not;
+
+use super::engine::{Engine, Phase};
+use super::state::{SyncReport, SyncStatus, config};
+use super::{account, bundle};
+use crate::error::{Error, Result};
+use crate::store::{self, sync_log::HistoryEntry};
+use crate::vault::Vault;
+use pvault_model::Policy;
+
+/// Pushes local changes, then pulls the others'. Resumable: run it again after any failure.
+///
+/// When the server holds records sealed under a key epoch this device lacks (another device
+/// rotated the keys), the new epochs are taken from the server's key bundle and the sync runs again.
+pub fn sync(
+    vault: &mut Vault,
+    policy: &Policy,
+    progress: &mut dyn FnMut(Phase, u64, u64),
+) -> Result<SyncReport> {
+    let mut adopted = false;
+    loop {
+        let mut engine = Engine::open(vault, policy)?;
+        match engine.run(progress) {
+            Ok(()) => return Ok(engine.report),
+            Err(Error::UnknownEpoch(id)) if !adopted => {
+                drop(engine);
+                adopted = true;
+                if !bundle::adopt_bundle(vault)?.contains(&id)
+                    && vault.key_ids().contains(&id).not()
+                {
+                    return Err(Error::UnknownEpoch(id));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Local sync state, and the server's view when `ask_server`.
+pub fn status(vault: &Vault, ask_server: bool) -> Result<SyncStatus> {
+    let conn = vault.conn();
+    let config = config(vault)?;
+    let (server, server_error) = match (&config, ask_server) {
+        (Some(_), true) => match account::account_info(vault) {
+            Ok(info) => (Some(info), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        _ => (None, None),
+    };
+    Ok(SyncStatus {
+        config,
+        pulled_seq: store::meta_u64(conn, store::SYNC_PULLED_SEQ)?,
+        pending: store::dirty_count(conn)?,
+        open_conflicts: store::open_conflict_count(conn)?,
+        last_sync: store::meta_u64(conn, store::SYNC_LAST_SYNC)?,
+        server,
+        server_error,
+    })
+}
+
+/// The newest `limit` entries of the sync history, newest first.
+pub fn history(vault: &Vault, limit: usize) -> Result<Vec<HistoryEntry>> {
+    store::history(vault.conn(), limit)
+}
