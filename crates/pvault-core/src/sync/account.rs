@@ -80,6 +80,52 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
     Ok(cfg)
 }
 
+/// The account's KDF description and id, from its username; an unknown username is named.
+fn prelogin(server: &Server, username: &str) -> Result<Prelogin> {
+    match server.json(
+        "GET",
+        &format!("/v1/accounts/{username}/prelogin"),
+        None::<&()>,
+        None,
+    ) {
+        Err(Error::Server { status, code, .. }) if code == "unknown_account" => {
+            Err(Error::Server {
+                status,
+                code,
+                message: format!(
+                    "no account named '{username}' on {}: give the --username used at `pvault sync setup`",
+                    server.url()
+                ),
+            })
+        }
+        other => other,
+    }
+}
+
+/// Registers this device's key under the account, signed with the account key: a wrong password
+/// or Secret Key gives a wrong account key, which the server refuses.
+fn register_device(
+    server: &Server,
+    username: &str,
+    body: &NewDevice,
+    signer: &Signer,
+) -> Result<JoinResponse> {
+    match server.json(
+        "POST",
+        &format!("/v1/accounts/{username}/devices"),
+        Some(body),
+        Some(signer),
+    ) {
+        Err(Error::Server { code, .. }) if code == "bad_signature" => {
+            Err(Error::WrongPasswordOrSecretKey {
+                profile: username.to_string(),
+                attempts_left: None,
+            })
+        }
+        other => other,
+    }
+}
+
 /// Adds this device to a profile registered on a server: derives the account key from the password
 /// and Secret Key, registers a device key, fetches the key bundle, and makes the profile here under
 /// `local_name`. Returns the unlocked profile (not yet synced: call [`super::sync`]).
@@ -97,24 +143,7 @@ pub fn join(
     check_username(username)?;
     let device = device_name(device)?;
     let server = Server::new(server_url)?;
-    let pre: Prelogin = match server.json(
-        "GET",
-        &format!("/v1/accounts/{username}/prelogin"),
-        None::<&()>,
-        None,
-    ) {
-        Err(Error::Server { status, code, .. }) if code == "unknown_account" => {
-            return Err(Error::Server {
-                status,
-                code,
-                message: format!(
-                    "no account named '{username}' on {}: give the --username used at `pvault sync setup`",
-                    server.url()
-                ),
-            });
-        }
-        other => other?,
-    };
+    let pre = prelogin(&server, username)?;
     let profile = ProfileId::parse(&pre.account_id)
         .map_err(|_| Error::Protocol("prelogin: bad account id".into()))?;
     let kdf: KdfSection = serde_json::from_str(&pre.kdf)
@@ -130,20 +159,7 @@ pub fn join(
         device_key: public_key_string(&device_key.verifying_key()),
         name: device.clone(),
     };
-    let joined: JoinResponse = match server.json(
-        "POST",
-        &format!("/v1/accounts/{username}/devices"),
-        Some(&body),
-        Some(&signer),
-    ) {
-        Err(Error::Server { code, .. }) if code == "bad_signature" => {
-            return Err(Error::WrongPasswordOrSecretKey {
-                profile: username.to_string(),
-                attempts_left: None,
-            });
-        }
-        other => other?,
-    };
+    let joined = register_device(&server, username, &body, &signer)?;
     let doc = bundle::parse(&joined.bundle.bundle)?;
     let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
     if file.profile_id()? != profile {

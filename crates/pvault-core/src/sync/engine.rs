@@ -308,7 +308,6 @@ impl<'a> Engine<'a> {
         let who = |s: &str| format!("{collection} record: {s} ({})", strategy.as_str());
         let dropped = resolution.dropped.join("; ");
         let record = Some((collection, &local.rid));
-        let after = local.revision.max(rrow.revision);
         match resolution.decision {
             Decision::KeepRemote => {
                 vault.store_remote(tx, &rrow, &id, remote.seq)?;
@@ -335,61 +334,122 @@ impl<'a> Engine<'a> {
                 data,
                 classification,
             } => {
-                let lost_local = vault.seal_item(local)?;
-                vault.write_resolved(
-                    tx,
-                    collection,
-                    &id,
-                    (data, classification),
-                    remote.seq,
-                    after,
-                )?;
-                store::set_base(tx, &rrow, remote.seq)?;
-                let detail = if dropped.is_empty() {
-                    who("both versions merged, nothing dropped")
-                } else {
-                    who(&format!("both versions merged; {dropped}"))
+                let clash = Clash {
+                    local,
+                    remote,
+                    rrow: &rrow,
+                    id: &id,
+                    strategy,
                 };
-                // Both inputs stay recoverable: the merge may have dropped a value of either side.
-                let keep = !resolution.dropped.is_empty();
-                store::add_history(
-                    tx,
-                    "conflict",
-                    record,
-                    &format!("{detail} [this device's version]"),
-                    keep.then_some(&lost_local[..]),
-                )?;
-                store::add_history(
-                    tx,
-                    "conflict",
-                    record,
-                    &format!("{detail} [other device's version]"),
-                    keep.then_some(&remote.blob[..]),
-                )?;
+                self.write_merge(tx, &clash, (data, classification), &resolution.dropped)?;
             }
             Decision::Manual => {
-                vault.store_remote(tx, &rrow, &id, remote.seq)?;
-                let item = vault.seal_item(local)?;
-                let cid = store::add_conflict(
-                    tx,
-                    collection,
-                    &local.rid,
-                    strategy.as_str(),
-                    &item,
-                    remote.seq,
-                )?;
-                store::add_history(
-                    tx,
-                    "conflict",
-                    record,
-                    &who(&format!(
-                        "kept both for you: conflict #{cid} (`pvault conflicts resolve {cid} --keep local|remote|both`)"
-                    )),
-                    None,
-                )?;
-                self.report.kept_for_user += 1;
+                let clash = Clash {
+                    local,
+                    remote,
+                    rrow: &rrow,
+                    id: &id,
+                    strategy,
+                };
+                self.keep_for_user(tx, &clash)?;
             }
         }
         Ok(())
+    }
+
+    /// A merge: the merged version becomes a new local revision on top of the server's; both inputs
+    /// stay recoverable in the history when the merge dropped anything.
+    fn write_merge(
+        &mut self,
+        tx: &WriteTx<'_>,
+        clash: &Clash<'_>,
+        merged: (Option<serde_json::Value>, pvault_crypto::Classification),
+        dropped: &[String],
+    ) -> Result<()> {
+        let (vault, local, remote, collection) = (
+            self.vault,
+            clash.local,
+            clash.remote,
+            clash.local.collection.as_str(),
+        );
+        let lost_local = vault.seal_item(local)?;
+        let after = local.revision.max(clash.rrow.revision);
+        vault.write_resolved(tx, collection, clash.id, merged, remote.seq, after)?;
+        store::set_base(tx, clash.rrow, remote.seq)?;
+        let detail = if dropped.is_empty() {
+            clash.who("both versions merged, nothing dropped")
+        } else {
+            clash.who(&format!("both versions merged; {}", dropped.join("; ")))
+        };
+        // Both inputs stay recoverable: the merge may have dropped a value of either side.
+        let keep = !dropped.is_empty();
+        let record = Some((collection, &local.rid));
+        store::add_history(
+            tx,
+            "conflict",
+            record,
+            &format!("{detail} [this device's version]"),
+            keep.then_some(&lost_local[..]),
+        )?;
+        store::add_history(
+            tx,
+            "conflict",
+            record,
+            &format!("{detail} [other device's version]"),
+            keep.then_some(&remote.blob[..]),
+        )?;
+        Ok(())
+    }
+
+    /// Strategy `manual`: the server's version becomes the record, this device's stays as an open
+    /// conflict.
+    fn keep_for_user(&mut self, tx: &WriteTx<'_>, clash: &Clash<'_>) -> Result<()> {
+        let (vault, local, remote, collection) = (
+            self.vault,
+            clash.local,
+            clash.remote,
+            clash.local.collection.as_str(),
+        );
+        vault.store_remote(tx, clash.rrow, clash.id, remote.seq)?;
+        let item = vault.seal_item(local)?;
+        let cid = store::add_conflict(
+            tx,
+            collection,
+            &local.rid,
+            clash.strategy.as_str(),
+            &item,
+            remote.seq,
+        )?;
+        store::add_history(
+            tx,
+            "conflict",
+            Some((collection, &local.rid)),
+            &clash.who(&format!(
+                "kept both for you: conflict #{cid} (`pvault conflicts resolve {cid} --keep local|remote|both`)"
+            )),
+            None,
+        )?;
+        self.report.kept_for_user += 1;
+        Ok(())
+    }
+}
+
+/// Two versions of one record being settled.
+struct Clash<'a> {
+    local: &'a Row,
+    remote: &'a RemoteRecord,
+    rrow: &'a Row,
+    id: &'a str,
+    strategy: pvault_model::Strategy,
+}
+
+impl Clash<'_> {
+    /// A history line about this record.
+    fn who(&self, s: &str) -> String {
+        format!(
+            "{} record: {s} ({})",
+            self.local.collection,
+            self.strategy.as_str()
+        )
     }
 }

@@ -83,140 +83,139 @@ impl Vault {
             tx.commit()?;
         }
         let total = store::count_not_under(&self.conn, current)?;
-        let (mut records, mut versions) = (0u64, 0u64);
-        loop {
-            let rows = store::rows_not_under(&self.conn, current, 256)?;
-            if rows.is_empty() {
-                break;
-            }
-            let tx = self.begin_write()?;
-            let mut seals = 0;
-            for row in rows {
-                let id = self.open_id(&row)?;
-                let keys = self.keys_for(current, &row.collection)?;
-                let id_box = envelope::seal(
-                    &keys,
-                    &self.id_aad(&row.collection, &hex::encode(row.rid)),
-                    id.as_bytes(),
-                )?;
-                let body = match &row.body {
-                    None => None,
-                    Some(_) => {
-                        let payload = self.open_body(&row, &id)?;
-                        let c = class_of(row.classification)?;
-                        let name = CollectionName::parse(&row.collection)?;
-                        let index = models::validate(&name, &id, payload.data.clone())?.index;
-                        let plain = zeroize::Zeroizing::new(
-                            serde_json::to_vec(&payload).expect("payload serializes"),
-                        );
-                        let sealed = envelope::seal(
-                            &keys,
-                            &self.record_aad(&row.collection, &id, c),
-                            &plain,
-                        )?;
-                        let tokens = self.index_tokens(current, &row.collection, &index)?;
-                        store::set_index(&tx, &row.collection, &row.rid, &tokens)?;
-                        seals += 1;
-                        Some(sealed)
-                    }
-                };
-                seals += 1;
-                store::reseal_row(
-                    &tx,
-                    &Row {
-                        key_id: current,
-                        id_box,
-                        body,
-                        ..row
-                    },
-                )?;
-                records += 1;
-            }
-            self.count_seals(&tx, current, seals)?;
-            tx.commit()?;
-            progress(records + versions, total);
+        let mut done = (0u64, 0u64);
+        while self.reseal_records(current, &mut done.0)? {
+            progress(done.0 + done.1, total);
         }
-        loop {
-            let vs = store::versions_not_under(&self.conn, current, 256)?;
-            if vs.is_empty() {
-                break;
-            }
-            let tx = self.begin_write()?;
-            let batch = vs.len() as u64;
-            for v in vs {
-                let row =
-                    store::get_row(&tx, &v.collection, &v.rid)?.ok_or_else(|| Error::Tampered {
-                        collection: v.collection.clone(),
-                        id: format!("#{}", hex::encode(v.rid)),
-                    })?;
-                let id = self.open_id(&row)?;
-                let payload = self.open_version(&v, &id)?;
-                let plain = zeroize::Zeroizing::new(
-                    serde_json::to_vec(&payload).expect("payload serializes"),
-                );
-                let keys = self.keys_for(current, &v.collection)?;
-                let vid = Self::version_record_id(&id, v.version);
-                let body = envelope::seal(
-                    &keys,
-                    &self.record_aad(&v.collection, &vid, class_of(v.classification)?),
-                    &plain,
-                )?;
-                store::reseal_version(
-                    &tx,
-                    &VersionRow {
-                        key_id: current,
-                        body,
-                        ..v
-                    },
-                )?;
-                versions += 1;
-            }
-            self.count_seals(&tx, current, batch)?;
-            tx.commit()?;
-            progress(records + versions, total);
+        while self.reseal_versions(current, &mut done.1)? {
+            progress(done.0 + done.1, total);
         }
+        let (records, versions) = done;
+        let mut report = RotateReport {
+            key_id: current,
+            resumed,
+            records,
+            versions,
+            destroyed: Vec::new(),
+            kept_for_sync: Vec::new(),
+        };
+        let old: Vec<u32> = self
+            .keys
+            .key_ids()
+            .into_iter()
+            .filter(|id| *id != current)
+            .collect();
         if syncing {
             // Every record is pushed again under the new epoch; the old ones stay readable.
             let tx = self.begin_write()?;
             store::mark_all_dirty(&tx)?;
             store::set_meta_u64(&tx, store::ROTATING, 0)?;
             tx.commit()?;
-            let kept_for_sync = self
-                .keys
-                .key_ids()
-                .into_iter()
-                .filter(|id| *id != current)
-                .collect();
-            return Ok(RotateReport {
-                key_id: current,
-                resumed,
-                records,
-                versions,
-                destroyed: Vec::new(),
-                kept_for_sync,
-            });
+            report.kept_for_sync = old;
+            return Ok(report);
         }
         self.check_all_sealed_under(current)?;
-        let destroyed: Vec<u32> = self
-            .keys
-            .key_ids()
-            .into_iter()
-            .filter(|id| *id != current)
-            .collect();
         let (file, keys) = self.key_file.drop_old_epochs(&self.keys)?;
         self.store_key_file(file, keys)?;
         // Old ciphertext pages may linger in the WAL; checkpoint so they leave it (they are unreadable
         // without the destroyed keys either way).
         store::checkpoint_wal(&self.conn)?;
         store::set_meta_u64(&self.conn, store::ROTATING, 0)?;
-        Ok(RotateReport {
-            key_id: current,
-            resumed,
-            records,
-            versions,
-            destroyed,
-            kept_for_sync: Vec::new(),
-        })
+        report.destroyed = old;
+        Ok(report)
+    }
+
+    /// Reseals one batch of record rows still sealed under an old epoch, in one durable
+    /// transaction. Returns false when none was left.
+    fn reseal_records(&self, current: u32, done: &mut u64) -> Result<bool> {
+        let rows = store::rows_not_under(&self.conn, current, 256)?;
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let tx = self.begin_write()?;
+        let mut seals = 0;
+        for row in rows {
+            let id = self.open_id(&row)?;
+            let keys = self.keys_for(current, &row.collection)?;
+            let id_box = envelope::seal(
+                &keys,
+                &self.id_aad(&row.collection, &hex::encode(row.rid)),
+                id.as_bytes(),
+            )?;
+            let body = match &row.body {
+                None => None,
+                Some(_) => {
+                    let payload = self.open_body(&row, &id)?;
+                    let c = class_of(row.classification)?;
+                    let name = CollectionName::parse(&row.collection)?;
+                    let index = models::validate(&name, &id, payload.data.clone())?.index;
+                    let plain = zeroize::Zeroizing::new(
+                        serde_json::to_vec(&payload).expect("payload serializes"),
+                    );
+                    let sealed =
+                        envelope::seal(&keys, &self.record_aad(&row.collection, &id, c), &plain)?;
+                    let tokens = self.index_tokens(current, &row.collection, &index)?;
+                    store::set_index(&tx, &row.collection, &row.rid, &tokens)?;
+                    seals += 1;
+                    Some(sealed)
+                }
+            };
+            seals += 1;
+            store::reseal_row(
+                &tx,
+                &Row {
+                    key_id: current,
+                    id_box,
+                    body,
+                    ..row
+                },
+            )?;
+            *done += 1;
+        }
+        self.count_seals(&tx, current, seals)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Reseals one batch of breakthrough versions still sealed under an old epoch. Returns false
+    /// when none was left.
+    fn reseal_versions(&self, current: u32, done: &mut u64) -> Result<bool> {
+        let vs = store::versions_not_under(&self.conn, current, 256)?;
+        if vs.is_empty() {
+            return Ok(false);
+        }
+        let tx = self.begin_write()?;
+        let batch = vs.len() as u64;
+        for v in vs {
+            let row =
+                store::get_row(&tx, &v.collection, &v.rid)?.ok_or_else(|| Error::Tampered {
+                    collection: v.collection.clone(),
+                    id: format!("#{}", hex::encode(v.rid)),
+                })?;
+            let id = self.open_id(&row)?;
+            let payload = self.open_version(&v, &id)?;
+            let plain =
+                zeroize::Zeroizing::new(serde_json::to_vec(&payload).expect("payload serializes"));
+            let keys = self.keys_for(current, &v.collection)?;
+            let vid = Self::version_record_id(&id, v.version);
+            let body = envelope::seal(
+                &keys,
+                &self.record_aad(&v.collection, &vid, class_of(v.classification)?),
+                &plain,
+            )?;
+            store::reseal_version(
+                &tx,
+                &VersionRow {
+                    key_id: current,
+                    body,
+                    ..v
+                },
+            )?;
+            *done += 1;
+        }
+        self.count_seals(&tx, current, batch)?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Adds the key epochs of another device's key file (a rotation there) to this profile's

@@ -10,6 +10,16 @@ use crate::store::{self, Row, VersionRow, WriteTx};
 use pvault_model::hlc;
 use pvault_model::models::{self, CollectionKind, CollectionName};
 
+/// A record checked and ready to seal.
+struct WritePlan {
+    name: CollectionName,
+    id: String,
+    rid: [u8; 16],
+    valid: models::Validated,
+    existing: Option<Row>,
+    classification: Classification,
+}
+
 impl Vault {
     /// Writes one record (insert or update) and returns once it is durable.
     pub fn put(&mut self, record: NewRecord) -> Result<Written> {
@@ -65,6 +75,8 @@ impl Vault {
         store::set_meta_u64(conn, &key, total)
     }
 
+    /// Validates, seals and stores one record at `revision` under epoch `key_id`; returns what it
+    /// wrote and how many envelopes it sealed.
     pub(crate) fn write_one(
         &self,
         conn: &Connection,
@@ -72,6 +84,47 @@ impl Vault {
         revision: u64,
         key_id: u32,
     ) -> Result<(Written, u64)> {
+        let mut plan = self.plan_write(conn, rec)?;
+        let data = std::mem::take(&mut plan.valid.data);
+        let now = now_rfc3339();
+        let (created, version, previous_chain) = match &plan.existing {
+            Some(row) => {
+                let prev = if row.deleted {
+                    None
+                } else {
+                    Some(self.open_body(row, &plan.id)?)
+                };
+                let created = prev.map(|p| p.created).unwrap_or_else(|| now.clone());
+                let chain = self.last_chain_hash(conn, row, &plan.id)?;
+                (created, row.version + 1, chain)
+            }
+            None => (now.clone(), 1, None),
+        };
+        let append_only = plan.name.kind() == CollectionKind::Breakthroughs;
+        let attestation =
+            append_only.then(|| self.attest(&plan.id, version, &data, previous_chain, &now));
+        let payload = Payload {
+            id: plan.id.clone(),
+            schema: models::SCHEMA_VERSION,
+            created,
+            updated: now,
+            data,
+            attestation,
+        };
+        let seals = self.seal_and_store(conn, &plan, &payload, version, revision, key_id)?;
+        let written = Written {
+            collection: plan.name.to_string(),
+            id: plan.id,
+            classification: plan.classification,
+            revision,
+            version,
+        };
+        Ok((written, seals))
+    }
+
+    /// Checks a record before anything is sealed: collection, id, size, schema, and the
+    /// classification it gets (given, kept from the stored record, or the defaults).
+    fn plan_write(&self, conn: &Connection, rec: NewRecord) -> Result<WritePlan> {
         let name = CollectionName::parse(&rec.collection)?;
         let id = match rec.id {
             Some(id) => {
@@ -110,62 +163,49 @@ impl Vault {
                 given: classification,
             });
         }
-        let now = now_rfc3339();
-        let (created, version, previous_chain) = match &existing {
-            Some(row) => {
-                let prev = if row.deleted {
-                    None
-                } else {
-                    Some(self.open_body(row, &id)?)
-                };
-                let created = prev
-                    .as_ref()
-                    .map(|p| p.created.clone())
-                    .unwrap_or_else(|| now.clone());
-                (
-                    created,
-                    row.version + 1,
-                    self.last_chain_hash(conn, row, &id)?,
-                )
-            }
-            None => (now.clone(), 1, None),
-        };
-        let append_only = name.kind() == CollectionKind::Breakthroughs;
-        let attestation =
-            append_only.then(|| self.attest(&id, version, &valid.data, previous_chain, &now));
-        let payload = Payload {
-            id: id.clone(),
-            schema: models::SCHEMA_VERSION,
-            created,
-            updated: now,
-            data: valid.data,
-            attestation,
-        };
+        Ok(WritePlan {
+            name,
+            id,
+            rid,
+            valid,
+            existing,
+            classification,
+        })
+    }
+
+    /// Seals the payload (body, id box and, for append-only collections, the version) and stores
+    /// the row and its blind-index entries. Returns the number of envelopes sealed.
+    fn seal_and_store(
+        &self,
+        conn: &Connection,
+        plan: &WritePlan,
+        payload: &Payload,
+        version: u64,
+        revision: u64,
+        key_id: u32,
+    ) -> Result<u64> {
+        let (collection, id, rid, c) =
+            (plan.name.as_str(), &plan.id, plan.rid, plan.classification);
         let plain =
-            zeroize::Zeroizing::new(serde_json::to_vec(&payload).expect("payload serializes"));
-        let keys = self.keys_for(key_id, name.as_str())?;
-        let body = envelope::seal(
+            zeroize::Zeroizing::new(serde_json::to_vec(payload).expect("payload serializes"));
+        let keys = self.keys_for(key_id, collection)?;
+        let body = envelope::seal(&keys, &self.record_aad(collection, id, c), &plain)?;
+        let id_box = envelope::seal(
             &keys,
-            &self.record_aad(name.as_str(), &id, classification),
-            &plain,
+            &self.id_aad(collection, &hex::encode(rid)),
+            id.as_bytes(),
         )?;
-        let rid_hex = hex::encode(rid);
-        let id_box = envelope::seal(&keys, &self.id_aad(name.as_str(), &rid_hex), id.as_bytes())?;
         let mut seals = 2;
-        if append_only {
-            let vid = Self::version_record_id(&id, version);
-            let vbody = envelope::seal(
-                &keys,
-                &self.record_aad(name.as_str(), &vid, classification),
-                &plain,
-            )?;
+        if payload.attestation.is_some() {
+            let vid = Self::version_record_id(id, version);
+            let vbody = envelope::seal(&keys, &self.record_aad(collection, &vid, c), &plain)?;
             store::add_version(
                 conn,
                 &VersionRow {
-                    collection: name.to_string(),
+                    collection: collection.to_string(),
                     rid,
                     version,
-                    classification: classification.as_byte(),
+                    classification: c.as_byte(),
                     key_id,
                     body: vbody,
                     revision,
@@ -174,10 +214,10 @@ impl Vault {
             seals += 1;
         }
         let row = Row {
-            collection: name.to_string(),
+            collection: collection.to_string(),
             rid,
             id_box,
-            classification: classification.as_byte(),
+            classification: c.as_byte(),
             key_id,
             body: Some(body),
             revision,
@@ -186,21 +226,12 @@ impl Vault {
             deleted: false,
         };
         store::put_row(conn, &row)?;
-        let tokens = self.index_tokens(key_id, name.as_str(), &valid.index)?;
+        let tokens = self.index_tokens(key_id, collection, &plan.valid.index)?;
         // A new record has no old entries to replace; one without indexed fields has none at all.
-        if existing.is_some() || !tokens.is_empty() {
-            store::set_index(conn, name.as_str(), &rid, &tokens)?;
+        if plan.existing.is_some() || !tokens.is_empty() {
+            store::set_index(conn, collection, &rid, &tokens)?;
         }
-        Ok((
-            Written {
-                collection: name.to_string(),
-                id,
-                classification,
-                revision,
-                version,
-            },
-            seals,
-        ))
+        Ok(seals)
     }
 
     /// Deletes a record, leaving a tombstone (for sync). Breakthrough versions are kept.
