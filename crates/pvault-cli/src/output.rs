@@ -73,6 +73,15 @@ pub fn progress(json: bool, message: &'static str) -> ProgressBar {
     bar
 }
 
+/// Adapts a progress bar to the operations' `(stage, done, total)` callback.
+pub fn staged(bar: &ProgressBar) -> impl FnMut(&'static str, u64, u64) + '_ {
+    move |stage, done, total| {
+        bar.set_message(stage);
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
 /// Adapts a progress bar to the library's `(done, total)` callback.
 pub fn callback(bar: &ProgressBar) -> impl FnMut(u64, u64) + '_ {
     move |done, total| {

@@ -1,8 +1,26 @@
-//! pvault-core owns everything pvault does with profiles and their data: the home directory and its
-//! registry, profile lifecycle (create, unlock, change password, rotate keys, crypto-shred delete),
-//! failed-unlock counters, the per-profile encrypted SQLite store, the typed collections and their
-//! blind indexes, and verification. It never prints: the CLI (and later the agent, the dashboard and
-//! sync) call it and present the results.
+//! pvault-core is the engine: everything pvault does with profiles and their data on this device.
+//! It never prints: the CLI, the agent and (later) the dashboard call it and present the results.
+//! The domain rules it applies (record schemas, security levels, conflict resolution) are in the
+//! pure `pvault-model` crate; the cryptography is `pvault-crypto`'s; the wire types are
+//! `pvault-proto`'s.
+//!
+//! Its rooms, from the bottom up (each imports only the ones above it in this list):
+//!
+//! - `store/`: one SQLite file per profile; connection, write transactions, numbered migrations
+//!   (`store/migrations/*.sql`) and the only SQL of the engine.
+//! - `home/`: the home directory, its file names and its registry of profiles (no secrets).
+//! - `vault/`: an unlocked profile ([`Vault`]), one file per concern: `keys` (purpose keys and AAD),
+//!   `read`, `write`, `chain` (breakthrough attestations), `verify`, `rotate` (password and keys).
+//! - `replica/`: the one door rows leave a profile and come back by: the sealed sync item and
+//!   "apply what another device wrote". Sync goes through it; backup and export will.
+//! - `profile/`: profile lifecycle ([`Pvault`]: create, unlock, passwd, delete) and the
+//!   failed-unlock counters.
+//! - `sync/`: the sync client (account, device, key bundle, engine, watch, conflicts).
+//! - `session.rs`: unlocked profiles held in memory ([`Sessions`]), the agent's state.
+//! - `agent/`: the per-user agent and its client, over a Unix socket.
+//!
+//! Rooms still to come, with their place kept: `audit/`, `integrity/` (beside `vault/verify`),
+//! `backup/` and `export/` (through `replica/`), `share/`, `migrate/`.
 //!
 //! ```no_run
 //! use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
@@ -26,6 +44,7 @@ pub mod agent;
 mod error;
 mod fsutil;
 mod home;
+pub mod ops;
 mod profile;
 mod replica;
 mod session;

@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pvault_crypto::{Aad, Classification, CollectionKeys, Key32, Kind, envelope};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::Pvault;
 use crate::error::{Error, Result};
-use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
+use crate::ops::{Op, Operations, Reply};
+use crate::vault::{Record, Vault};
 use pvault_model::security::SecurityLevel;
 
 /// Bytes of cached records kept per profile.
@@ -52,8 +53,28 @@ impl Drop for Watcher {
     }
 }
 
+impl Session {
+    /// Reads a record, from the cache when its revision on disk is unchanged.
+    fn cached_get(&mut self, collection: &str, id: &str) -> Result<Record> {
+        let revision = self.vault.revision_of(collection, id)?;
+        if let Some(rec) = revision.and_then(|rev| self.cache.get(collection, id, rev)) {
+            if rec.classification.needs_reauth() && !self.vault.reauth_valid() {
+                return Err(Error::ReauthRequired {
+                    collection: rec.collection,
+                    id: rec.id,
+                    classification: rec.classification,
+                });
+            }
+            return Ok(rec);
+        }
+        let rec = self.vault.get(collection, id)?;
+        self.cache.insert(&rec);
+        Ok(rec)
+    }
+}
+
 /// What `status` tells about an unlocked profile.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionStatus {
     /// Profile name.
     pub profile: String,
@@ -181,13 +202,6 @@ impl Sessions {
         Ok(s)
     }
 
-    /// Syncs an unlocked profile now (push, then pull).
-    pub fn sync(&mut self, name: &str) -> Result<crate::sync::SyncReport> {
-        let vault = &mut self.session(name)?.vault;
-        let policy = vault.summary().sync_policy();
-        crate::sync::sync(vault, &policy, &mut |_, _, _| {})
-    }
-
     /// Starts (or, with `on == false`, stops) syncing an unlocked profile in the background whenever
     /// the server announces a change or a record changes here. Stops by itself when the profile locks.
     pub fn watch(&mut self, name: &str, on: bool) -> Result<bool> {
@@ -242,63 +256,21 @@ impl Sessions {
         Ok(true)
     }
 
-    /// Runs `f` on an unlocked profile's vault (and counts as use, for auto-lock).
-    pub fn with_vault<T>(
-        &mut self,
-        name: &str,
-        f: impl FnOnce(&mut Vault) -> Result<T>,
-    ) -> Result<T> {
-        f(&mut self.session(name)?.vault)
-    }
-
-    /// Reads a record, from the cache when its revision on disk is unchanged.
-    pub fn get(&mut self, name: &str, collection: &str, id: &str) -> Result<Record> {
+    /// Runs an operation on an unlocked profile (and counts as use, for auto-lock). Reads come
+    /// from the profile's cache while the record's revision on disk is unchanged; writes drop the
+    /// record from it.
+    pub fn run(&mut self, name: &str, op: Op) -> Result<Reply> {
         let s = self.session(name)?;
-        let revision = s.vault.revision_of(collection, id)?;
-        if let Some(rec) = revision.and_then(|rev| s.cache.get(collection, id, rev)) {
-            if rec.classification.needs_reauth() && !s.vault.reauth_valid() {
-                return Err(Error::ReauthRequired {
-                    collection: rec.collection,
-                    id: rec.id,
-                    classification: rec.classification,
-                });
-            }
-            return Ok(rec);
+        if let Op::Get { collection, id } = &op {
+            return s
+                .cached_get(collection, id)
+                .map(|r| Reply::Record(Box::new(r)));
         }
-        let rec = s.vault.get(collection, id)?;
-        s.cache.insert(&rec);
-        Ok(rec)
-    }
-
-    /// Writes a record.
-    pub fn put(&mut self, name: &str, record: NewRecord) -> Result<Written> {
-        let s = self.session(name)?;
-        let w = s.vault.put(record)?;
-        s.cache.remove(&w.collection, &w.id);
-        Ok(w)
-    }
-
-    /// Deletes a record.
-    pub fn remove(&mut self, name: &str, collection: &str, id: &str) -> Result<Written> {
-        let s = self.session(name)?;
-        let w = s.vault.remove(collection, id)?;
-        s.cache.remove(&w.collection, &w.id);
-        Ok(w)
-    }
-
-    /// Lists a collection.
-    pub fn list(
-        &mut self,
-        name: &str,
-        collection: &str,
-        filter: Option<(&str, &str)>,
-    ) -> Result<Listing> {
-        self.session(name)?.vault.list(collection, filter)
-    }
-
-    /// Verifies a profile.
-    pub fn verify(&mut self, name: &str) -> Result<VerifyReport> {
-        self.session(name)?.vault.verify(&mut |_, _| {})
+        let reply = s.vault.run(op, &mut |_, _, _| {})?;
+        if let Reply::Written(w) = &reply {
+            s.cache.remove(&w.collection, &w.id);
+        }
+        Ok(reply)
     }
 
     /// A fresh challenge for a re-authentication of `name`.

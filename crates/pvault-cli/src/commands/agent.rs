@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use pvault_core::Pvault;
-use pvault_core::agent::{AgentClient, Request, ServeOptions};
+use pvault_core::agent::{AgentClient, ServeOptions};
 use serde_json::json;
 
 use crate::cli::{AgentArgs, Global};
@@ -23,7 +23,7 @@ pub fn run(g: &Global, args: AgentArgs) -> Result<()> {
     if args.stop {
         let stopped = match AgentClient::connect(pv.home().root()) {
             Some(mut c) => {
-                c.call(&Request::Stop)?;
+                c.stop()?;
                 true
             }
             None => false,

@@ -35,30 +35,3 @@ pub fn unlock(pv: &Pvault, g: &Global) -> Result<Vault> {
         other => Ok(other?),
     }
 }
-
-/// Runs `op`; if it needs a re-authentication, asks for the password again and runs it once more.
-pub fn with_reauth<T>(
-    pv: &Pvault,
-    vault: &mut Vault,
-    g: &Global,
-    mut op: impl FnMut(&Vault) -> pvault_core::Result<T>,
-) -> Result<T> {
-    match op(vault) {
-        Err(e @ Error::ReauthRequired { .. }) => {
-            let what = match &e {
-                Error::ReauthRequired {
-                    collection,
-                    id,
-                    classification,
-                } => {
-                    format!("{classification} record {collection}/{id}")
-                }
-                _ => unreachable!(),
-            };
-            let creds = secrets::reauth_credentials(g, &vault.summary().name, &what)?;
-            pv.reauthenticate(vault, &creds)?;
-            Ok(op(vault)?)
-        }
-        other => Ok(other?),
-    }
-}

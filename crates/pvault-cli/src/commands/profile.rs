@@ -2,7 +2,7 @@
 
 use anyhow::{Result, bail};
 use pvault_core::NewProfile;
-use pvault_core::agent::{AgentClient, Request, SecretString};
+use pvault_core::agent::{AgentClient, SecretString};
 use serde_json::json;
 
 use crate::cli::{CreateArgs, Global, ProfileCommand};
@@ -45,10 +45,10 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                 }
             };
             let mut agent = agent::ensure(&pv)?;
-            agent.call(&Request::Unlock {
-                profile: name.clone(),
-                keys: SecretString(zeroize::Zeroizing::new(hex::encode(&keys[..]))),
-            })?;
+            agent.unlock(
+                &name,
+                SecretString(zeroize::Zeroizing::new(hex::encode(&keys[..]))),
+            )?;
             let auto_lock = summary.auto_lock().as_secs();
             if g.json {
                 output::json(&json!({ "unlocked": name, "auto_lock_secs": auto_lock }));
@@ -68,12 +68,7 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
             };
             let locked: Vec<String> = match AgentClient::connect(pv.home().root()) {
                 None => Vec::new(),
-                Some(mut c) => {
-                    let r = c.call(&Request::Lock {
-                        profile: target.clone(),
-                    })?;
-                    serde_json::from_value(r["locked"].clone()).unwrap_or_default()
-                }
+                Some(mut c) => c.lock(target.as_deref())?,
             };
             if g.json {
                 output::json(&json!({ "locked": locked }));
@@ -94,19 +89,18 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
         }
         ProfileCommand::Status => {
             let status = match AgentClient::connect(pv.home().root()) {
-                None => serde_json::Value::Array(vec![]),
-                Some(mut c) => c.call(&Request::Status)?,
+                None => Vec::new(),
+                Some(mut c) => c.status()?,
             };
             let current = pv.current()?;
             if g.json {
                 output::json(&json!({ "current": current, "unlocked": status }));
             } else {
-                let list = status.as_array().cloned().unwrap_or_default();
-                if list.is_empty() {
+                if status.is_empty() {
                     println!("every profile is locked");
                 }
-                for s in list {
-                    let name = s["profile"].as_str().unwrap_or_default();
+                for s in &status {
+                    let name = s.profile.as_str();
                     println!(
                         "{} {:<20} unlocked, idle {}, locks in {}{}",
                         if current.as_deref() == Some(name) {
@@ -115,15 +109,15 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
                             " "
                         },
                         name,
-                        human(s["idle_secs"].as_u64().unwrap_or(0)),
-                        human(s["locks_in_secs"].as_u64().unwrap_or(0)),
-                        if s["cache_encrypted"] == true {
+                        human(s.idle_secs),
+                        human(s.locks_in_secs),
+                        if s.cache_encrypted {
                             ", cache encrypted"
                         } else {
                             ""
                         },
                     );
-                    if let Some(news) = s["watch_news"].as_str() {
+                    if let Some(news) = &s.watch_news {
                         println!("    background sync: {news}");
                     }
                 }
@@ -185,9 +179,7 @@ pub fn run(g: &Global, cmd: ProfileCommand) -> Result<()> {
             };
             // A session in the agent keeps the old values: lock it so the next unlock uses the new ones.
             if let Some(mut c) = AgentClient::connect(pv.home().root()) {
-                c.call(&Request::Lock {
-                    profile: Some(name.clone()),
-                })?;
+                c.lock(Some(&name))?;
             }
             if g.json {
                 output::json(&summary);
@@ -377,8 +369,6 @@ fn human(secs: u64) -> String {
 /// After the keys changed on disk, a session in the agent holds stale ones: lock it.
 fn lock_in_agent(pv: &pvault_core::Pvault, name: &str) {
     if let Some(mut c) = AgentClient::connect(pv.home().root()) {
-        let _ = c.call(&Request::Lock {
-            profile: Some(name.to_string()),
-        });
+        let _ = c.lock(Some(name));
     }
 }

@@ -3,7 +3,8 @@
 use std::io::{BufRead, Read, Write};
 
 use anyhow::{Context, Result, bail};
-use pvault_core::{Classification, Listing, MAX_RECORD_BYTES, NewRecord, Pvault, Unreadable};
+use pvault_core::ops::Op;
+use pvault_core::{Classification, MAX_RECORD_BYTES, Pvault, Unreadable};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -61,13 +62,15 @@ pub fn put(g: &Global, args: PutArgs) -> Result<()> {
         return put_lines(g, &pv, args);
     }
     let data = parse_json(&read_input(args.data.as_deref())?)?;
-    let mut backend = Backend::open(&pv, g)?;
-    let w = backend.put(NewRecord {
+    let op = Op::Put {
         collection: args.collection,
         id: args.id,
         classification: args.classification,
         data,
-    })?;
+    };
+    let w = Backend::open(&pv, g)?
+        .run(&pv, g, op, &mut |_, _, _| {})?
+        .into_written()?;
     if g.json {
         output::json(&w);
     } else {
@@ -102,13 +105,15 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
             .map(|c| c.parse::<Classification>())
             .transpose()
             .with_context(|| format!("line {}", n + 1))?;
+        let op = Op::Put {
+            collection: args.collection.clone(),
+            id: parsed.id,
+            classification,
+            data: parsed.data,
+        };
         let w = backend
-            .put(NewRecord {
-                collection: args.collection.clone(),
-                id: parsed.id,
-                classification,
-                data: parsed.data,
-            })
+            .run(pv, g, op, &mut |_, _, _| {})
+            .and_then(|reply| Ok(reply.into_written()?))
             .with_context(|| format!("line {}", n + 1))?;
         if g.json {
             serde_json::to_writer(&mut stdout, &w)?;
@@ -123,7 +128,13 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
 
 pub fn get(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let rec = Backend::open(&pv, g)?.get(&pv, g, &r.collection, &r.id)?;
+    let op = Op::Get {
+        collection: r.collection,
+        id: r.id,
+    };
+    let rec = Backend::open(&pv, g)?
+        .run(&pv, g, op, &mut |_, _, _| {})?
+        .into_record()?;
     if g.json {
         output::json(&rec);
     } else {
@@ -134,7 +145,13 @@ pub fn get(g: &Global, r: RecordRef) -> Result<()> {
 
 pub fn history(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let versions = Backend::open(&pv, g)?.history(&pv, g, &r.collection, &r.id)?;
+    let op = Op::History {
+        collection: r.collection,
+        id: r.id,
+    };
+    let versions = Backend::open(&pv, g)?
+        .run(&pv, g, op, &mut |_, _, _| {})?
+        .into_versions()?;
     if g.json {
         output::json(&versions);
     } else {
@@ -174,8 +191,15 @@ pub fn list(g: &Global, args: ListArgs) -> Result<()> {
         },
     };
     let pv = open_home(g)?;
-    let listing: Listing =
-        Backend::open(&pv, g)?.list(&pv, g, &args.collection, filter, args.reveal)?;
+    let mut backend = Backend::open(&pv, g)?;
+    if args.reveal {
+        backend.reauthenticate(&pv, g, "showing SECRET records")?;
+    }
+    let op = Op::List {
+        collection: args.collection,
+        filter,
+    };
+    let listing = backend.run(&pv, g, op, &mut |_, _, _| {})?.into_listing()?;
     if g.json {
         output::json(&listing);
     } else {
@@ -191,7 +215,13 @@ pub fn list(g: &Global, args: ListArgs) -> Result<()> {
 
 pub fn rm(g: &Global, r: RecordRef) -> Result<()> {
     let pv = open_home(g)?;
-    let w = Backend::open(&pv, g)?.remove(&r.collection, &r.id)?;
+    let op = Op::Remove {
+        collection: r.collection,
+        id: r.id,
+    };
+    let w = Backend::open(&pv, g)?
+        .run(&pv, g, op, &mut |_, _, _| {})?
+        .into_written()?;
     if g.json {
         output::json(&json!({ "deleted": w }));
     } else {
@@ -205,7 +235,9 @@ pub fn verify(g: &Global) -> Result<()> {
     let mut backend = Backend::open(&pv, g)?;
     let profile = backend.profile();
     let bar = output::progress(g.json, "verifying");
-    let report = backend.verify(&mut output::callback(&bar))?;
+    let report = backend
+        .run(&pv, g, Op::Verify, &mut output::staged(&bar))?
+        .into_verified()?;
     bar.finish_and_clear();
     if g.json {
         output::json(&report);

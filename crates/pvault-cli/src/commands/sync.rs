@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
-use pvault_core::agent::Request;
-use pvault_core::sync::{self, Keep, Phase, Strategy, SyncReport, WatchEvent};
+use pvault_core::ops::{Op, Operations};
+use pvault_core::sync::{self, Keep, Strategy, SyncReport, WatchEvent};
 use pvault_core::{ProfileSummary, Pvault, Vault};
 use serde_json::json;
 
+use crate::backend::Backend;
 use crate::cli::{ConflictsCommand, Global, KeepArg, ServerArgs, SyncArgs, SyncCommand};
 use crate::commands::{open_home, unlock};
 use crate::{output, secrets};
@@ -30,12 +31,9 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
     match args.command {
         None if args.watch => match in_agent() {
             Some((mut client, profile)) => {
-                let answer = client.call(&Request::Watch {
-                    profile: profile.clone(),
-                    on: !args.stop,
-                })?;
+                let watching = client.watch(&profile, !args.stop)?;
                 if g.json {
-                    output::json(&answer);
+                    output::json(&json!({ "watching": watching }));
                 } else if args.stop {
                     println!("profile '{profile}': background sync stopped");
                 } else {
@@ -51,18 +49,12 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
             None => watch(g, &pv),
         },
         None => {
-            if let Some((mut client, profile)) = in_agent() {
-                let answer = client.call(&Request::Sync {
-                    profile: profile.clone(),
-                })?;
-                let report: SyncReport =
-                    serde_json::from_value(answer).context("unexpected answer from the agent")?;
-                print_report(g, &profile, &report);
-                return Ok(());
-            }
-            let mut vault = unlock(&pv, g)?;
-            let report = sync_with_progress(g, &mut vault)?;
-            print_report(g, &vault.summary().name, &report);
+            let mut backend = Backend::open(&pv, g)?;
+            let profile = backend.profile();
+            let bar = output::progress(g.json, "syncing");
+            let report = backend.run(&pv, g, Op::Sync, &mut output::staged(&bar));
+            bar.finish_and_clear();
+            print_report(g, &profile, &report?.into_synced()?);
             Ok(())
         }
         Some(SyncCommand::Setup {
@@ -252,20 +244,9 @@ pub fn run(g: &Global, args: SyncArgs) -> Result<()> {
 
 fn sync_with_progress(g: &Global, vault: &mut Vault) -> Result<SyncReport> {
     let bar = output::progress(g.json, "syncing");
-    let report = sync::sync(
-        vault,
-        &vault.summary().sync_policy(),
-        &mut |phase, done, total| {
-            bar.set_message(match phase {
-                Phase::Push => "pushing",
-                Phase::Pull => "pulling",
-            });
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    );
+    let report = vault.run(Op::Sync, &mut output::staged(&bar));
     bar.finish_and_clear();
-    Ok(report?)
+    Ok(report?.into_synced()?)
 }
 
 fn print_report(g: &Global, profile: &str, r: &SyncReport) {

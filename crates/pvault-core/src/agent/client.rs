@@ -1,16 +1,35 @@
-//! The client side of the agent protocol.
+//! The client side of the agent protocol: one typed method per request.
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
-
-use super::proto::{AgentError, Request, Response, read_frame, write_frame};
+use super::proto::{
+    AgentError, Answer, Frame, Request, Response, SecretString, decode_frame, read_frame_bytes,
+    write_frame,
+};
+use crate::ops::{Op, Reply};
+use crate::session::SessionStatus;
 
 /// A connection to a running agent.
 pub struct AgentClient {
     stream: UnixStream,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> AgentError {
+    AgentError {
+        kind: "unavailable".into(),
+        message: format!("the agent stopped answering: {e}"),
+        classification: None,
+    }
+}
+
+fn unexpected(answer: Answer) -> AgentError {
+    AgentError {
+        kind: "failed".into(),
+        message: format!("unexpected answer from the agent: {answer:?}"),
+        classification: None,
+    }
 }
 
 impl AgentClient {
@@ -26,19 +45,110 @@ impl AgentClient {
     }
 
     /// Sends a request and waits for its answer.
-    pub fn call(&mut self, req: &Request) -> Result<Value, AgentError> {
-        let unavailable = |e: std::io::Error| AgentError {
-            kind: "unavailable".into(),
-            message: format!("the agent stopped answering: {e}"),
-            classification: None,
-        };
-        write_frame(&mut self.stream, req).map_err(unavailable)?;
-        let resp: Response = read_frame(&mut self.stream)
+    pub fn call(&mut self, req: Request) -> Result<Answer, AgentError> {
+        write_frame(&mut self.stream, &Frame::new(req)).map_err(unavailable)?;
+        let body = read_frame_bytes(&mut self.stream)
             .map_err(unavailable)?
-            .ok_or_else(|| unavailable(std::io::Error::other("connection closed")))?;
-        match resp.error {
-            Some(e) => Err(e),
-            None => Ok(resp.result),
+            .ok_or_else(|| unavailable("connection closed"))?;
+        match decode_frame::<Response>(&body)? {
+            Response::Ok(answer) => Ok(answer),
+            Response::Err(e) => Err(e),
+        }
+    }
+
+    /// The agent's protocol version and process id.
+    pub fn hello(&mut self) -> Result<(u32, u32), AgentError> {
+        match self.call(Request::Hello)? {
+            Answer::Hello { protocol, pid } => Ok((protocol, pid)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Hands a profile's unlocked keys (transfer bytes, hex) to the agent.
+    pub fn unlock(&mut self, profile: &str, keys: SecretString) -> Result<(), AgentError> {
+        match self.call(Request::Unlock {
+            profile: profile.into(),
+            keys,
+        })? {
+            Answer::Unlocked { .. } => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Locks one profile, or every one; returns those it locked.
+    pub fn lock(&mut self, profile: Option<&str>) -> Result<Vec<String>, AgentError> {
+        match self.call(Request::Lock {
+            profile: profile.map(str::to_string),
+        })? {
+            Answer::Locked { profiles } => Ok(profiles),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// The unlocked profiles.
+    pub fn status(&mut self) -> Result<Vec<SessionStatus>, AgentError> {
+        match self.call(Request::Status)? {
+            Answer::Status { sessions } => Ok(sessions),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Starts a re-authentication: the challenge to answer.
+    pub fn challenge(&mut self, profile: &str) -> Result<[u8; 32], AgentError> {
+        match self.call(Request::Challenge {
+            profile: profile.into(),
+        })? {
+            Answer::Challenge { challenge } => {
+                let mut c = [0u8; 32];
+                hex::decode_to_slice(&challenge, &mut c).map_err(|_| AgentError {
+                    kind: "failed".into(),
+                    message: "unexpected challenge from the agent".into(),
+                    classification: None,
+                })?;
+                Ok(c)
+            }
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Completes a re-authentication with the proof answering the last challenge.
+    pub fn reauthenticate(&mut self, profile: &str, proof: &[u8]) -> Result<(), AgentError> {
+        match self.call(Request::Reauth {
+            profile: profile.into(),
+            proof: hex::encode(proof),
+        })? {
+            Answer::Reauthenticated { .. } => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Runs an operation on a profile the agent holds unlocked.
+    pub fn run(&mut self, profile: &str, op: Op) -> Result<Reply, AgentError> {
+        match self.call(Request::Run {
+            profile: profile.into(),
+            op,
+        })? {
+            Answer::Done { reply } => Ok(*reply),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Starts or stops the background sync of a profile; whether it now runs.
+    pub fn watch(&mut self, profile: &str, on: bool) -> Result<bool, AgentError> {
+        match self.call(Request::Watch {
+            profile: profile.into(),
+            on,
+        })? {
+            Answer::Watching { on } => Ok(on),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Locks everything and ends the agent.
+    pub fn stop(&mut self) -> Result<(), AgentError> {
+        match self.call(Request::Stop)? {
+            Answer::Stopping => Ok(()),
+            other => Err(unexpected(other)),
         }
     }
 }

@@ -15,7 +15,10 @@ mod proto;
 mod server;
 
 pub use client::AgentClient;
-pub use proto::{AgentError, Request, Response, SecretString, read_frame, write_frame};
+pub use proto::{
+    AgentError, Answer, Frame, PROTOCOL_VERSION, Request, Response, SecretString, decode_frame,
+    read_frame, read_frame_bytes, write_frame,
+};
 pub use server::{ServeOptions, serve};
 
 use std::path::{Path, PathBuf};

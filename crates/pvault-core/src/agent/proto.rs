@@ -6,14 +6,16 @@ use std::io::{Read, Write};
 
 use pvault_crypto::Classification;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use zeroize::Zeroizing;
+
+use crate::ops::{Op, Reply};
+use crate::session::SessionStatus;
 
 /// Largest frame accepted (records are at most 1 MiB; listings can be larger).
 pub const MAX_FRAME: usize = 64 << 20;
 
-/// Protocol version, checked by `hello`.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Protocol version, carried by every frame. Version 2: typed answers, records as [`Op`]s.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A string holding secret material (hex of transferred keys): zeroized on drop, never printed.
 pub struct SecretString(pub Zeroizing<String>);
@@ -36,9 +38,9 @@ impl<'de> Deserialize<'de> for SecretString {
     }
 }
 
-/// A request to the agent.
+/// A request to the agent: managing the sessions it holds, or running an [`Op`] on one of them.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "req", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
     /// Version check.
     Hello,
@@ -52,52 +54,42 @@ pub enum Request {
     Challenge { profile: String },
     /// Finish a re-authentication with a proof (hex).
     Reauth { profile: String, proof: String },
-    /// Write a record.
-    Put {
-        profile: String,
-        collection: String,
-        id: Option<String>,
-        classification: Option<Classification>,
-        data: Value,
-    },
-    /// Read a record.
-    Get {
-        profile: String,
-        collection: String,
-        id: String,
-    },
-    /// List a collection.
-    List {
-        profile: String,
-        collection: String,
-        filter: Option<(String, String)>,
-    },
-    /// Versions of a breakthrough.
-    History {
-        profile: String,
-        collection: String,
-        id: String,
-    },
-    /// Delete a record.
-    Remove {
-        profile: String,
-        collection: String,
-        id: String,
-    },
-    /// Verify a profile.
-    Verify { profile: String },
-    /// Sync a profile now.
-    Sync { profile: String },
+    /// Run an operation on an unlocked profile.
+    Run { profile: String, op: Op },
     /// Start or stop syncing a profile in the background.
     Watch { profile: String, on: bool },
     /// Lock everything and exit.
     Stop,
 }
 
+/// The agent's answer to a successful request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Answer {
+    /// To `Hello`.
+    Hello { protocol: u32, pid: u32 },
+    /// To `Unlock`.
+    Unlocked { profile: String },
+    /// To `Lock`: the profiles it locked.
+    Locked { profiles: Vec<String> },
+    /// To `Status`.
+    Status { sessions: Vec<SessionStatus> },
+    /// To `Challenge` (hex).
+    Challenge { challenge: String },
+    /// To `Reauth`.
+    Reauthenticated { profile: String },
+    /// To `Run`.
+    Done { reply: Box<Reply> },
+    /// To `Watch`: whether it now syncs in the background.
+    Watching { on: bool },
+    /// To `Stop`.
+    Stopping,
+}
+
 /// An error from the agent, with the kinds a client reacts to.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AgentError {
-    /// `locked`, `reauth_required`, `unavailable` or `failed`.
+    /// `locked`, `reauth_required`, `unavailable`, `version` or `failed`.
     pub kind: String,
     /// A sentence for the user.
     pub message: String,
@@ -114,15 +106,35 @@ impl std::fmt::Display for AgentError {
 
 impl std::error::Error for AgentError {}
 
-/// A response: a result or an error.
+/// One message on the socket, either way: the protocol version and the message. A peer that sees
+/// another version refuses the message and says so.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Response {
-    /// The result on success.
-    #[serde(default)]
-    pub result: Value,
-    /// The error on failure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<AgentError>,
+#[serde(deny_unknown_fields)]
+pub struct Frame<T> {
+    /// [`PROTOCOL_VERSION`] of the sender.
+    pub v: u32,
+    /// The message.
+    pub msg: T,
+}
+
+impl<T> Frame<T> {
+    /// A message of this version.
+    pub fn new(msg: T) -> Self {
+        Frame {
+            v: PROTOCOL_VERSION,
+            msg,
+        }
+    }
+}
+
+/// The agent's response: an answer or an error.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Response {
+    /// The request succeeded.
+    Ok(Answer),
+    /// The request failed.
+    Err(AgentError),
 }
 
 /// Writes one frame.
@@ -136,6 +148,16 @@ pub fn write_frame<T: Serialize>(w: &mut impl Write, value: &T) -> std::io::Resu
 
 /// Reads one frame; `Ok(None)` at a clean end of stream.
 pub fn read_frame<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> std::io::Result<Option<T>> {
+    match read_frame_bytes(r)? {
+        None => Ok(None),
+        Some(body) => serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+    }
+}
+
+/// Reads one frame's bytes (zeroized when dropped); `Ok(None)` at a clean end of stream.
+pub fn read_frame_bytes(r: &mut impl Read) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
@@ -151,9 +173,43 @@ pub fn read_frame<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> std::io::R
     }
     let mut body = Zeroizing::new(vec![0u8; len]);
     r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    Ok(Some(body))
+}
+
+/// Decodes a frame of this protocol version; for a frame of another version, an error that says
+/// which (so an agent and a client from different pvault versions explain themselves).
+pub fn decode_frame<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, AgentError> {
+    #[derive(Deserialize)]
+    struct Version {
+        v: Option<u32>,
+    }
+    let frame = serde_json::from_slice::<Frame<T>>(body);
+    let v = serde_json::from_slice::<Version>(body)
+        .ok()
+        .and_then(|v| v.v);
+    match (frame, v) {
+        (Ok(frame), _) if frame.v == PROTOCOL_VERSION => Ok(frame.msg),
+        (Ok(frame), _) => Err(version_mismatch(Some(frame.v))),
+        (Err(_), Some(v)) if v != PROTOCOL_VERSION => Err(version_mismatch(Some(v))),
+        (Err(_), None) => Err(version_mismatch(None)),
+        (Err(e), _) => Err(AgentError {
+            kind: "failed".into(),
+            message: format!("bad message: {e}"),
+            classification: None,
+        }),
+    }
+}
+
+fn version_mismatch(v: Option<u32>) -> AgentError {
+    let theirs = v.map_or("an older protocol".to_string(), |v| format!("protocol {v}"));
+    AgentError {
+        kind: "version".into(),
+        message: format!(
+            "the agent and this command are from different versions of pvault (protocol \
+             {PROTOCOL_VERSION} here, {theirs} there): stop the agent with `pvault agent --stop`"
+        ),
+        classification: None,
+    }
 }
 
 #[cfg(test)]
@@ -163,23 +219,28 @@ mod tests {
     #[test]
     fn frames_round_trip_and_limits_hold() {
         let mut buf = Vec::new();
+        let get = Op::Get {
+            collection: "c".into(),
+            id: "i".into(),
+        };
         write_frame(
             &mut buf,
-            &Request::Get {
+            &Frame::new(Request::Run {
                 profile: "a".into(),
-                collection: "c".into(),
-                id: "i".into(),
-            },
+                op: get,
+            }),
         )
         .unwrap();
-        let back: Request = read_frame(&mut buf.as_slice()).unwrap().unwrap();
-        assert!(matches!(back, Request::Get { ref id, .. } if id == "i"));
-        let empty: Option<Request> = read_frame(&mut [].as_slice()).unwrap();
+        let back: Frame<Request> = read_frame(&mut buf.as_slice()).unwrap().unwrap();
+        assert_eq!(back.v, PROTOCOL_VERSION);
+        assert!(matches!(back.msg, Request::Run { op: Op::Get { ref id, .. }, .. } if id == "i"));
+        let empty: Option<Frame<Request>> = read_frame(&mut [].as_slice()).unwrap();
         assert!(empty.is_none());
         let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
-        assert!(read_frame::<Request>(&mut huge.as_slice()).is_err());
+        assert!(read_frame::<Frame<Request>>(&mut huge.as_slice()).is_err());
         let mut bad = Vec::new();
-        write_frame(&mut bad, &serde_json::json!({"op": "get", "nope": 1})).unwrap();
-        assert!(read_frame::<Request>(&mut bad.as_slice()).is_err());
+        let unknown = serde_json::json!({"v": 2, "msg": {"req": "status", "nope": 1}});
+        write_frame(&mut bad, &unknown).unwrap();
+        assert!(read_frame::<Frame<Request>>(&mut bad.as_slice()).is_err());
     }
 }

@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::proto::{AgentError, PROTOCOL_VERSION, Request, Response, read_frame, write_frame};
+use super::proto::{
+    AgentError, Answer, Frame, PROTOCOL_VERSION, Request, Response, decode_frame, read_frame_bytes,
+    write_frame,
+};
 use crate::Pvault;
 use crate::error::{Error, IoContext, Result};
 use crate::session::Sessions;
-use crate::vault::NewRecord;
 
 /// How the agent runs.
 #[derive(Clone, Debug)]
@@ -193,20 +194,29 @@ pub fn serve(options: ServeOptions, log_to: Box<dyn Write + Send>) -> Result<()>
 
 fn handle(mut stream: UnixStream, sessions: &Mutex<Sessions>, log_w: &Log, stop: &AtomicBool) {
     loop {
-        let req: Request = match read_frame(&mut stream) {
-            Ok(Some(r)) => r,
+        let body = match read_frame_bytes(&mut stream) {
+            Ok(Some(b)) => b,
             Ok(None) => return,
             Err(e) => {
-                let _ = write_frame(&mut stream, &failure("failed", format!("bad request: {e}")));
+                let refused = failure("failed", format!("bad request: {e}"));
+                let _ = write_frame(&mut stream, &Frame::new(refused));
                 return;
             }
         };
+        let req: Request = match decode_frame(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = write_frame(&mut stream, &Frame::new(Response::Err(e)));
+                return;
+            }
+        };
+        drop(body);
         let is_stop = matches!(req, Request::Stop);
         let response = {
             let mut s = sessions.lock().unwrap_or_else(|e| e.into_inner());
-            dispatch(&mut s, req, log_w)
+            to_response(dispatch(&mut s, req, log_w))
         };
-        if write_frame(&mut stream, &response).is_err() {
+        if write_frame(&mut stream, &Frame::new(response)).is_err() {
             return;
         }
         if is_stop {
@@ -217,145 +227,86 @@ fn handle(mut stream: UnixStream, sessions: &Mutex<Sessions>, log_w: &Log, stop:
 }
 
 fn failure(kind: &str, message: String) -> Response {
-    Response {
-        result: Value::Null,
-        error: Some(AgentError {
-            kind: kind.into(),
-            message,
-            classification: None,
-        }),
-    }
+    Response::Err(AgentError {
+        kind: kind.into(),
+        message,
+        classification: None,
+    })
 }
 
-fn to_response(r: Result<Value>) -> Response {
+fn to_response(r: Result<Answer>) -> Response {
     match r {
-        Ok(result) => Response {
-            result,
-            error: None,
-        },
-        Err(Error::Locked(name)) => failure("locked", Error::Locked(name).to_string()),
+        Ok(answer) => Response::Ok(answer),
+        Err(e @ Error::Locked(_)) => failure("locked", e.to_string()),
         Err(e @ Error::ReauthRequired { .. }) => {
             let classification = match &e {
                 Error::ReauthRequired { classification, .. } => Some(*classification),
                 _ => None,
             };
-            Response {
-                result: Value::Null,
-                error: Some(AgentError {
-                    kind: "reauth_required".into(),
-                    message: e.to_string(),
-                    classification,
-                }),
-            }
+            Response::Err(AgentError {
+                kind: "reauth_required".into(),
+                message: e.to_string(),
+                classification,
+            })
         }
         Err(e) => failure("failed", e.to_string()),
     }
 }
 
-fn json_of<T: serde::Serialize>(v: T) -> Result<Value> {
-    Ok(serde_json::to_value(v).expect("results serialize"))
-}
-
-fn dispatch(s: &mut Sessions, req: Request, log_w: &Log) -> Response {
-    to_response(match req {
-        Request::Hello => Ok(json!({ "protocol": PROTOCOL_VERSION, "pid": std::process::id() })),
-        Request::Unlock { profile, keys } => (|| {
+fn dispatch(s: &mut Sessions, req: Request, log_w: &Log) -> Result<Answer> {
+    Ok(match req {
+        Request::Hello => Answer::Hello {
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+        },
+        Request::Unlock { profile, keys } => {
             let bytes = Zeroizing::new(
                 hex::decode(keys.0.as_str())
                     .map_err(|_| Error::ReauthFailed("transferred keys are not hex".into()))?,
             );
             s.unlock_with_keys(&profile, &bytes)?;
             log(log_w, &format!("unlocked '{profile}'"));
-            json_of(json!({ "unlocked": profile }))
-        })(),
+            Answer::Unlocked { profile }
+        }
         Request::Lock { profile } => {
-            let locked = match profile {
-                Some(p) => {
-                    if s.lock(&p) {
-                        vec![p]
-                    } else {
-                        vec![]
-                    }
-                }
+            let profiles = match profile {
+                Some(p) if s.lock(&p) => vec![p],
+                Some(_) => vec![],
                 None => s.lock_all(),
             };
-            if !locked.is_empty() {
-                log(log_w, &format!("locked {}", locked.join(", ")));
+            if !profiles.is_empty() {
+                log(log_w, &format!("locked {}", profiles.join(", ")));
             }
-            json_of(json!({ "locked": locked }))
+            Answer::Locked { profiles }
         }
-        Request::Status => json_of(s.status()),
-        Request::Challenge { profile } => s
-            .challenge(&profile)
-            .map(|c| json!({ "challenge": hex::encode(c) })),
+        Request::Status => Answer::Status {
+            sessions: s.status(),
+        },
+        Request::Challenge { profile } => Answer::Challenge {
+            challenge: hex::encode(s.challenge(&profile)?),
+        },
         Request::Reauth { profile, proof } => {
             let proof = hex::decode(&proof).unwrap_or_default();
-            let r = s.reauthenticate(&profile, &proof);
-            if r.is_err() {
+            if let Err(e) = s.reauthenticate(&profile, &proof) {
                 log(log_w, &format!("failed re-authentication for '{profile}'"));
+                return Err(e);
             }
-            r.map(|()| json!({ "reauthenticated": profile }))
+            Answer::Reauthenticated { profile }
         }
-        Request::Put {
-            profile,
-            collection,
-            id,
-            classification,
-            data,
-        } => s
-            .put(
-                &profile,
-                NewRecord {
-                    collection,
-                    id,
-                    classification,
-                    data,
-                },
-            )
-            .and_then(json_of),
-        Request::Get {
-            profile,
-            collection,
-            id,
-        } => s.get(&profile, &collection, &id).and_then(json_of),
-        Request::List {
-            profile,
-            collection,
-            filter,
-        } => s
-            .list(
-                &profile,
-                &collection,
-                filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-            )
-            .and_then(json_of),
-        Request::History {
-            profile,
-            collection,
-            id,
-        } => s
-            .with_vault(&profile, |v| v.history(&collection, &id))
-            .and_then(json_of),
-        Request::Remove {
-            profile,
-            collection,
-            id,
-        } => s.remove(&profile, &collection, &id).and_then(json_of),
-        Request::Verify { profile } => s.verify(&profile).and_then(json_of),
-        Request::Sync { profile } => s.sync(&profile).and_then(json_of),
+        Request::Run { profile, op } => Answer::Done {
+            reply: Box::new(s.run(&profile, op)?),
+        },
         Request::Watch { profile, on } => {
-            let r = s.watch(&profile, on);
-            if r.is_ok() {
-                log(
-                    log_w,
-                    &format!(
-                        "{} syncing '{profile}' in the background",
-                        if on { "started" } else { "stopped" }
-                    ),
-                );
-            }
-            r.map(|w| json!({ "watching": w && on }))
+            let watching = s.watch(&profile, on)?;
+            log(
+                log_w,
+                &format!(
+                    "{} syncing '{profile}' in the background",
+                    if on { "started" } else { "stopped" }
+                ),
+            );
+            Answer::Watching { on: watching && on }
         }
-        Request::Stop => Ok(json!({ "stopping": true })),
+        Request::Stop => Answer::Stopping,
     })
 }

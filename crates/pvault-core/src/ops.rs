@@ -1,0 +1,214 @@
+//! One typed operations API for an unlocked profile: the CLI, the agent and the dashboard all say
+//! what they want as an [`Op`] and get a [`Reply`].
+//!
+//! [`Operations::run`] is the one handler. [`Vault`] implements it in-process; the agent runs the
+//! same `Op` on the profile it holds ([`crate::Sessions::run`], which adds its record cache) after
+//! receiving it over its socket; a client that talks to the agent sends the `Op` as it is. Adding
+//! an operation is one variant here and one arm in [`Vault::run`]: the agent protocol, the CLI's
+//! backend and the dashboard pass it through without knowing it.
+//!
+//! ```no_run
+//! use pvault_core::ops::{Op, Operations};
+//! # fn demo(vault: &mut pvault_core::Vault) -> pvault_core::Result<()> {
+//! let listing = vault
+//!     .run(Op::List { collection: "transactions".into(), filter: None }, &mut |_, _, _| {})?
+//!     .into_listing()?;
+//! println!("{} transactions", listing.records.len());
+//! # Ok(()) }
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::sync::{Phase, SyncReport};
+use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
+use pvault_crypto::Classification;
+
+/// Where a long operation is: a stage name (`verifying`, `pushing`, `pulling`), work done, and
+/// the total when known.
+pub type Progress<'a> = &'a mut dyn FnMut(&'static str, u64, u64);
+
+/// One operation on an unlocked profile.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// Write a record (insert or update).
+    Put {
+        /// Collection name.
+        collection: String,
+        /// Record id; a random one when `None`.
+        id: Option<String>,
+        /// Classification; `None` keeps the record's or takes the defaults.
+        classification: Option<Classification>,
+        /// The record's fields.
+        data: Value,
+    },
+    /// Read one record.
+    Get {
+        /// Collection name.
+        collection: String,
+        /// Record id.
+        id: String,
+    },
+    /// List a collection, optionally filtered by an equality on a declared field.
+    List {
+        /// Collection name.
+        collection: String,
+        /// `(field, value)`.
+        filter: Option<(String, String)>,
+    },
+    /// Every version of a breakthrough.
+    History {
+        /// Collection name.
+        collection: String,
+        /// Record id.
+        id: String,
+    },
+    /// Delete a record (a tombstone stays for sync).
+    Remove {
+        /// Collection name.
+        collection: String,
+        /// Record id.
+        id: String,
+    },
+    /// Check every envelope, id, index entry and chain of the profile.
+    Verify,
+    /// Push local changes and pull the others' (the profile must be set up for sync).
+    Sync,
+}
+
+/// What an operation answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", content = "value", rename_all = "snake_case")]
+pub enum Reply {
+    /// `Put` and `Remove`: what was written.
+    Written(Written),
+    /// `Get`.
+    Record(Box<Record>),
+    /// `List`.
+    Listing(Listing),
+    /// `History`: every version, oldest first.
+    Versions(Vec<Record>),
+    /// `Verify`.
+    Verified(VerifyReport),
+    /// `Sync`.
+    Synced(SyncReport),
+}
+
+macro_rules! into {
+    ($(#[$doc:meta] $name:ident => $variant:ident($t:ty)),* $(,)?) => {
+        impl Reply {
+            /// The name of this kind of reply, for messages.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(Reply::$variant(_) => stringify!($variant),)*
+                }
+            }
+
+            $(
+                #[$doc]
+                pub fn $name(self) -> Result<$t> {
+                    match self {
+                        Reply::$variant(v) => Ok(v),
+                        other => Err(Error::Protocol(format!(
+                            "expected a {} reply, got {}",
+                            stringify!($variant),
+                            other.kind()
+                        ))),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+into! {
+    /// The written record of a `Put` or `Remove`.
+    into_written => Written(Written),
+    /// The record of a `Get`.
+    into_record => Record(Box<Record>),
+    /// The listing of a `List`.
+    into_listing => Listing(Listing),
+    /// The versions of a `History`.
+    into_versions => Versions(Vec<Record>),
+    /// The report of a `Verify`.
+    into_verified => Verified(VerifyReport),
+    /// The report of a `Sync`.
+    into_synced => Synced(SyncReport),
+}
+
+/// Something that runs operations on one unlocked profile.
+pub trait Operations {
+    /// Runs `op`; long operations report through `progress`.
+    fn run(&mut self, op: Op, progress: Progress<'_>) -> Result<Reply>;
+}
+
+impl Operations for Vault {
+    fn run(&mut self, op: Op, progress: Progress<'_>) -> Result<Reply> {
+        Ok(match op {
+            Op::Put {
+                collection,
+                id,
+                classification,
+                data,
+            } => Reply::Written(self.put(NewRecord {
+                collection,
+                id,
+                classification,
+                data,
+            })?),
+            Op::Get { collection, id } => Reply::Record(Box::new(self.get(&collection, &id)?)),
+            Op::List { collection, filter } => Reply::Listing(self.list(
+                &collection,
+                filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            )?),
+            Op::History { collection, id } => Reply::Versions(self.history(&collection, &id)?),
+            Op::Remove { collection, id } => Reply::Written(self.remove(&collection, &id)?),
+            Op::Verify => {
+                Reply::Verified(self.verify(&mut |done, total| progress("verifying", done, total))?)
+            }
+            Op::Sync => {
+                let policy = self.summary().sync_policy();
+                Reply::Synced(crate::sync::sync(
+                    self,
+                    &policy,
+                    &mut |phase, done, total| {
+                        let stage = match phase {
+                            Phase::Push => "pushing",
+                            Phase::Pull => "pulling",
+                        };
+                        progress(stage, done, total)
+                    },
+                )?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_and_replies_keep_their_wire_names() {
+        let op: Op = serde_json::from_value(serde_json::json!({
+            "op": "get", "collection": "research", "id": "a"
+        }))
+        .unwrap();
+        assert!(matches!(op, Op::Get { ref id, .. } if id == "a"));
+        assert_eq!(
+            serde_json::to_value(Op::Verify).unwrap(),
+            serde_json::json!({ "op": "verify" })
+        );
+        let unknown = serde_json::json!({ "op": "get", "collection": "c", "id": "i", "x": 1 });
+        assert!(serde_json::from_value::<Op>(unknown).is_err());
+        let reply = Reply::Versions(Vec::new());
+        assert_eq!(reply.kind(), "Versions");
+        let err = reply.into_listing().unwrap_err().to_string();
+        assert!(
+            err.contains("expected a Listing reply, got Versions"),
+            "{err}"
+        );
+    }
+}
