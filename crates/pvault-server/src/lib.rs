@@ -33,6 +33,7 @@ mod notify;
 mod ratelimit;
 mod routes;
 mod server;
+mod state;
 mod storage;
 #[doc(hidden)]
 pub mod testing;

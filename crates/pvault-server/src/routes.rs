@@ -25,9 +25,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Raw, Signed, authenticate_account_key, now};
 use crate::error::Error;
-use crate::metrics::Metrics;
-use crate::notify::Announcer;
-use crate::ratelimit::RateLimiter;
+use crate::state::AppState;
 use crate::storage::{AccountRow, BundleRow, BundleUpdate, NewAccount, NewDeviceRow, Storage};
 
 /// Pull pages hold at most this many changes unless asked for fewer.
@@ -36,18 +34,6 @@ const DEFAULT_PULL_LIMIT: u64 = 1000;
 const MAX_PULL_LIMIT: u64 = 10_000;
 /// How often an open WebSocket checks that its device is still allowed.
 const WS_RECHECK: Duration = Duration::from_secs(30);
-
-/// What every handler shares.
-pub(crate) struct AppState<S> {
-    pub storage: S,
-    pub backend: &'static str,
-    pub quota: Quota,
-    pub limiter: RateLimiter,
-    pub announcer: Arc<Announcer>,
-    pub metrics: Arc<Metrics>,
-    /// Turns true when the server stops (open WebSockets close).
-    pub shutdown: watch::Receiver<bool>,
-}
 
 type Shared<S> = State<Arc<AppState<S>>>;
 
