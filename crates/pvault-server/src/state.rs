@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::extract::State;
 use pvault_proto::api::Quota;
 use tokio::sync::watch;
 
@@ -40,3 +41,6 @@ impl<S> AppState<S> {
         Error::RateLimited { retry_after }
     }
 }
+
+/// The state as a handler extracts it.
+pub(crate) type Shared<S> = State<Arc<AppState<S>>>;
