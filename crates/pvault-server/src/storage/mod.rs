@@ -6,7 +6,10 @@
 //! live-record count), `devices`, `records` (the current version of each record), `changes` (every
 //! accepted change with the chain hash after it, keyed by (account, seq) so a pull reads only what
 //! changed) and `nonces` (replay protection, in the database so instances share it). What a push does
-//! is decided once, here, by [`plan_push`]; the backends only read and write rows.
+//! is decided once, here, by [`plan_push`]; the SQL that reads and writes the rows is written once
+//! too, in [`sql`], which implements [`Storage`] over either database. The backend modules keep only
+//! what differs: their pool and migrations, how a transaction begins and locks, the bulk statements
+//! of a push and a pull page, and (PostgreSQL) the announcement to other instances.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,6 +22,7 @@ use pvault_proto::{AccountId, DeviceId, Rid};
 use crate::error::Error;
 
 pub(crate) mod postgres;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
 
 /// Most bytes of blobs in one pull page (a page always holds at least one change).
