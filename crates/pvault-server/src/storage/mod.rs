@@ -22,6 +22,7 @@ use pvault_proto::{AccountId, DeviceId, Rid};
 use crate::error::Error;
 
 pub(crate) mod postgres;
+mod rows;
 pub(crate) mod sql;
 pub(crate) mod sqlite;
 
@@ -282,25 +283,6 @@ pub(crate) fn page_cut(rows: &[ChangeRow], limit: usize) -> (usize, bool) {
         }
     }
     (rows.len(), false)
-}
-
-/// Turns stored integers (SQL has no unsigned types) back into what the protocol uses.
-pub(crate) fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-/// A protocol number as a SQL integer (numbers beyond `i64::MAX` cannot be stored anyway).
-pub(crate) fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// A fixed-size column read back (the schema checks every length, so a mismatch is corruption).
-pub(crate) fn fixed<const N: usize>(v: Vec<u8>) -> Result<[u8; N], Error> {
-    <[u8; N]>::try_from(v.as_slice()).map_err(|_| {
-        Error::Database(sqlx::Error::Decode(
-            format!("stored value has {} bytes, expected {N}", v.len()).into(),
-        ))
-    })
 }
 
 #[cfg(test)]

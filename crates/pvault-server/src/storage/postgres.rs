@@ -15,10 +15,10 @@ use pvault_proto::{AccountId, Rid};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, Row, Transaction};
 
+use super::rows::{current, fixed, remote_record, to_i64};
 use super::sql::{Dialect, SqlStorage, migrator};
-use super::{Apply, ChangeRow, Current, absent, fixed, to_i64, to_u64};
+use super::{Apply, ChangeRow, Current, absent};
 use crate::error::Error;
-use crate::notify::PG_CHANNEL;
 
 /// Accounts in a PostgreSQL database.
 pub(crate) type PgStorage = SqlStorage<Postgres>;
@@ -43,6 +43,23 @@ impl SqlStorage<Postgres> {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The notification channel on which every instance hears the others' pushes.
+pub(crate) const PG_CHANNEL: &str = "pvault_announce";
+
+/// The payload of a notification: the account in hex, `:`, the head's sequence number.
+pub(crate) fn payload(account: &AccountId, seq: u64) -> String {
+    format!("{}:{seq}", hex::encode(account))
+}
+
+/// The account and sequence number of a notification's payload (`None` when it is not one).
+pub(crate) fn parse_payload(s: &str) -> Option<(AccountId, u64)> {
+    let (account, seq) = s.split_once(':')?;
+    Some((
+        pvault_proto::parse_id16("account", account).ok()?,
+        seq.parse().ok()?,
+    ))
 }
 
 fn ids(rids: impl Iterator<Item = Rid>) -> Vec<Vec<u8>> {
@@ -79,17 +96,7 @@ impl Dialect for Postgres {
         .bind(ids(items.iter().map(|i| i.rid)))
         .fetch_all(&mut *conn)
         .await?;
-        let mut current = HashMap::with_capacity(rows.len());
-        for r in rows {
-            current.insert(
-                fixed(r.try_get(0)?)?,
-                Current {
-                    seq: to_u64(r.try_get(1)?),
-                    tombstone: r.try_get(2)?,
-                },
-            );
-        }
-        Ok(current)
+        rows.iter().map(current).collect()
     }
 
     async fn remote_records(
@@ -109,16 +116,8 @@ impl Dialect for Postgres {
         .await?;
         let mut found = HashMap::with_capacity(rows.len());
         for r in rows {
-            let rid: Rid = fixed(r.try_get(0)?)?;
-            found.insert(
-                rid,
-                RemoteRecord {
-                    rid,
-                    seq: to_u64(r.try_get(1)?),
-                    tombstone: r.try_get(2)?,
-                    blob: r.try_get(3)?,
-                },
-            );
+            let record = remote_record(&r)?;
+            found.insert(record.rid, record);
         }
         Ok(rids
             .iter()
@@ -171,7 +170,7 @@ impl Dialect for Postgres {
     async fn announce(conn: &mut PgConnection, account: &AccountId, seq: u64) -> Result<(), Error> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(PG_CHANNEL)
-            .bind(crate::notify::payload(account, seq))
+            .bind(payload(account, seq))
             .execute(&mut *conn)
             .await?;
         Ok(())
@@ -210,5 +209,19 @@ impl Dialect for Postgres {
                 blob: r.current_len.and_then(|_| blobs.remove(&r.rid)),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip() {
+        let p = payload(&[0xab; 16], 42);
+        assert_eq!(p, format!("{}:42", "ab".repeat(16)));
+        assert_eq!(parse_payload(&p), Some(([0xab; 16], 42)));
+        assert_eq!(parse_payload("zz:1"), None);
+        assert_eq!(parse_payload(&format!("{}:x", "ab".repeat(16))), None);
     }
 }

@@ -20,9 +20,10 @@ use sqlx::{
     Transaction, Type,
 };
 
+use super::rows::{chain_head, fixed, to_i64, to_u64};
 use super::{
     AccountRow, Apply, BundleRow, BundleUpdate, ChangeRow, Current, DeviceKey, NewAccount,
-    NewDeviceRow, Storage, fixed, page_cut, plan_push, to_i64, to_u64,
+    NewDeviceRow, Storage, page_cut, plan_push,
 };
 use crate::error::Error;
 
@@ -54,10 +55,9 @@ impl Locking {
 
 const PING: &str = "SELECT 1";
 
-const INSERT_ACCOUNT: &str =
-    "INSERT INTO accounts (account_id, username, account_key, kdf, bundle, bundle_version,
-                                   head_seq, head_hash, record_count, created_at)
-             VALUES ($1, $2, $3, $4, $5, 1, 0, $6, 0, $7) ON CONFLICT DO NOTHING";
+const INSERT_ACCOUNT: &str = "INSERT INTO accounts (account_id, username, account_key, kdf, bundle,
+        bundle_version, head_seq, head_hash, record_count, created_at)
+    VALUES ($1, $2, $3, $4, $5, 1, 0, $6, 0, $7) ON CONFLICT DO NOTHING";
 
 const USERNAME_TAKEN: &str = "SELECT 1 FROM accounts WHERE username = $1";
 
@@ -65,8 +65,9 @@ const FIND_USERNAME: &str = "SELECT account_id, account_key, kdf FROM accounts W
 
 /// A new device (`revoked` takes its default, false); nothing when the account has it already.
 const INSERT_DEVICE: &str =
-    "INSERT INTO devices (account_id, device_id, device_key, name, created_at, last_seen)
-             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING";
+    "INSERT INTO devices (account_id, device_id, device_key, name, created_at,
+        last_seen)
+    VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING";
 
 /// Whether the account's device has this key and is not revoked.
 const SAME_DEVICE: &str =
@@ -87,16 +88,16 @@ const ACCOUNT: &str =
     "SELECT username, head_seq, bundle_version, record_count FROM accounts WHERE account_id = $1";
 
 const DEVICES: &str = "SELECT device_id, name, created_at, last_seen, revoked FROM devices
-             WHERE account_id = $1 ORDER BY created_at, device_id";
+    WHERE account_id = $1 ORDER BY created_at, device_id";
 
 const BUNDLE: &str = "SELECT bundle_version, kdf, bundle FROM accounts WHERE account_id = $1";
 
 const BUNDLE_VERSION: Locking =
     locking!("SELECT bundle_version FROM accounts WHERE account_id = $1");
 
-const UPDATE_BUNDLE: &str = "UPDATE accounts SET bundle_version = $1, kdf = $2, bundle = $3,
-                                 account_key = COALESCE($4, account_key)
-             WHERE account_id = $5";
+const UPDATE_BUNDLE: &str = "UPDATE accounts
+    SET bundle_version = $1, kdf = $2, bundle = $3, account_key = COALESCE($4, account_key)
+    WHERE account_id = $5";
 
 const REVOKE_DEVICE: &str =
     "UPDATE devices SET revoked = TRUE WHERE account_id = $1 AND device_id = $2";
@@ -111,10 +112,10 @@ const PULL_HEAD: &str = "SELECT head_seq, head_hash FROM accounts WHERE account_
 
 /// The changes after `$2`, with the blob's length where the change is the record's current version.
 const CHANGES: &str = "SELECT c.seq, c.rid, c.tombstone, c.blob_hash, c.chain_hash,
-                    CASE WHEN r.seq = c.seq THEN CAST(length(r.blob) AS BIGINT) END
-             FROM changes c LEFT JOIN records r ON r.account_id = c.account_id AND r.rid = c.rid
-             WHERE c.account_id = $1 AND c.seq > $2
-             ORDER BY c.seq LIMIT $3";
+        CASE WHEN r.seq = c.seq THEN CAST(length(r.blob) AS BIGINT) END
+    FROM changes c LEFT JOIN records r ON r.account_id = c.account_id AND r.rid = c.rid
+    WHERE c.account_id = $1 AND c.seq > $2
+    ORDER BY c.seq LIMIT $3";
 
 const HEAD_SEQ: &str = "SELECT head_seq FROM accounts WHERE account_id = $1";
 
@@ -180,7 +181,8 @@ pub(crate) trait Dialect: Database {
 }
 
 /// The schema's migrations, from the backend's `migrations/*/0001_initial.sql` (the files, their
-/// versions and their checksums are what deployed databases recorded: never change them, add one).
+/// versions and their checksums are what deployed databases recorded: never change them; a schema
+/// change is a new migration).
 pub(super) fn migrator(initial: &'static str) -> Migrator {
     Migrator::with_migrations(vec![Migration::new(
         1,
@@ -202,19 +204,6 @@ impl<DB: Database> Clone for SqlStorage<DB> {
             pool: self.pool.clone(),
         }
     }
-}
-
-/// A chain head as stored: its sequence number and hash in columns 0 and 1.
-fn chain_head<R: Row>(row: &R) -> Result<ChainHead, Error>
-where
-    usize: ColumnIndex<R>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    Ok(ChainHead {
-        seq: to_u64(row.try_get(0)?),
-        hash: fixed(row.try_get(1)?)?,
-    })
 }
 
 impl<DB> Storage for SqlStorage<DB>

@@ -20,8 +20,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
+use super::rows::{current, remote_record, to_i64, to_u64};
 use super::sql::{Dialect, SqlStorage, migrator};
-use super::{Apply, ChangeRow, Current, absent, fixed, to_i64, to_u64};
+use super::{Apply, ChangeRow, Current, absent};
 use crate::error::Error;
 
 /// Rows per multi-row statement (SQLite allows 32,766 bound values; at most 6 per row here).
@@ -94,7 +95,7 @@ impl Dialect for Sqlite {
         items: &[PushItem],
     ) -> Result<HashMap<Rid, Current>, Error> {
         // One query per chunk of keys, not one per item: the cost of a push is a few statements.
-        let mut current = HashMap::with_capacity(items.len());
+        let mut versions = HashMap::with_capacity(items.len());
         for chunk in items.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT rid, seq, tombstone FROM records WHERE account_id = ",
@@ -106,16 +107,11 @@ impl Dialect for Sqlite {
             }
             q.push(")");
             for r in q.build().fetch_all(&mut *conn).await? {
-                current.insert(
-                    fixed(r.try_get(0)?)?,
-                    Current {
-                        seq: to_u64(r.try_get(1)?),
-                        tombstone: r.try_get(2)?,
-                    },
-                );
+                let (rid, version) = current(&r)?;
+                versions.insert(rid, version);
             }
         }
-        Ok(current)
+        Ok(versions)
     }
 
     async fn remote_records(
@@ -126,7 +122,7 @@ impl Dialect for Sqlite {
         let mut records = Vec::with_capacity(rids.len());
         for &rid in rids {
             let row = sqlx::query(
-                "SELECT seq, tombstone, blob FROM records WHERE account_id = $1 AND rid = $2",
+                "SELECT rid, seq, tombstone, blob FROM records WHERE account_id = $1 AND rid = $2",
             )
             .bind(&account[..])
             .bind(&rid[..])
@@ -134,12 +130,7 @@ impl Dialect for Sqlite {
             .await?;
             records.push(match row {
                 None => absent(rid),
-                Some(r) => RemoteRecord {
-                    rid,
-                    seq: to_u64(r.try_get(0)?),
-                    tombstone: r.try_get(1)?,
-                    blob: r.try_get(2)?,
-                },
+                Some(r) => remote_record(&r)?,
             });
         }
         Ok(records)
