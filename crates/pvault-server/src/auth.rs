@@ -20,7 +20,7 @@ use pvault_proto::auth::{MAX_CLOCK_SKEW_SECS, RequestAuth, VerifyingKey};
 use pvault_proto::{AccountId, DeviceId};
 
 use crate::error::{AuthFailure, Error};
-use crate::routes::AppState;
+use crate::state::AppState;
 use crate::storage::Storage;
 
 /// Seconds since the Unix epoch.
@@ -140,20 +140,6 @@ fn verifies(auth: &RequestAuth, key: &[u8; 32], raw: &Raw) -> bool {
 /// Until when a nonce must be remembered: after that, its request is no longer fresh anyway.
 fn nonce_expiry(auth: &RequestAuth) -> u64 {
     auth.time.saturating_add(MAX_CLOCK_SKEW_SECS + 1)
-}
-
-impl<S: Storage> AppState<S> {
-    /// Counts a failed authentication and answers it.
-    fn refuse(&self, ip: IpAddr, failure: AuthFailure) -> Error {
-        self.metrics.auth_failure(failure);
-        self.limiter.failure(ip, Instant::now());
-        Error::Auth(failure)
-    }
-
-    pub(crate) fn rate_limited(&self, retry_after: u64) -> Error {
-        self.metrics.rate_limited();
-        Error::RateLimited { retry_after }
-    }
 }
 
 /// Checks a device's request for `account`; returns the device.

@@ -21,6 +21,13 @@
 //!
 //! The endpoints are those of [`pvault_proto::api`]; `/health` and `/metrics` (Prometheus text)
 //! come on top.
+//!
+//! Inside, each module depends only on those before it: `config` and `error`; `metrics`,
+//! `ratelimit` and `storage` (the `Storage` trait; the queries, written once, in `storage::sql`;
+//! what differs in `storage::sqlite` and `storage::postgres`); `notify` (announcements, across
+//! instances through PostgreSQL); `state` (what every handler shares); `auth` (who is asking);
+//! `routes` (the handlers by area: accounts, devices, sync, ws, ops); and `server`, which starts it
+//! all.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -33,6 +40,7 @@ mod notify;
 mod ratelimit;
 mod routes;
 mod server;
+mod state;
 mod storage;
 #[doc(hidden)]
 pub mod testing;

@@ -5,7 +5,8 @@
 //! head announced; announcing a lower or equal number is a no-op, so the same push arriving twice
 //! (directly and back through `NOTIFY`) is sent once, and a slow connection only ever gets the
 //! latest head. Across instances a push sends `NOTIFY pvault_announce, '<account hex>:<seq>'` in its
-//! transaction, and [`pg_listen`] forwards what it hears into the local channels.
+//! transaction (the channel and the payload's form are the PostgreSQL backend's, which sends them),
+//! and [`pg_listen`] forwards what it hears into the local channels.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,22 +18,7 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 use crate::storage::Storage;
-
-/// The PostgreSQL notification channel.
-pub(crate) const PG_CHANNEL: &str = "pvault_announce";
-
-/// The payload of a notification.
-pub(crate) fn payload(account: &AccountId, seq: u64) -> String {
-    format!("{}:{seq}", hex::encode(account))
-}
-
-fn parse_payload(s: &str) -> Option<(AccountId, u64)> {
-    let (account, seq) = s.split_once(':')?;
-    Some((
-        pvault_proto::parse_id16("account", account).ok()?,
-        seq.parse().ok()?,
-    ))
-}
+use crate::storage::postgres::{PG_CHANNEL, parse_payload};
 
 /// The local fan-out of head announcements.
 #[derive(Default)]
@@ -128,15 +114,6 @@ async fn resync<S: Storage>(storage: &S, announcer: &Announcer) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn payloads_round_trip() {
-        let p = payload(&[0xab; 16], 42);
-        assert_eq!(p, format!("{}:42", "ab".repeat(16)));
-        assert_eq!(parse_payload(&p), Some(([0xab; 16], 42)));
-        assert_eq!(parse_payload("zz:1"), None);
-        assert_eq!(parse_payload(&format!("{}:x", "ab".repeat(16))), None);
-    }
 
     #[test]
     fn only_newer_heads_are_announced() {

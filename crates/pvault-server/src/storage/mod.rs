@@ -6,7 +6,10 @@
 //! live-record count), `devices`, `records` (the current version of each record), `changes` (every
 //! accepted change with the chain hash after it, keyed by (account, seq) so a pull reads only what
 //! changed) and `nonces` (replay protection, in the database so instances share it). What a push does
-//! is decided once, here, by [`plan_push`]; the backends only read and write rows.
+//! is decided once, here, by [`plan_push`]; the SQL that reads and writes the rows is written once
+//! too, in [`sql`], which implements [`Storage`] over either database. The backend modules keep only
+//! what differs: their pool and migrations, how a transaction begins and locks, the bulk statements
+//! of a push and a pull page, and (PostgreSQL) the announcement to other instances.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,6 +22,8 @@ use pvault_proto::{AccountId, DeviceId, Rid};
 use crate::error::Error;
 
 pub(crate) mod postgres;
+mod rows;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
 
 /// Most bytes of blobs in one pull page (a page always holds at least one change).
@@ -278,25 +283,6 @@ pub(crate) fn page_cut(rows: &[ChangeRow], limit: usize) -> (usize, bool) {
         }
     }
     (rows.len(), false)
-}
-
-/// Turns stored integers (SQL has no unsigned types) back into what the protocol uses.
-pub(crate) fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-/// A protocol number as a SQL integer (numbers beyond `i64::MAX` cannot be stored anyway).
-pub(crate) fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// A fixed-size column read back (the schema checks every length, so a mismatch is corruption).
-pub(crate) fn fixed<const N: usize>(v: Vec<u8>) -> Result<[u8; N], Error> {
-    <[u8; N]>::try_from(v.as_slice()).map_err(|_| {
-        Error::Database(sqlx::Error::Decode(
-            format!("stored value has {} bytes, expected {N}", v.len()).into(),
-        ))
-    })
 }
 
 #[cfg(test)]

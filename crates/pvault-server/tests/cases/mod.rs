@@ -1,5 +1,6 @@
 mod accounts;
 mod auth;
+mod bulk;
 mod isolation;
 mod limits;
 mod operations;

@@ -1,0 +1,129 @@
+//! Sync: a push (a batch of sealed records, applied where its bases match) and a pull (a page of the
+//! change log after a sequence number), both in the protocol's binary form.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use pvault_proto::ProtoError;
+use pvault_proto::api::Quota;
+use pvault_proto::batch::{CONTENT_TYPE, PushRequest};
+
+use crate::auth::Signed;
+use crate::error::Error;
+use crate::state::Shared;
+use crate::storage::Storage;
+
+/// Pull pages hold at most this many changes unless asked for fewer.
+const DEFAULT_PULL_LIMIT: u64 = 1000;
+/// The most a pull may ask for.
+const MAX_PULL_LIMIT: u64 = 10_000;
+
+fn binary(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response()
+}
+
+/// A push's body, decoded and within the quota's batch and record sizes.
+fn push_request(body: &[u8], quota: &Quota) -> Result<PushRequest, Error> {
+    if body.len() as u64 > quota.max_batch_bytes {
+        return Err(Error::too_large(
+            "batch_too_large",
+            format!("a push may carry at most {} bytes", quota.max_batch_bytes),
+        ));
+    }
+    let request = PushRequest::decode(body).map_err(|e| match e {
+        ProtoError::TooLarge("blob") => Error::too_large("record_too_large", e.to_string()),
+        ProtoError::TooLarge(_) => Error::too_large("batch_too_large", e.to_string()),
+        e => Error::bad_request("bad_message", e.to_string()),
+    })?;
+    if request.items.len() as u64 > quota.max_batch_items {
+        return Err(Error::too_large(
+            "batch_too_large",
+            format!("a push may carry at most {} records", quota.max_batch_items),
+        ));
+    }
+    if request
+        .items
+        .iter()
+        .any(|i| i.blob.len() as u64 > quota.max_blob_bytes)
+    {
+        return Err(Error::too_large(
+            "record_too_large",
+            format!("a record may be at most {} bytes", quota.max_blob_bytes),
+        ));
+    }
+    Ok(request)
+}
+
+pub(super) async fn push<S: Storage>(
+    State(state): Shared<S>,
+    req: Signed,
+) -> Result<Response, Error> {
+    let request = push_request(&req.raw.body, &state.quota)?;
+    let result = state
+        .storage
+        .push(req.account, request, state.quota.max_records)
+        .await?;
+    state
+        .metrics
+        .push(result.applied.len(), result.conflicts.len());
+    if !result.applied.is_empty() {
+        state.announcer.announce(&req.account, result.head.seq);
+    }
+    Ok(binary(result.encode()))
+}
+
+/// `since` and `limit` from a pull's query.
+fn pull_query(path_and_query: &str) -> Result<(u64, u64), Error> {
+    let (mut since, mut limit) = (0, DEFAULT_PULL_LIMIT);
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = || {
+            value.parse::<u64>().map_err(|_| {
+                Error::bad_request(
+                    "bad_query",
+                    format!("{key} must be a number, not {value:?}"),
+                )
+            })
+        };
+        match key {
+            "since" => since = number()?,
+            "limit" => limit = number()?.clamp(1, MAX_PULL_LIMIT),
+            _ => {}
+        }
+    }
+    Ok((since, limit))
+}
+
+pub(super) async fn pull<S: Storage>(
+    State(state): Shared<S>,
+    req: Signed,
+) -> Result<Response, Error> {
+    let (since, limit) = pull_query(&req.raw.path_and_query)?;
+    let page = state.storage.pull(req.account, since, limit).await?;
+    state.metrics.pull();
+    Ok(binary(page.encode()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_queries() {
+        assert_eq!(pull_query("/p/pull").unwrap(), (0, DEFAULT_PULL_LIMIT));
+        assert_eq!(pull_query("/p/pull?since=5&limit=20").unwrap(), (5, 20));
+        assert_eq!(pull_query("/p/pull?limit=0&x=y").unwrap(), (0, 1));
+        assert_eq!(
+            pull_query("/p/pull?limit=99999").unwrap(),
+            (0, MAX_PULL_LIMIT)
+        );
+        assert!(matches!(
+            pull_query("/p/pull?since=-1"),
+            Err(Error::BadRequest {
+                code: "bad_query",
+                ..
+            })
+        ));
+    }
+}
