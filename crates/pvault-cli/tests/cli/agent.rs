@@ -28,24 +28,9 @@ fn unlocked(home: &Home) -> Vec<String> {
 }
 
 fn agent_pid(home: &Home) -> i32 {
-    let socket = std::fs::read_dir(home.root().join("run/pvault"))
-        .expect("agent directory")
-        .map(|e| e.expect("entry").path())
-        .find(|p| p.extension().is_some_and(|e| e == "sock"))
-        .expect("agent socket");
-    let mut client = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
-    let hello = br#"{"op":"hello"}"#;
-    use std::io::{Read, Write};
-    client
-        .write_all(&(hello.len() as u32).to_be_bytes())
-        .unwrap();
-    client.write_all(hello).unwrap();
-    let mut len = [0u8; 4];
-    client.read_exact(&mut len).unwrap();
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-    client.read_exact(&mut body).unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    v["result"]["pid"].as_i64().expect("pid") as i32
+    let v = raw_call(home, br#"{"v":2,"msg":{"req":"hello"}}"#);
+    assert_eq!(v["msg"]["ok"]["protocol"], 2, "{v}");
+    v["msg"]["ok"]["pid"].as_i64().expect("pid") as i32
 }
 
 #[test]
@@ -199,6 +184,46 @@ fn secret_records_need_the_password_again_through_the_agent() {
         .env("PVAULT_REAUTH_PASSWORD", PASSWORD)
         .ok_json();
     assert_eq!(got["data"]["secret"], "agent-secret-value");
+}
+
+/// Sends one raw frame to the agent of `home` and returns its answer.
+fn raw_call(home: &Home, frame: &[u8]) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let socket = std::fs::read_dir(home.root().join("run/pvault"))
+        .expect("agent directory")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "sock"))
+        .expect("agent socket");
+    let mut client = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    client
+        .write_all(&(frame.len() as u32).to_be_bytes())
+        .unwrap();
+    client.write_all(frame).unwrap();
+    let mut len = [0u8; 4];
+    client.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    client.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[test]
+fn a_client_of_another_protocol_version_is_told_so() {
+    let home = Home::new();
+    let _guard = AgentGuard(&home);
+    home.create("alice", "standard");
+    home.cmd(&["profile", "unlock"]).ok();
+    // A request of protocol 1 (no version, no frame): refused with the versions named.
+    let old = raw_call(&home, br#"{"op":"status"}"#);
+    assert_eq!(old["msg"]["err"]["kind"], "version", "{old}");
+    let message = old["msg"]["err"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("protocol 2 here, an older protocol there"),
+        "{message}"
+    );
+    let newer = raw_call(&home, br#"{"v":3,"msg":{"req":"status"}}"#);
+    assert_eq!(newer["msg"]["err"]["kind"], "version", "{newer}");
+    // The agent still serves this version afterwards.
+    assert_eq!(unlocked(&home), ["alice"]);
 }
 
 #[test]
