@@ -3,6 +3,7 @@
 mod backend;
 mod cli;
 mod commands;
+mod hints;
 mod output;
 mod secrets;
 
@@ -42,6 +43,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// One cause of an error as the user sees it: the engine's and the agent's errors with the CLI's
+/// next step added (see `hints.rs`).
+fn shown(cause: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(e) = cause.downcast_ref::<pvault_core::Error>() {
+        hints::render(e)
+    } else if let Some(e) = cause.downcast_ref::<pvault_core::agent::AgentError>() {
+        hints::render_agent(e)
+    } else {
+        cause.to_string()
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.global.json;
@@ -51,7 +64,7 @@ fn main() -> ExitCode {
             // One line: the chain of causes, outermost first, skipping a cause whose text its
             // parent already includes (thiserror's `#[from]` variants print their source).
             let mut message = String::new();
-            for cause in e.chain().map(|c| c.to_string()) {
+            for cause in e.chain().map(shown) {
                 if !message.contains(&cause) {
                     if !message.is_empty() {
                         message.push_str(": ");

@@ -55,7 +55,7 @@ pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     }
     prompt(
         &format!("Password for profile '{profile}'"),
-        &pvault_core::Error::Locked(profile.to_string()).to_string(),
+        &crate::hints::render(&pvault_core::Error::Locked(profile.to_string())),
     )
 }
 

@@ -1,7 +1,11 @@
 //! The one error type of pvault-core.
 //!
-//! Every message names the problem and, where there is one, the next step for the user. No message
-//! contains a secret: passwords, keys and record contents never reach an error.
+//! Every message names the problem; none contains a secret (passwords, keys and record contents
+//! never reach an error) and none names a command or a flag: this library is called by the CLI,
+//! the agent and the dashboard, and each of them says what to do next in its own words (the CLI
+//! adds its hints in `pvault-cli/src/hints.rs`). Callers tell errors apart with [`Error::kind`],
+//! the predicates built on it (`is_locked()`, `is_wrong_password()`…) and [`Error::code`], a
+//! stable name for each variant that also crosses the agent's socket.
 
 use std::path::PathBuf;
 
@@ -14,7 +18,7 @@ use pvault_model::models::SchemaError;
 #[non_exhaustive]
 pub enum Error {
     /// No profile by that name.
-    #[error("no profile named '{0}' (see `pvault profile list`)")]
+    #[error("no profile named '{0}'")]
     UnknownProfile(String),
     /// Profile names are unique per home.
     #[error("a profile named '{0}' already exists")]
@@ -25,7 +29,7 @@ pub enum Error {
     )]
     InvalidProfileName(String),
     /// No `--profile` and no current profile.
-    #[error("no profile selected: pass --profile NAME or run `pvault profile use NAME`")]
+    #[error("no profile selected")]
     NoCurrentProfile,
     /// The password did not open the profile.
     #[error("wrong password for profile '{profile}'{}", attempts_note(*.attempts_left))]
@@ -44,9 +48,7 @@ pub enum Error {
         attempts_left: Option<u32>,
     },
     /// The profile keeps no Secret Key on this device.
-    #[error(
-        "profile '{0}' needs its Secret Key: set PVAULT_SECRET_KEY, pass --secret-key-file, or type it at the prompt"
-    )]
+    #[error("profile '{0}' needs its Secret Key")]
     SecretKeyRequired(String),
     /// Too many failed attempts: wait before the next one.
     #[error("profile '{profile}': too many failed unlock attempts; try again in {wait_secs} s")]
@@ -141,14 +143,14 @@ pub enum Error {
     #[error("profile store {0} is damaged or belongs to another profile")]
     StoreMismatch(PathBuf),
     /// `profile delete` without the exact name.
-    #[error("not deleted: --confirm must repeat the profile name exactly ('{0}')")]
+    #[error("not deleted: the confirmation must repeat the profile name exactly ('{0}')")]
     ConfirmationMismatch(String),
     /// An epoch has sealed as many envelopes as its AES-GCM nonce budget allows.
-    #[error("key epoch {0} has reached its encryption limit: run `pvault profile rotate-keys`")]
+    #[error("key epoch {0} has reached its encryption limit")]
     KeyExhausted(u32),
     /// Rotation found envelopes still under an old epoch (the key_id column disagreed with them).
     #[error(
-        "key rotation stopped before destroying the old key: {0} envelope(s) are still sealed under it (the store's key_id column is damaged); run `pvault verify`"
+        "key rotation stopped before destroying the old key: {0} envelope(s) are still sealed under it (the store's key_id column is damaged)"
     )]
     RotationIncomplete(usize),
     /// `history` of a collection that keeps only the latest version.
@@ -157,9 +159,7 @@ pub enum Error {
     )]
     NoHistory(String),
     /// The profile is not unlocked (in the agent).
-    #[error(
-        "profile '{0}' is locked: run `pvault profile unlock {0}`, or give the password (prompt, --password-file, PVAULT_PASSWORD)"
-    )]
+    #[error("profile '{0}' is locked")]
     Locked(String),
     /// A re-authentication that could not be checked.
     #[error("re-authentication failed: {0}")]
@@ -169,6 +169,20 @@ pub enum Error {
         "the profile's keys were rotated by another process since it was unlocked; run the command again"
     )]
     KeysChanged,
+    /// No home directory given, and the platform has none (neither `XDG_DATA_HOME` nor `HOME`).
+    #[error("~: neither XDG_DATA_HOME nor HOME is set")]
+    NoDefaultHome,
+    /// No account by that username on the server.
+    #[error("no account named '{username}' on {server}")]
+    UnknownAccount {
+        /// The username asked for.
+        username: String,
+        /// Server URL.
+        server: String,
+    },
+    /// Not a device id.
+    #[error("'{0}' is not a device id (32 hex digits)")]
+    InvalidDeviceId(String),
     /// The home directory is not usable.
     #[error("{path}: {message}")]
     Home {
@@ -186,12 +200,10 @@ pub enum Error {
         source: std::io::Error,
     },
     /// Sync is not configured for the profile.
-    #[error(
-        "profile '{0}' is not set up for sync: run `pvault sync setup --server URL` (or `pvault sync join` on a new device)"
-    )]
+    #[error("profile '{0}' is not set up for sync")]
     SyncNotSetUp(String),
     /// Sync is already configured.
-    #[error("profile '{profile}' already syncs with {server}; run `pvault sync status`")]
+    #[error("profile '{profile}' already syncs with {server}")]
     SyncAlreadySetUp {
         /// Profile.
         profile: String,
@@ -199,9 +211,7 @@ pub enum Error {
         server: String,
     },
     /// The server could not be reached.
-    #[error(
-        "sync server {url} is unreachable: {reason}. Nothing was lost; run `pvault sync` again later"
-    )]
+    #[error("sync server {url} is unreachable: {reason}. Nothing was lost")]
     ServerUnreachable {
         /// Server URL.
         url: String,
@@ -225,12 +235,12 @@ pub enum Error {
     UnknownEpoch(u32),
     /// The key bundle on the server is wrapped under another password.
     #[error(
-        "the profile's password was changed on another device, and the keys added since are wrapped under the new password. This device's records are intact and its changes were pushed; to keep syncing, join again with the new password under another name (`pvault sync join --server URL --username NAME --as NEW-NAME`)"
+        "the profile's password was changed on another device, and the keys added since are wrapped under the new password. This device's records are intact and its changes were pushed; to keep syncing, join again with the new password under another name"
     )]
     PasswordChangedElsewhere,
     /// This device was removed from the account.
     #[error(
-        "this device was removed from the profile's account on {0}: it can no longer sync there. Its records are intact; `pvault sync leave` stops syncing here, then `pvault sync setup` can register the profile on another account or server"
+        "this device was removed from the profile's account on {0}: it can no longer sync there. Its records are intact"
     )]
     DeviceRemoved(String),
     /// The server answered something that is not the protocol.
@@ -245,10 +255,10 @@ pub enum Error {
     #[error("a record from the sync server does not decrypt with this profile's keys: {0}")]
     SyncTampered(String),
     /// No open conflict by that id.
-    #[error("no open conflict #{0} (see `pvault conflicts list`)")]
+    #[error("no open conflict #{0}")]
     UnknownConflict(i64),
     /// No history entry with a recoverable version by that id.
-    #[error("sync history entry #{0} has no version to restore (see `pvault sync history`)")]
+    #[error("sync history entry #{0} has no version to restore")]
     NothingToRestore(i64),
     /// SQLite.
     #[error("local store: {0}")]
@@ -256,6 +266,201 @@ pub enum Error {
     /// Cryptography (mostly malformed key files).
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+}
+
+/// What kind of failure an error is: what a caller (CLI, agent, dashboard) reacts to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request itself is wrong (a name, an id, a record, a setting): fix it and try again.
+    BadInput,
+    /// No such profile, record, account, conflict or history entry.
+    NotFound,
+    /// Wrong password or Secret Key, or a re-authentication that failed.
+    WrongCredentials,
+    /// Too many failed attempts: wait.
+    LockedOut,
+    /// The profile is not unlocked (in the agent).
+    Locked,
+    /// A SECRET or TOP_SECRET record needs the password again.
+    ReauthRequired,
+    /// Data that does not check out: tampered, corrupted, misplaced, or a server that lies.
+    Damaged,
+    /// Written by a newer pvault.
+    NewerFormat,
+    /// An epoch's encryption budget is spent: rotate the keys.
+    NeedsRotation,
+    /// Something changed meanwhile (another process rotated the keys): run it again.
+    Retry,
+    /// The sync server could not be reached.
+    Unavailable,
+    /// The sync server refused.
+    Refused,
+    /// A file or the local database failed.
+    Io,
+}
+
+impl Error {
+    /// A stable snake_case name of this error (the variant), for programs and the agent's socket.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnknownProfile(_) => "unknown_profile",
+            Error::ProfileExists(_) => "profile_exists",
+            Error::InvalidProfileName(_) => "invalid_profile_name",
+            Error::NoCurrentProfile => "no_current_profile",
+            Error::WrongPassword { .. } => "wrong_password",
+            Error::WrongPasswordOrSecretKey { .. } => "wrong_password_or_secret_key",
+            Error::SecretKeyRequired(_) => "secret_key_required",
+            Error::TooManyAttempts { .. } => "too_many_attempts",
+            Error::LockedOut { .. } => "locked_out",
+            Error::Schema(_) => "schema",
+            Error::Json(_) => "json",
+            Error::TooLarge { .. } => "too_large",
+            Error::InvalidRecordId(_) => "invalid_record_id",
+            Error::NotFound { .. } => "not_found",
+            Error::ReauthRequired { .. } => "reauth_required",
+            Error::ClassificationTooLow { .. } => "classification_too_low",
+            Error::Tampered { .. } => "tampered",
+            Error::NewerFormat { .. } => "newer_format",
+            Error::StoreMismatch(_) => "store_mismatch",
+            Error::ConfirmationMismatch(_) => "confirmation_mismatch",
+            Error::KeyExhausted(_) => "key_exhausted",
+            Error::RotationIncomplete(_) => "rotation_incomplete",
+            Error::NoHistory(_) => "no_history",
+            Error::Locked(_) => "locked",
+            Error::ReauthFailed(_) => "reauth_failed",
+            Error::KeysChanged => "keys_changed",
+            Error::NoDefaultHome => "no_default_home",
+            Error::UnknownAccount { .. } => "unknown_account",
+            Error::InvalidDeviceId(_) => "invalid_device_id",
+            Error::Home { .. } => "home",
+            Error::Io { .. } => "io",
+            Error::SyncNotSetUp(_) => "sync_not_set_up",
+            Error::SyncAlreadySetUp { .. } => "sync_already_set_up",
+            Error::ServerUnreachable { .. } => "server_unreachable",
+            Error::Server { .. } => "server",
+            Error::UnknownEpoch(_) => "unknown_epoch",
+            Error::PasswordChangedElsewhere => "password_changed_elsewhere",
+            Error::DeviceRemoved(_) => "device_removed",
+            Error::Protocol(_) => "protocol",
+            Error::SyncIntegrity(_) => "sync_integrity",
+            Error::SyncTampered(_) => "sync_tampered",
+            Error::UnknownConflict(_) => "unknown_conflict",
+            Error::NothingToRestore(_) => "nothing_to_restore",
+            Error::Sqlite(_) => "sqlite",
+            Error::Crypto(_) => "crypto",
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::UnknownProfile(_) => ErrorKind::NotFound,
+            Error::ProfileExists(_) => ErrorKind::BadInput,
+            Error::InvalidProfileName(_) => ErrorKind::BadInput,
+            Error::NoCurrentProfile => ErrorKind::BadInput,
+            Error::WrongPassword { .. } => ErrorKind::WrongCredentials,
+            Error::WrongPasswordOrSecretKey { .. } => ErrorKind::WrongCredentials,
+            Error::SecretKeyRequired(_) => ErrorKind::WrongCredentials,
+            Error::TooManyAttempts { .. } => ErrorKind::LockedOut,
+            Error::LockedOut { .. } => ErrorKind::LockedOut,
+            Error::Schema(_) => ErrorKind::BadInput,
+            Error::Json(_) => ErrorKind::BadInput,
+            Error::TooLarge { .. } => ErrorKind::BadInput,
+            Error::InvalidRecordId(_) => ErrorKind::BadInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::ReauthRequired { .. } => ErrorKind::ReauthRequired,
+            Error::ClassificationTooLow { .. } => ErrorKind::BadInput,
+            Error::Tampered { .. } => ErrorKind::Damaged,
+            Error::NewerFormat { .. } => ErrorKind::NewerFormat,
+            Error::StoreMismatch(_) => ErrorKind::Damaged,
+            Error::ConfirmationMismatch(_) => ErrorKind::BadInput,
+            Error::KeyExhausted(_) => ErrorKind::NeedsRotation,
+            Error::RotationIncomplete(_) => ErrorKind::Damaged,
+            Error::NoHistory(_) => ErrorKind::BadInput,
+            Error::Locked(_) => ErrorKind::Locked,
+            Error::ReauthFailed(_) => ErrorKind::WrongCredentials,
+            Error::KeysChanged => ErrorKind::Retry,
+            Error::NoDefaultHome => ErrorKind::BadInput,
+            Error::UnknownAccount { .. } => ErrorKind::NotFound,
+            Error::InvalidDeviceId(_) => ErrorKind::BadInput,
+            Error::Home { .. } => ErrorKind::Io,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::SyncNotSetUp(_) => ErrorKind::BadInput,
+            Error::SyncAlreadySetUp { .. } => ErrorKind::BadInput,
+            Error::ServerUnreachable { .. } => ErrorKind::Unavailable,
+            Error::Server { .. } => ErrorKind::Refused,
+            Error::UnknownEpoch(_) => ErrorKind::Damaged,
+            Error::PasswordChangedElsewhere => ErrorKind::WrongCredentials,
+            Error::DeviceRemoved(_) => ErrorKind::Refused,
+            Error::Protocol(_) => ErrorKind::Damaged,
+            Error::SyncIntegrity(_) => ErrorKind::Damaged,
+            Error::SyncTampered(_) => ErrorKind::Damaged,
+            Error::UnknownConflict(_) => ErrorKind::NotFound,
+            Error::NothingToRestore(_) => ErrorKind::NotFound,
+            Error::Sqlite(_) => ErrorKind::Io,
+            Error::Crypto(_) => ErrorKind::Damaged,
+        }
+    }
+
+    /// The profile the error is about, when it names one.
+    pub fn profile(&self) -> Option<&str> {
+        match self {
+            Error::UnknownProfile(p)
+            | Error::SecretKeyRequired(p)
+            | Error::Locked(p)
+            | Error::SyncNotSetUp(p)
+            | Error::WrongPassword { profile: p, .. }
+            | Error::WrongPasswordOrSecretKey { profile: p, .. }
+            | Error::TooManyAttempts { profile: p, .. }
+            | Error::LockedOut { profile: p, .. }
+            | Error::SyncAlreadySetUp { profile: p, .. } => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The profile is not unlocked.
+    pub fn is_locked(&self) -> bool {
+        self.kind() == ErrorKind::Locked
+    }
+
+    /// A wrong password (or password and Secret Key).
+    pub fn is_wrong_password(&self) -> bool {
+        matches!(
+            self,
+            Error::WrongPassword { .. } | Error::WrongPasswordOrSecretKey { .. }
+        )
+    }
+
+    /// Too many failed attempts.
+    pub fn is_locked_out(&self) -> bool {
+        self.kind() == ErrorKind::LockedOut
+    }
+
+    /// The record needs a fresh re-authentication.
+    pub fn is_reauth_required(&self) -> bool {
+        self.kind() == ErrorKind::ReauthRequired
+    }
+
+    /// Something asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
+    }
+
+    /// Damaged data (never a wrong password).
+    pub fn is_damaged(&self) -> bool {
+        self.kind() == ErrorKind::Damaged
+    }
+
+    /// The request was wrong; nothing changed.
+    pub fn is_bad_input(&self) -> bool {
+        self.kind() == ErrorKind::BadInput
+    }
+
+    /// The sync server could not be reached.
+    pub fn is_unreachable(&self) -> bool {
+        self.kind() == ErrorKind::Unavailable
+    }
 }
 
 fn attempts_note(left: Option<u32>) -> String {
@@ -281,5 +486,76 @@ impl<T> IoContext<T> for std::io::Result<T> {
             path: path.to_path_buf(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_no_command_or_flag() {
+        let samples = [
+            Error::UnknownProfile("a".into()),
+            Error::NoCurrentProfile,
+            Error::SecretKeyRequired("a".into()),
+            Error::ConfirmationMismatch("a".into()),
+            Error::KeyExhausted(1),
+            Error::RotationIncomplete(2),
+            Error::Locked("a".into()),
+            Error::SyncNotSetUp("a".into()),
+            Error::SyncAlreadySetUp {
+                profile: "a".into(),
+                server: "http://s".into(),
+            },
+            Error::ServerUnreachable {
+                url: "http://s".into(),
+                reason: "refused".into(),
+            },
+            Error::PasswordChangedElsewhere,
+            Error::DeviceRemoved("http://s".into()),
+            Error::UnknownConflict(3),
+            Error::NothingToRestore(4),
+            Error::NoDefaultHome,
+            Error::UnknownAccount {
+                username: "a".into(),
+                server: "http://s".into(),
+            },
+            Error::InvalidDeviceId("x".into()),
+        ];
+        for e in samples {
+            let text = e.to_string();
+            assert!(
+                !text.contains("pvault ") && !text.contains("--"),
+                "{}: {text}",
+                e.code()
+            );
+        }
+    }
+
+    #[test]
+    fn kinds_and_predicates() {
+        let locked = Error::Locked("alice".into());
+        assert!(locked.is_locked() && !locked.is_damaged());
+        assert_eq!(locked.profile(), Some("alice"));
+        assert_eq!(locked.code(), "locked");
+        let wrong = Error::WrongPasswordOrSecretKey {
+            profile: "alice".into(),
+            attempts_left: Some(2),
+        };
+        assert!(wrong.is_wrong_password());
+        assert_eq!(wrong.kind(), ErrorKind::WrongCredentials);
+        let tampered = Error::Tampered {
+            collection: "c".into(),
+            id: "i".into(),
+        };
+        assert!(tampered.is_damaged() && !tampered.is_wrong_password());
+        assert!(
+            Error::NotFound {
+                collection: "c".into(),
+                id: "i".into()
+            }
+            .is_not_found()
+        );
     }
 }

@@ -53,7 +53,7 @@ pub mod sync;
 mod vault;
 
 // Errors
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 
 // Profiles
 pub use home::{Home, ProfileSettings, ProfileSummary, validate_profile_name};

@@ -309,9 +309,9 @@ fn watch(g: &Global, pv: &Pvault) -> Result<()> {
             }
             WatchEvent::Trouble(e) => {
                 if g.json {
-                    output::json(&json!({ "event": "trouble", "error": e.to_string() }));
+                    output::json(&json!({ "event": "trouble", "error": crate::hints::render(&e) }));
                 } else {
-                    eprintln!("warning: {e}");
+                    eprintln!("warning: {}", crate::hints::render(&e));
                 }
             }
         },
@@ -368,7 +368,21 @@ pub fn conflicts(g: &Global, cmd: ConflictsCommand) -> Result<()> {
                 KeepArg::Remote => Keep::Remote,
                 KeepArg::Both => Keep::Both,
             };
-            let said = sync::resolve_conflict(&vault, id, keep)?;
+            let r = sync::resolve_conflict(&vault, id, keep)?;
+            let said = match (r.kept, &r.copy_id) {
+                (Keep::Local, _) => format!(
+                    "{}/{}: this device's version is the record again (pushed at the next sync)",
+                    r.collection, r.id
+                ),
+                (Keep::Both, Some(copy)) => format!(
+                    "{}/{} kept as it is; this device's version is now {}/{copy}",
+                    r.collection, r.id, r.collection
+                ),
+                _ => format!(
+                    "{}/{}: kept as it is; this device's version stays restorable in `pvault sync history`",
+                    r.collection, r.id
+                ),
+            };
             if g.json {
                 output::json(&json!({ "resolved": id, "result": said }));
             } else {

@@ -17,19 +17,14 @@ pub struct AgentClient {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AgentError {
-    AgentError {
-        kind: "unavailable".into(),
-        message: format!("the agent stopped answering: {e}"),
-        classification: None,
-    }
+    AgentError::new("unavailable", format!("the agent stopped answering: {e}"))
 }
 
 fn unexpected(answer: Answer) -> AgentError {
-    AgentError {
-        kind: "failed".into(),
-        message: format!("unexpected answer from the agent: {answer:?}"),
-        classification: None,
-    }
+    AgentError::new(
+        "failed",
+        format!("unexpected answer from the agent: {answer:?}"),
+    )
 }
 
 impl AgentClient {
@@ -100,10 +95,8 @@ impl AgentClient {
         })? {
             Answer::Challenge { challenge } => {
                 let mut c = [0u8; 32];
-                hex::decode_to_slice(&challenge, &mut c).map_err(|_| AgentError {
-                    kind: "failed".into(),
-                    message: "unexpected challenge from the agent".into(),
-                    classification: None,
+                hex::decode_to_slice(&challenge, &mut c).map_err(|_| {
+                    AgentError::new("failed", "unexpected challenge from the agent".into())
                 })?;
                 Ok(c)
             }

@@ -93,9 +93,47 @@ pub struct AgentError {
     pub kind: String,
     /// A sentence for the user.
     pub message: String,
+    /// The engine's [`crate::Error::code`], when the error came from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The profile it is about, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// For `reauth_required`: the record's classification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classification: Option<Classification>,
+}
+
+impl AgentError {
+    /// An error of the agent protocol itself (not of the engine).
+    pub fn new(kind: &str, message: String) -> Self {
+        AgentError {
+            kind: kind.into(),
+            message,
+            code: None,
+            profile: None,
+            classification: None,
+        }
+    }
+
+    /// An engine error, carried across the socket with its code and profile.
+    pub fn from_engine(e: &crate::Error) -> Self {
+        let kind = match e.kind() {
+            crate::ErrorKind::Locked => "locked",
+            crate::ErrorKind::ReauthRequired => "reauth_required",
+            _ => "failed",
+        };
+        AgentError {
+            kind: kind.into(),
+            message: e.to_string(),
+            code: Some(e.code().into()),
+            profile: e.profile().map(str::to_string),
+            classification: match e {
+                crate::Error::ReauthRequired { classification, .. } => Some(*classification),
+                _ => None,
+            },
+        }
+    }
 }
 
 impl std::fmt::Display for AgentError {
@@ -192,24 +230,19 @@ pub fn decode_frame<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Agen
         (Ok(frame), _) => Err(version_mismatch(Some(frame.v))),
         (Err(_), Some(v)) if v != PROTOCOL_VERSION => Err(version_mismatch(Some(v))),
         (Err(_), None) => Err(version_mismatch(None)),
-        (Err(e), _) => Err(AgentError {
-            kind: "failed".into(),
-            message: format!("bad message: {e}"),
-            classification: None,
-        }),
+        (Err(e), _) => Err(AgentError::new("failed", format!("bad message: {e}"))),
     }
 }
 
 fn version_mismatch(v: Option<u32>) -> AgentError {
     let theirs = v.map_or("an older protocol".to_string(), |v| format!("protocol {v}"));
-    AgentError {
-        kind: "version".into(),
-        message: format!(
+    AgentError::new(
+        "version",
+        format!(
             "the agent and this command are from different versions of pvault (protocol \
-             {PROTOCOL_VERSION} here, {theirs} there): stop the agent with `pvault agent --stop`"
+             {PROTOCOL_VERSION} here, {theirs} there): stop the agent and try again"
         ),
-        classification: None,
-    }
+    )
 }
 
 #[cfg(test)]
@@ -239,8 +272,15 @@ mod tests {
         let huge = (MAX_FRAME as u32 + 1).to_be_bytes();
         assert!(read_frame::<Frame<Request>>(&mut huge.as_slice()).is_err());
         let mut bad = Vec::new();
-        let unknown = serde_json::json!({"v": 2, "msg": {"req": "status", "nope": 1}});
+        let unknown =
+            serde_json::json!({"v": 2, "msg": {"req": "lock", "profile": null, "nope": 1}});
         write_frame(&mut bad, &unknown).unwrap();
         assert!(read_frame::<Frame<Request>>(&mut bad.as_slice()).is_err());
+        let err = decode_frame::<Request>(&serde_json::to_vec(&unknown).unwrap()).unwrap_err();
+        assert_eq!(err.kind, "failed", "{err:?}");
+        let old = decode_frame::<Request>(br#"{"op":"status"}"#).unwrap_err();
+        assert_eq!(old.kind, "version");
+        let newer = decode_frame::<Request>(br#"{"v":3,"msg":{"req":"status"}}"#).unwrap_err();
+        assert!(newer.message.contains("protocol 3 there"), "{newer:?}");
     }
 }

@@ -227,29 +227,13 @@ fn handle(mut stream: UnixStream, sessions: &Mutex<Sessions>, log_w: &Log, stop:
 }
 
 fn failure(kind: &str, message: String) -> Response {
-    Response::Err(AgentError {
-        kind: kind.into(),
-        message,
-        classification: None,
-    })
+    Response::Err(AgentError::new(kind, message))
 }
 
 fn to_response(r: Result<Answer>) -> Response {
     match r {
         Ok(answer) => Response::Ok(answer),
-        Err(e @ Error::Locked(_)) => failure("locked", e.to_string()),
-        Err(e @ Error::ReauthRequired { .. }) => {
-            let classification = match &e {
-                Error::ReauthRequired { classification, .. } => Some(*classification),
-                _ => None,
-            };
-            Response::Err(AgentError {
-                kind: "reauth_required".into(),
-                message: e.to_string(),
-                classification,
-            })
-        }
-        Err(e) => failure("failed", e.to_string()),
+        Err(e) => Response::Err(AgentError::from_engine(&e)),
     }
 }
 

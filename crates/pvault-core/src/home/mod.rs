@@ -115,12 +115,7 @@ impl Home {
         }
         match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
             Some(h) => Ok(PathBuf::from(h).join(".local/share/pvault")),
-            None => Err(Error::Home {
-                path: PathBuf::from("~"),
-                message:
-                    "neither XDG_DATA_HOME nor HOME is set; pass --home DIR or set PVAULT_HOME"
-                        .into(),
-            }),
+            None => Err(Error::NoDefaultHome),
         }
     }
 

@@ -88,14 +88,10 @@ fn prelogin(server: &Server, username: &str) -> Result<Prelogin> {
         None::<&()>,
         None,
     ) {
-        Err(Error::Server { status, code, .. }) if code == "unknown_account" => {
-            Err(Error::Server {
-                status,
-                code,
-                message: format!(
-                    "no account named '{username}' on {}: give the --username used at `pvault sync setup`",
-                    server.url()
-                ),
+        Err(Error::Server { code, .. }) if code == "unknown_account" => {
+            Err(Error::UnknownAccount {
+                username: username.to_string(),
+                server: server.url().to_string(),
             })
         }
         other => other,
@@ -204,13 +200,8 @@ pub(super) fn account_info(vault: &Vault) -> Result<AccountInfo> {
 /// Removes a device from the account (this one or another): the server refuses it from then on.
 pub fn remove_device(vault: &Vault, device_id: &str) -> Result<AccountInfo> {
     let (cfg, server, signer) = credentials(vault)?;
-    pvault_proto::parse_id16("device id", device_id).map_err(|_| Error::Server {
-        status: 0,
-        code: "invalid_device".into(),
-        message: format!(
-            "'{device_id}' is not a device id (32 hex digits, see `pvault sync status`)"
-        ),
-    })?;
+    pvault_proto::parse_id16("device id", device_id)
+        .map_err(|_| Error::InvalidDeviceId(device_id.to_string()))?;
     let info = server.json(
         "DELETE",
         &format!("/v1/profiles/{}/devices/{device_id}", cfg.account_id),

@@ -46,7 +46,8 @@ pub struct ConflictInfo {
 }
 
 /// Which version a resolution keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Keep {
     /// This device's version becomes the record again.
     Local,
@@ -120,8 +121,21 @@ fn write_over(
     vault.write_resolved(tx, collection, id, (data, classification), seq, after)
 }
 
-/// Settles an open conflict. Returns what was done, in a sentence.
-pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<String> {
+/// What settling a conflict did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Resolved {
+    /// The record's collection.
+    pub collection: String,
+    /// The record's id.
+    pub id: String,
+    /// Which version stays the record.
+    pub kept: Keep,
+    /// With `Keep::Both`: the id this device's version now has.
+    pub copy_id: Option<String>,
+}
+
+/// Settles an open conflict.
+pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Resolved> {
     let conn = vault.conn();
     let c = store::open_conflicts(conn, Some(conflict))?
         .pop()
@@ -130,7 +144,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
     let local = vault.read_version(&row, &id)?;
     let tx = WriteTx::begin(conn)?;
     let record = Some((c.collection.as_str(), &c.rid));
-    let said = match keep {
+    let copy_id = match keep {
         Keep::Local => {
             let lost = store::get_row(&tx, &c.collection, &c.rid)?
                 .map(|r| vault.seal_item(&r))
@@ -153,10 +167,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 ),
                 lost.as_deref(),
             )?;
-            format!(
-                "{}/{id}: this device's version is the record again (pushed at the next sync)",
-                c.collection
-            )
+            None
         }
         Keep::Remote => {
             store::add_history(
@@ -168,10 +179,7 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 ),
                 Some(&c.local_item),
             )?;
-            format!(
-                "{}/{id}: kept as it is; this device's version stays restorable in `pvault sync history`",
-                c.collection
-            )
+            None
         }
         Keep::Both => {
             let copy_id = format!(
@@ -196,15 +204,17 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Stri
                 &format!("conflict #{conflict}: both kept; this device's version is now {copy_id}"),
                 None,
             )?;
-            format!(
-                "{}/{id} kept as it is; this device's version is now {}/{copy_id}",
-                c.collection, c.collection
-            )
+            Some(copy_id)
         }
     };
     store::close_conflict(&tx, conflict)?;
     tx.commit()?;
-    Ok(said)
+    Ok(Resolved {
+        collection: c.collection,
+        id,
+        kept: keep,
+        copy_id,
+    })
 }
 
 /// Brings back a version that a resolution set aside, as a new edit of its record. Returns the

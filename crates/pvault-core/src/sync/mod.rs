@@ -22,7 +22,8 @@ mod watch;
 pub use crate::store::sync_log::HistoryEntry;
 pub use account::{join, leave, remove_device, setup};
 pub use conflicts::{
-    ConflictInfo, ConflictSide, Keep, SetAside, conflicts, resolve_conflict, restore, set_aside,
+    ConflictInfo, ConflictSide, Keep, Resolved, SetAside, conflicts, resolve_conflict, restore,
+    set_aside,
 };
 pub use engine::Phase;
 pub use pvault_model::resolve;
