@@ -123,73 +123,92 @@ pub fn serve(options: ServeOptions, log_to: Box<dyn Write + Send>) -> Result<()>
         })?;
     }
 
-    // Ticker: auto-lock, suspend detection, signals, idle exit.
-    {
-        let (sessions, stop, log_w, path) =
-            (sessions.clone(), stop.clone(), log_w.clone(), path.clone());
-        let exit_when_idle = options.exit_when_idle;
-        std::thread::spawn(move || {
-            let mut suspended = suspended_secs_so_far();
-            let mut last_active = Instant::now();
-            loop {
-                std::thread::sleep(Duration::from_millis(200));
-                let mut s = sessions.lock().unwrap_or_else(|e| e.into_inner());
-                let now_suspended = suspended_secs_so_far();
-                if now_suspended > suspended + 2 {
-                    let locked = s.lock_all();
-                    if !locked.is_empty() {
-                        log(
-                            &log_w,
-                            &format!("system was suspended: locked {}", locked.join(", ")),
-                        );
-                    }
-                }
-                suspended = now_suspended;
-                for name in s.expire_idle(Instant::now()) {
-                    log(&log_w, &format!("auto-locked '{name}' after idle time"));
-                }
-                if !s.status().is_empty() {
-                    last_active = Instant::now();
-                }
-                let idle_exit = exit_when_idle.is_some_and(|d| last_active.elapsed() >= d);
-                if stop.load(Ordering::Relaxed) || idle_exit {
-                    let locked = s.lock_all();
-                    let _ = std::fs::remove_file(&path);
-                    log(&log_w, &format!("stopping; locked {:?}", locked));
-                    std::process::exit(0);
-                }
-            }
-        });
-    }
+    spawn_ticker(
+        sessions.clone(),
+        stop.clone(),
+        log_w.clone(),
+        path.clone(),
+        options.exit_when_idle,
+    );
 
     let my_uid = rustix::process::getuid();
     for conn in listener.incoming() {
         let Ok(stream) = conn else { continue };
-        match rustix::net::sockopt::socket_peercred(&stream) {
-            Ok(cred) if cred.uid == my_uid => {}
-            Ok(cred) => {
-                log(
-                    &log_w,
-                    &format!(
-                        "refused a connection from uid {} (pid {})",
-                        cred.uid.as_raw(),
-                        cred.pid.as_raw_nonzero()
-                    ),
-                );
-                continue;
-            }
-            Err(e) => {
-                log(
-                    &log_w,
-                    &format!("refused a connection whose peer could not be checked: {e}"),
-                );
-                continue;
-            }
+        if !peer_is(&stream, my_uid, &log_w) {
+            continue;
         }
         let (sessions, log_w, stop) = (sessions.clone(), log_w.clone(), stop.clone());
         std::thread::spawn(move || handle(stream, &sessions, &log_w, &stop));
     }
     Ok(())
+}
+
+/// The ticker thread: auto-lock, suspend detection, signals and idle exit, five times a second.
+fn spawn_ticker(
+    sessions: Arc<Mutex<Sessions>>,
+    stop: Arc<AtomicBool>,
+    log_w: Log,
+    path: PathBuf,
+    exit_when_idle: Option<Duration>,
+) {
+    std::thread::spawn(move || {
+        let mut suspended = suspended_secs_so_far();
+        let mut last_active = Instant::now();
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let mut s = sessions.lock().unwrap_or_else(|e| e.into_inner());
+            let now_suspended = suspended_secs_so_far();
+            if now_suspended > suspended + 2 {
+                let locked = s.lock_all();
+                if !locked.is_empty() {
+                    log(
+                        &log_w,
+                        &format!("system was suspended: locked {}", locked.join(", ")),
+                    );
+                }
+            }
+            suspended = now_suspended;
+            for name in s.expire_idle(Instant::now()) {
+                log(&log_w, &format!("auto-locked '{name}' after idle time"));
+            }
+            if !s.status().is_empty() {
+                last_active = Instant::now();
+            }
+            let idle_exit = exit_when_idle.is_some_and(|d| last_active.elapsed() >= d);
+            if stop.load(Ordering::Relaxed) || idle_exit {
+                let locked = s.lock_all();
+                let _ = std::fs::remove_file(&path);
+                log(&log_w, &format!("stopping; locked {:?}", locked));
+                std::process::exit(0);
+            }
+        }
+    });
+}
+
+/// Whether a connection comes from this user (checked with the socket's peer credentials); a
+/// refused one is logged.
+fn peer_is(stream: &UnixStream, uid: rustix::process::Uid, log_w: &Log) -> bool {
+    match rustix::net::sockopt::socket_peercred(stream) {
+        Ok(cred) if cred.uid == uid => true,
+        Ok(cred) => {
+            log(
+                log_w,
+                &format!(
+                    "refused a connection from uid {} (pid {})",
+                    cred.uid.as_raw(),
+                    cred.pid.as_raw_nonzero()
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            log(
+                log_w,
+                &format!("refused a connection whose peer could not be checked: {e}"),
+            );
+            false
+        }
+    }
 }
 
 fn handle(mut stream: UnixStream, sessions: &Mutex<Sessions>, log_w: &Log, stop: &AtomicBool) {

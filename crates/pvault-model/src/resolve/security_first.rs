@@ -32,41 +32,15 @@ pub(crate) fn security_first(
     let data = if revocation {
         None
     } else {
-        let mut data = winner.data.clone();
-        if let (Some(Value::Object(result)), Some(Value::Object(wf)), Some(Value::Object(lf))) =
-            (&mut data, &winner.data, &loser.data)
-        {
-            let empty = Map::new();
-            let base_fields = base_fields(base).unwrap_or(&empty);
-            let both = [(w, wf), (l, lf)];
-            if ctx.collection == API_KEYS {
-                for (field, settle) in [
-                    (SCOPES, narrow_scopes as Settle),
-                    (EXPIRES_AT, earliest_expiry as Settle),
-                ] {
-                    if settle(result, base_fields, both, &mut dropped) {
-                        skip_winner.insert(field.to_string());
-                        skip_loser.insert(field.to_string());
-                    }
-                }
-            }
-            let mut adjusted = Vec::new();
-            keep_revocations(
-                "",
-                None,
-                result,
-                [(w, Some(wf)), (l, Some(lf))],
-                &mut dropped,
-                &mut adjusted,
-            );
-            for (top, nested) in adjusted {
-                if !nested {
-                    skip_loser.insert(top.clone());
-                }
-                skip_winner.insert(top);
-            }
-        }
-        data
+        adjusted_winner(
+            ctx,
+            base,
+            sides,
+            pick,
+            &mut dropped,
+            &mut skip_winner,
+            &mut skip_loser,
+        )
     };
     let what = if winner.data.is_some() {
         "version"
@@ -111,6 +85,56 @@ pub(crate) fn security_first(
         }
     }
     outcome(sides, data, classification, dropped)
+}
+
+/// The winner's data with the security-first adjustments applied (API key scopes and expiry,
+/// revocations at any depth); the fields an adjustment reports are added to the skip sets.
+fn adjusted_winner(
+    ctx: &Context<'_>,
+    base: Option<&Version>,
+    sides: Sides<'_>,
+    pick: Pick,
+    dropped: &mut Vec<String>,
+    skip_winner: &mut BTreeSet<String>,
+    skip_loser: &mut BTreeSet<String>,
+) -> Option<Value> {
+    let (w, l) = (pick.winner, pick.winner.other());
+    let (winner, loser) = (sides.get(w), sides.get(l));
+    let mut data = winner.data.clone();
+    if let (Some(Value::Object(result)), Some(Value::Object(wf)), Some(Value::Object(lf))) =
+        (&mut data, &winner.data, &loser.data)
+    {
+        let empty = Map::new();
+        let base_fields = base_fields(base).unwrap_or(&empty);
+        let both = [(w, wf), (l, lf)];
+        if ctx.collection == API_KEYS {
+            for (field, settle) in [
+                (SCOPES, narrow_scopes as Settle),
+                (EXPIRES_AT, earliest_expiry as Settle),
+            ] {
+                if settle(result, base_fields, both, dropped) {
+                    skip_winner.insert(field.to_string());
+                    skip_loser.insert(field.to_string());
+                }
+            }
+        }
+        let mut adjusted = Vec::new();
+        keep_revocations(
+            "",
+            None,
+            result,
+            [(w, Some(wf)), (l, Some(lf))],
+            dropped,
+            &mut adjusted,
+        );
+        for (top, nested) in adjusted {
+            if !nested {
+                skip_loser.insert(top.clone());
+            }
+            skip_winner.insert(top);
+        }
+    }
+    data
 }
 
 /// Settles one field of `result` from both sides (winner first); `true` when it did, having
