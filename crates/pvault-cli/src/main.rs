@@ -3,6 +3,7 @@
 mod backend;
 mod cli;
 mod commands;
+mod context;
 mod hints;
 mod output;
 mod secrets;
@@ -26,9 +27,10 @@ impl std::fmt::Display for Damaged {
 impl std::error::Error for Damaged {}
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let g = &cli.global;
+    let ctx = context::Ctx::new(cli.global);
+    let g = &ctx.g;
     match cli.command {
-        Command::Profile(cmd) => commands::profile::run(g, cmd),
+        Command::Profile(cmd) => commands::profile::run(&ctx, cmd),
         Command::Put(args) => commands::records::put(g, args),
         Command::Get(r) => commands::records::get(g, r),
         Command::List(args) => commands::records::list(g, args),

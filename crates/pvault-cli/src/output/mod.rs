@@ -1,10 +1,51 @@
-//! Printing: JSON for scripts (`--json`), short readable lines for people.
+//! Printing: JSON for scripts (`--json`), short readable lines for people. A command returns a
+//! typed result that implements [`Show`]; [`show`] prints it the way the flags ask. One file per
+//! command group holds those results and how they read.
+
+pub mod profile;
 
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pvault_core::{ProfileSummary, Record};
 use serde::Serialize;
+
+/// A command's result, as people read it and as JSON.
+pub trait Show {
+    /// The text for people (lines, no trailing newline; empty prints nothing).
+    fn text(&self) -> String;
+    /// The JSON for scripts (`--json`): one line on stdout.
+    fn json(&self) -> serde_json::Value;
+}
+
+/// Prints a result as `--json` asks.
+pub fn show(g: &crate::cli::Global, result: &dyn Show) -> anyhow::Result<()> {
+    if g.json {
+        json(&result.json());
+    } else {
+        let text = result.text();
+        if !text.is_empty() {
+            println!("{text}");
+        }
+    }
+    Ok(())
+}
+
+/// 90 -> "1m30s".
+pub fn human(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 || out.is_empty() {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
 
 /// Prints a value as one line of JSON on stdout.
 pub fn json<T: Serialize>(value: &T) {

@@ -1,0 +1,48 @@
+//! `pvault profile ...`: one function per subcommand, each returning what it did
+//! (`output/profile.rs` says how that reads).
+
+mod keys;
+mod lifecycle;
+mod session;
+mod settings;
+
+use anyhow::Result;
+
+use crate::cli::ProfileCommand;
+use crate::context::Ctx;
+use crate::output::show;
+
+pub fn run(ctx: &Ctx, cmd: ProfileCommand) -> Result<()> {
+    let g = &ctx.g;
+    match cmd {
+        ProfileCommand::Create(args) => show(g, &lifecycle::create(ctx, args)?),
+        ProfileCommand::List => show(g, &lifecycle::list(ctx)?),
+        ProfileCommand::Use { name } => show(g, &lifecycle::use_profile(ctx, name)?),
+        ProfileCommand::Show { name } => show(g, &lifecycle::details(ctx, name)?),
+        ProfileCommand::Delete { name, confirm } => {
+            show(g, &lifecycle::delete(ctx, name, confirm)?)
+        }
+        ProfileCommand::Unlock { name } => show(g, &session::unlock(ctx, name)?),
+        ProfileCommand::Lock { name, all } => show(g, &session::lock(ctx, name, all)?),
+        ProfileCommand::Status => show(g, &session::status(ctx)?),
+        ProfileCommand::Set {
+            setting,
+            value,
+            collection,
+        } => show(
+            g,
+            settings::set(ctx, &setting, &value, collection)?.as_ref(),
+        ),
+        ProfileCommand::Passwd { new_password_file } => {
+            show(g, &keys::passwd(ctx, new_password_file)?)
+        }
+        ProfileCommand::RotateKeys => show(g, &keys::rotate(ctx)?),
+    }
+}
+
+/// After the keys or settings changed on disk, a session in the agent holds stale ones: lock it.
+fn lock_in_agent(pv: &pvault_core::Pvault, name: &str) {
+    if let Some(mut c) = pvault_core::agent::AgentClient::connect(pv.home().root()) {
+        let _ = c.lock(Some(name));
+    }
+}

@@ -1,0 +1,311 @@
+//! What `pvault profile ...` answers, as text and as JSON.
+
+use std::fmt::Write as _;
+
+use pvault_core::{CreatedProfile, ProfileDetails, ProfileSummary, RotateReport, SessionStatus};
+use serde_json::{Value, json};
+
+use super::{Show, human, profile_line};
+
+/// `profile create`.
+pub struct Created(pub CreatedProfile);
+
+impl Show for Created {
+    fn json(&self) -> Value {
+        let s = &self.0.summary;
+        json!({
+            "id": s.id,
+            "name": s.name,
+            "security": s.security,
+            "secret_key": self.0.secret_key.as_str(),
+        })
+    }
+
+    fn text(&self) -> String {
+        let s = &self.0.summary;
+        format!(
+            "created profile '{}' ({}), id {}\n\nSecret Key: {}\n\n\
+             Write the Secret Key down and keep it apart from your password. It is shown only now.\n\
+             You need it to add this profile to another device{}.",
+            s.name,
+            s.security,
+            s.id,
+            self.0.secret_key.as_str(),
+            if s.security.stores_secret_key() {
+                ""
+            } else {
+                ", and on this device at every unlock"
+            }
+        )
+    }
+}
+
+/// `profile list`.
+pub struct Profiles {
+    pub current: Option<String>,
+    pub profiles: Vec<ProfileSummary>,
+}
+
+impl Show for Profiles {
+    fn json(&self) -> Value {
+        json!({ "current": self.current, "profiles": self.profiles })
+    }
+
+    fn text(&self) -> String {
+        if self.profiles.is_empty() {
+            return "no profiles yet: create one with `pvault profile create NAME`".into();
+        }
+        let lines: Vec<String> = self
+            .profiles
+            .iter()
+            .map(|p| profile_line(p, self.current.as_deref() == Some(&p.name)))
+            .collect();
+        lines.join("\n")
+    }
+}
+
+/// `profile unlock`.
+pub struct Unlocked {
+    pub name: String,
+    pub auto_lock_secs: u64,
+}
+
+impl Show for Unlocked {
+    fn json(&self) -> Value {
+        json!({ "unlocked": self.name, "auto_lock_secs": self.auto_lock_secs })
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "profile '{}' unlocked in the agent; it locks after {} of inactivity",
+            self.name,
+            human(self.auto_lock_secs)
+        )
+    }
+}
+
+/// `profile lock`.
+pub struct Locked {
+    /// The profile asked for (`None`: all).
+    pub target: Option<String>,
+    pub locked: Vec<String>,
+}
+
+impl Show for Locked {
+    fn json(&self) -> Value {
+        json!({ "locked": self.locked })
+    }
+
+    fn text(&self) -> String {
+        if self.locked.is_empty() {
+            let who = match &self.target {
+                Some(t) => format!("'{t}' is"),
+                None => "no profile is".into(),
+            };
+            format!("nothing to lock: {who} not unlocked in an agent")
+        } else {
+            format!(
+                "locked {} (keys and cached records zeroized)",
+                self.locked.join(", ")
+            )
+        }
+    }
+}
+
+/// `profile status`.
+pub struct Status {
+    pub current: Option<String>,
+    pub sessions: Vec<SessionStatus>,
+}
+
+impl Show for Status {
+    fn json(&self) -> Value {
+        json!({ "current": self.current, "unlocked": self.sessions })
+    }
+
+    fn text(&self) -> String {
+        if self.sessions.is_empty() {
+            return "every profile is locked".into();
+        }
+        let mut out = String::new();
+        for s in &self.sessions {
+            let current = self.current.as_deref() == Some(s.profile.as_str());
+            let _ = writeln!(
+                out,
+                "{} {:<20} unlocked, idle {}, locks in {}{}",
+                if current { "*" } else { " " },
+                s.profile,
+                human(s.idle_secs),
+                human(s.locks_in_secs),
+                if s.cache_encrypted {
+                    ", cache encrypted"
+                } else {
+                    ""
+                },
+            );
+            if let Some(news) = &s.watch_news {
+                let _ = writeln!(out, "    background sync: {news}");
+            }
+        }
+        out.truncate(out.trim_end_matches('\n').len());
+        out
+    }
+}
+
+/// `profile set conflict-strategy | device-rank`.
+pub struct PolicySet(pub ProfileSummary);
+
+impl Show for PolicySet {
+    fn json(&self) -> Value {
+        json!(self.0)
+    }
+
+    fn text(&self) -> String {
+        let p = self.0.sync_policy();
+        format!(
+            "profile '{}': conflict strategy {}{}{}",
+            self.0.name,
+            p.default.as_str(),
+            p.per_collection
+                .iter()
+                .map(|(c, s)| format!(", {c}: {}", s.as_str()))
+                .collect::<String>(),
+            if p.device_rank.is_empty() {
+                String::new()
+            } else {
+                format!("; device priority {}", p.device_rank.join(" > "))
+            }
+        )
+    }
+}
+
+/// `profile set auto-lock | reauth-window`.
+pub struct TimingSet(pub ProfileSummary);
+
+impl Show for TimingSet {
+    fn json(&self) -> Value {
+        json!(self.0)
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "profile '{}': auto-lock {}, re-authentication window {} (applies from the next unlock)",
+            self.0.name,
+            human(self.0.auto_lock().as_secs()),
+            human(self.0.reauth_window().as_secs())
+        )
+    }
+}
+
+/// `profile use`.
+pub struct Current(pub String);
+
+impl Show for Current {
+    fn json(&self) -> Value {
+        json!({ "current": self.0 })
+    }
+
+    fn text(&self) -> String {
+        format!("current profile: {}", self.0)
+    }
+}
+
+/// `profile show`.
+pub struct Details(pub ProfileDetails);
+
+impl Show for Details {
+    fn json(&self) -> Value {
+        json!(self.0)
+    }
+
+    fn text(&self) -> String {
+        let (d, s) = (&self.0, &self.0.summary);
+        [
+            format!("name:            {}", s.name),
+            format!("display name:    {}", s.display_name),
+            format!("id:              {}", s.id),
+            format!("security level:  {}", s.security),
+            format!("created:         {}", s.created),
+            format!(
+                "key epochs:      {:?} (current {})",
+                d.key_ids, d.current_key_id
+            ),
+            format!(
+                "KDF:             Argon2id m={} KiB t={} p={}",
+                d.kdf.m_kib, d.kdf.t, d.kdf.p
+            ),
+            format!(
+                "Secret Key:      {}",
+                if d.secret_key_on_device {
+                    "kept on this device (wrapped)"
+                } else {
+                    "typed at every unlock"
+                }
+            ),
+            format!("identity:        ed25519 {}", d.identity),
+            format!("failed unlocks:  {}", d.failed_attempts),
+            format!("directory:       {}", d.dir.display()),
+        ]
+        .join("\n")
+    }
+}
+
+/// `profile passwd`.
+pub struct PasswordChanged(pub String);
+
+impl Show for PasswordChanged {
+    fn json(&self) -> Value {
+        json!({ "profile": self.0, "password_changed": true })
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "password of profile '{}' changed (keys rewrapped, no record re-encrypted)",
+            self.0
+        )
+    }
+}
+
+/// `profile rotate-keys`.
+pub struct Rotated(pub RotateReport);
+
+impl Show for Rotated {
+    fn json(&self) -> Value {
+        json!(self.0)
+    }
+
+    fn text(&self) -> String {
+        let r = &self.0;
+        format!(
+            "{}rotated to key epoch {}: {} records and {} versions resealed; {}",
+            if r.resumed { "resumed and " } else { "" },
+            r.key_id,
+            r.records,
+            r.versions,
+            if r.kept_for_sync.is_empty() {
+                format!("destroyed epoch(s) {:?}", r.destroyed)
+            } else {
+                format!(
+                    "old epoch(s) {:?} kept for reading because the profile syncs; everything is pushed again under the new one at the next `pvault sync`",
+                    r.kept_for_sync
+                )
+            }
+        )
+    }
+}
+
+/// `profile delete`.
+pub struct Deleted(pub ProfileSummary);
+
+impl Show for Deleted {
+    fn json(&self) -> Value {
+        json!({ "deleted": self.0.name, "id": self.0.id })
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "profile '{}' deleted: keys destroyed, then its files",
+            self.0.name
+        )
+    }
+}
