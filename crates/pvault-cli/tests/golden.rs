@@ -18,9 +18,6 @@ const PASSWORD: &str = "correct horse battery staple";
 /// Where the cases are.
 const CASES: &str = "tests/cmd";
 
-/// Records are limited to this many bytes (pvault_core::MAX_RECORD_BYTES).
-const MAX_RECORD_BYTES: usize = 1024 * 1024;
-
 #[test]
 fn golden() {
     let scratch = tempfile::Builder::new()
@@ -126,7 +123,10 @@ fn write_generated_inputs() {
     let dir = Path::new(CASES).join("bad-input.in");
     std::fs::create_dir_all(&dir).expect("bad-input.in");
     // Just over the record limit once stored, well under the input limit (4 x the record limit).
-    let big = format!("{{\"blob\":\"{}\"}}", "x".repeat(MAX_RECORD_BYTES + 100));
+    let big = format!(
+        "{{\"blob\":\"{}\"}}",
+        "x".repeat(pvault_core::MAX_RECORD_BYTES + 100)
+    );
     write_if_changed(&dir.join("big.json"), big.as_bytes());
 }
 
@@ -160,6 +160,6 @@ fn stop_agents(dir: &Path) {
         let _ = stream.write_all(request);
         let mut answer = [0u8; 4];
         let _ = stream.read_exact(&mut answer);
-        eprintln!("stopped an agent a case left running: {}", path.display());
+        eprintln!("asked an agent still running to stop: {}", path.display());
     }
 }
