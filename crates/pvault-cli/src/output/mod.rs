@@ -14,14 +14,21 @@ use serde::Serialize;
 pub trait Show {
     /// The text for people (lines, no trailing newline; empty prints nothing).
     fn text(&self) -> String;
-    /// The JSON for scripts (`--json`): one line on stdout.
-    fn json(&self) -> serde_json::Value;
+    /// The JSON for scripts (`--json`), one line (see [`to_json`]).
+    fn json(&self) -> String;
+}
+
+/// A value as one line of JSON, its fields in their declared order.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("results serialize")
 }
 
 /// Prints a result as `--json` asks.
 pub fn show(g: &crate::cli::Global, result: &dyn Show) -> anyhow::Result<()> {
     if g.json {
-        json(&result.json());
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", result.json());
+        let _ = out.flush();
     } else {
         let text = result.text();
         if !text.is_empty() {

@@ -3,15 +3,15 @@
 use std::fmt::Write as _;
 
 use pvault_core::{CreatedProfile, ProfileDetails, ProfileSummary, RotateReport, SessionStatus};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{Show, human, profile_line};
+use super::{Show, human, profile_line, to_json};
 
 /// `profile create`.
 pub struct Created(pub CreatedProfile);
 
 impl Show for Created {
-    fn json(&self) -> Value {
+    fn json(&self) -> String {
         let s = &self.0.summary;
         json!({
             "id": s.id,
@@ -19,6 +19,7 @@ impl Show for Created {
             "security": s.security,
             "secret_key": self.0.secret_key.as_str(),
         })
+        .to_string()
     }
 
     fn text(&self) -> String {
@@ -47,8 +48,8 @@ pub struct Profiles {
 }
 
 impl Show for Profiles {
-    fn json(&self) -> Value {
-        json!({ "current": self.current, "profiles": self.profiles })
+    fn json(&self) -> String {
+        json!({ "current": self.current, "profiles": self.profiles }).to_string()
     }
 
     fn text(&self) -> String {
@@ -71,8 +72,8 @@ pub struct Unlocked {
 }
 
 impl Show for Unlocked {
-    fn json(&self) -> Value {
-        json!({ "unlocked": self.name, "auto_lock_secs": self.auto_lock_secs })
+    fn json(&self) -> String {
+        json!({ "unlocked": self.name, "auto_lock_secs": self.auto_lock_secs }).to_string()
     }
 
     fn text(&self) -> String {
@@ -92,8 +93,8 @@ pub struct Locked {
 }
 
 impl Show for Locked {
-    fn json(&self) -> Value {
-        json!({ "locked": self.locked })
+    fn json(&self) -> String {
+        json!({ "locked": self.locked }).to_string()
     }
 
     fn text(&self) -> String {
@@ -119,8 +120,8 @@ pub struct Status {
 }
 
 impl Show for Status {
-    fn json(&self) -> Value {
-        json!({ "current": self.current, "unlocked": self.sessions })
+    fn json(&self) -> String {
+        json!({ "current": self.current, "unlocked": self.sessions }).to_string()
     }
 
     fn text(&self) -> String {
@@ -156,8 +157,8 @@ impl Show for Status {
 pub struct PolicySet(pub ProfileSummary);
 
 impl Show for PolicySet {
-    fn json(&self) -> Value {
-        json!(self.0)
+    fn json(&self) -> String {
+        to_json(&self.0)
     }
 
     fn text(&self) -> String {
@@ -183,8 +184,8 @@ impl Show for PolicySet {
 pub struct TimingSet(pub ProfileSummary);
 
 impl Show for TimingSet {
-    fn json(&self) -> Value {
-        json!(self.0)
+    fn json(&self) -> String {
+        to_json(&self.0)
     }
 
     fn text(&self) -> String {
@@ -201,8 +202,8 @@ impl Show for TimingSet {
 pub struct Current(pub String);
 
 impl Show for Current {
-    fn json(&self) -> Value {
-        json!({ "current": self.0 })
+    fn json(&self) -> String {
+        json!({ "current": self.0 }).to_string()
     }
 
     fn text(&self) -> String {
@@ -214,8 +215,8 @@ impl Show for Current {
 pub struct Details(pub ProfileDetails);
 
 impl Show for Details {
-    fn json(&self) -> Value {
-        json!(self.0)
+    fn json(&self) -> String {
+        to_json(&self.0)
     }
 
     fn text(&self) -> String {
@@ -254,8 +255,8 @@ impl Show for Details {
 pub struct PasswordChanged(pub String);
 
 impl Show for PasswordChanged {
-    fn json(&self) -> Value {
-        json!({ "profile": self.0, "password_changed": true })
+    fn json(&self) -> String {
+        json!({ "profile": self.0, "password_changed": true }).to_string()
     }
 
     fn text(&self) -> String {
@@ -270,8 +271,8 @@ impl Show for PasswordChanged {
 pub struct Rotated(pub RotateReport);
 
 impl Show for Rotated {
-    fn json(&self) -> Value {
-        json!(self.0)
+    fn json(&self) -> String {
+        to_json(&self.0)
     }
 
     fn text(&self) -> String {
@@ -298,8 +299,8 @@ impl Show for Rotated {
 pub struct Deleted(pub ProfileSummary);
 
 impl Show for Deleted {
-    fn json(&self) -> Value {
-        json!({ "deleted": self.0.name, "id": self.0.id })
+    fn json(&self) -> String {
+        json!({ "deleted": self.0.name, "id": self.0.id }).to_string()
     }
 
     fn text(&self) -> String {
