@@ -4,6 +4,7 @@
 use ed25519_dalek::{Signer, Verifier};
 use zeroize::Zeroizing;
 
+use crate::codec::SignedLink;
 use crate::{CryptoError, Result};
 
 /// The secret half. Both keys zeroize on drop (dalek's `zeroize` feature).
@@ -61,6 +62,15 @@ impl Identity {
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
     }
+
+    /// Vouches for a chain head: signs its 32 bytes as they are with the Ed25519 key.
+    pub fn sign_link(&self, hash: [u8; 32]) -> SignedLink {
+        SignedLink {
+            hash,
+            signer: self.signing.verifying_key().to_bytes(),
+            signature: self.sign(&hash),
+        }
+    }
 }
 
 impl PublicIdentity {
@@ -72,6 +82,14 @@ impl PublicIdentity {
             .map_err(|_| CryptoError::BadSignature)?;
         key.verify(message, &sig)
             .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Checks a link signed by [`Identity::sign_link`]: signed by this identity, over its hash.
+    pub fn verify_link(&self, link: &SignedLink) -> Result<()> {
+        if link.signer != self.ed25519 {
+            return Err(CryptoError::BadSignature);
+        }
+        self.verify(&link.hash, &link.signature)
     }
 }
 
@@ -87,5 +105,27 @@ mod tests {
         assert!(id.public().verify(b"breakthrough v2", &sig).is_err());
         let back = Identity::from_secret_bytes(&id.secret_bytes());
         assert_eq!(back.public(), id.public());
+    }
+
+    #[test]
+    fn a_signed_link_verifies_for_its_signer_and_hash_only() {
+        let id = Identity::generate();
+        let link = id.sign_link([5; 32]);
+        assert_eq!(link.signer, id.public().ed25519);
+        id.public().verify_link(&link).unwrap();
+        // The signature is over the 32 bytes as they are.
+        id.public().verify(&[5; 32], &link.signature).unwrap();
+        let other = Identity::generate();
+        assert!(other.public().verify_link(&link).is_err());
+        let moved = SignedLink {
+            hash: [6; 32],
+            ..link
+        };
+        assert!(id.public().verify_link(&moved).is_err());
+        let claimed = SignedLink {
+            signer: other.public().ed25519,
+            ..link
+        };
+        assert!(other.public().verify_link(&claimed).is_err());
     }
 }

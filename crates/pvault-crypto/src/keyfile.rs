@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use pvault_codec::Reader;
 use serde::{Deserialize, Serialize};
 
 use crate::SecretVec;
@@ -140,6 +141,10 @@ impl UnlockedKeys {
     ///
     /// `profile(16) | kek(32) | secret key(16) | naming(32) | identity(64) | current(u32) |
     ///  count(u32) | count × (key id(u32) | root(32))`
+    ///
+    /// Written straight into a [`SecretVec`] sized up front, not through `pvault_codec::Writer`: a
+    /// growing `Vec` would leave unwiped copies of the keys behind. (It is read with the codec's
+    /// reader, which copies nothing but the fields asked for.)
     pub fn to_transfer_bytes(&self) -> SecretVec {
         let mut out = SecretVec::new(Vec::with_capacity(168 + 36 * self.roots.len()));
         out.extend_from_slice(&self.profile.0);
@@ -159,24 +164,28 @@ impl UnlockedKeys {
     /// Reads keys written by [`UnlockedKeys::to_transfer_bytes`] and checks them against the key file
     /// they claim to unlock (same profile, same epochs, same identity, naming key opens).
     pub fn from_transfer_bytes(bytes: &[u8], file: &KeyFile) -> Result<UnlockedKeys> {
+        // One message for every defect (which field was cut short is not worth telling).
         let bad = || CryptoError::InvalidKeyFile("transferred keys are malformed".into());
-        let mut r = Reader(bytes);
-        let profile = ProfileId(r.array::<16>().ok_or_else(bad)?);
-        let kek = Key32::from_bytes(r.array::<32>().ok_or_else(bad)?);
-        let secret_key = SecretKey::from_bytes(&r.array::<16>().ok_or_else(bad)?)?;
-        let naming = Key32::from_bytes(r.array::<32>().ok_or_else(bad)?);
-        let identity = Identity::from_secret_bytes(&r.array::<64>().ok_or_else(bad)?);
-        let current = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
-        let count = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
+        let mut r = Reader::new(bytes);
+        let profile = ProfileId(r.array::<16>("profile id").map_err(|_| bad())?);
+        let kek = Key32::from_bytes(r.array::<32>("KEK").map_err(|_| bad())?);
+        let secret_key = SecretKey::from_bytes(&r.array::<16>("Secret Key").map_err(|_| bad())?)?;
+        let naming = Key32::from_bytes(r.array::<32>("naming key").map_err(|_| bad())?);
+        let identity = Identity::from_secret_bytes(&r.array::<64>("identity").map_err(|_| bad())?);
+        let current = r.u32("current key id").map_err(|_| bad())?;
+        let count = r.u32("root count").map_err(|_| bad())?;
         let mut roots = BTreeMap::new();
         for _ in 0..count.min(1024) {
-            let id = u32::from_be_bytes(r.array::<4>().ok_or_else(bad)?);
+            let id = r.u32("key id").map_err(|_| bad())?;
             roots.insert(
                 id,
-                RootKey::from_key(id, Key32::from_bytes(r.array::<32>().ok_or_else(bad)?)),
+                RootKey::from_key(
+                    id,
+                    Key32::from_bytes(r.array::<32>("root key").map_err(|_| bad())?),
+                ),
             );
         }
-        if !r.0.is_empty() || roots.len() != count as usize || !roots.contains_key(&current) {
+        if r.remaining() != 0 || roots.len() != count as usize || !roots.contains_key(&current) {
             return Err(bad());
         }
         let keys = UnlockedKeys {
@@ -309,17 +318,6 @@ impl KdfSection {
             profile: *profile,
             key: pk.kek(secret_key, &salt),
         })
-    }
-}
-
-/// A cursor over transferred bytes.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
     }
 }
 
@@ -901,7 +899,15 @@ mod tests {
         assert_eq!(back.current().expose(), keys2.current().expose());
         // Against the older key file (one epoch), or truncated, or from another profile: refused.
         assert!(UnlockedKeys::from_transfer_bytes(&bytes, &file).is_err());
-        assert!(UnlockedKeys::from_transfer_bytes(&bytes[..bytes.len() - 1], &file2).is_err());
+        for cut in 0..bytes.len() {
+            assert!(
+                UnlockedKeys::from_transfer_bytes(&bytes[..cut], &file2).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut extra = bytes.to_vec();
+        extra.push(0);
+        assert!(UnlockedKeys::from_transfer_bytes(&extra, &file2).is_err());
         let (other, _) = KeyFile::create(ProfileId::random(), b"pw", FAST, true).unwrap();
         assert!(UnlockedKeys::from_transfer_bytes(&bytes, &other).is_err());
 

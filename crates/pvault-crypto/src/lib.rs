@@ -6,6 +6,11 @@
 //! The formats are specified in `docs/format.md` at the repository root; `tests/vectors.rs` checks the
 //! test vectors under `tests/vectors/`.
 //!
+//! Bytes are read and written, and hash chains hashed, with [`codec`] (the `pvault-codec` crate,
+//! re-exported: it lives apart so that the sync server can use it without linking this crate);
+//! [`chain`] holds the chains over this crate's inputs, and [`Identity::sign_link`] /
+//! [`PublicIdentity::verify_link`] sign and check a [`codec::SignedLink`].
+//!
 //! ```
 //! use pvault_crypto::{envelope, Aad, Classification, KdfParams, KeyFile, Kind, ProfileId};
 //!
@@ -25,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod base32;
+pub mod chain;
 mod classification;
 pub mod envelope;
 mod error;
@@ -38,6 +44,9 @@ mod secret_key;
 
 // Errors
 pub use error::{CryptoError, Result};
+
+/// The bounded byte reader/writer and the hash-chain primitives (the `pvault-codec` crate).
+pub use pvault_codec as codec;
 
 // Keys and their derivation
 pub use classification::{Classification, UnknownClassification};

@@ -6,8 +6,8 @@
 //! before it allocates. The layout is in `docs/sync.md`.
 
 use crate::chain::ChainHead;
-use crate::wire::{Reader, Writer};
 use crate::{PROTOCOL_VERSION, ProtoError, Result, Rid};
+use pvault_codec::{Reader, Writer};
 
 /// Largest blob (one sealed record) accepted anywhere.
 pub const MAX_BLOB: usize = 4 << 20;
@@ -94,9 +94,10 @@ pub struct PullPage {
     pub more: bool,
 }
 
-fn start(kind: u8) -> Writer {
-    let mut w = Writer(Vec::new());
-    w.array(MAGIC);
+/// A writer with the header of a message of type `kind`, and room for `body` more bytes.
+fn start(kind: u8, body: usize) -> Writer {
+    let mut w = Writer::with_capacity(MAGIC.len() + 2 + body);
+    w.raw(MAGIC);
     w.u8(PROTOCOL_VERSION);
     w.u8(kind);
     w
@@ -106,7 +107,7 @@ fn open(bytes: &[u8], kind: u8) -> Result<Reader<'_>> {
     if bytes.len() > MAX_MESSAGE {
         return Err(ProtoError::TooLarge("message"));
     }
-    let mut r = Reader(bytes);
+    let mut r = Reader::new(bytes);
     if &r.array::<3>("magic")? != MAGIC {
         return Err(ProtoError::BadMagic);
     }
@@ -134,7 +135,7 @@ fn flag(r: &mut Reader<'_>, what: &'static str, max: u8) -> Result<u8> {
 
 fn put_head(w: &mut Writer, h: &ChainHead) {
     w.varint(h.seq);
-    w.array(&h.hash);
+    w.raw(&h.hash);
 }
 
 fn get_head(r: &mut Reader<'_>) -> Result<ChainHead> {
@@ -148,16 +149,15 @@ impl PushRequest {
     /// Encodes the request.
     pub fn encode(&self) -> Vec<u8> {
         let size: usize = self.items.iter().map(|i| i.blob.len() + 32).sum();
-        let mut w = start(TYPE_PUSH);
-        w.0.reserve(size + 8);
+        let mut w = start(TYPE_PUSH, size + 8);
         w.varint(self.items.len() as u64);
         for i in &self.items {
-            w.array(&i.rid);
+            w.raw(&i.rid);
             w.varint(i.base_seq);
             w.u8(u8::from(i.tombstone));
-            w.bytes(&i.blob);
+            w.varint_bytes(&i.blob);
         }
-        w.0
+        w.into_inner()
     }
 
     /// Decodes and checks a request.
@@ -169,7 +169,7 @@ impl PushRequest {
             let rid = r.array("record key")?;
             let base_seq = r.varint("base sequence")?;
             let tombstone = flag(&mut r, "tombstone flag", 1)? == 1;
-            let blob = r.bytes("blob", MAX_BLOB)?.to_vec();
+            let blob = r.varint_bytes("blob", MAX_BLOB)?.to_vec();
             items.push(PushItem {
                 rid,
                 base_seq,
@@ -189,21 +189,21 @@ impl PushRequest {
 impl PushResult {
     /// Encodes the result.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = start(TYPE_PUSH_RESULT);
+        let mut w = start(TYPE_PUSH_RESULT, 0);
         put_head(&mut w, &self.head);
         w.varint(self.applied.len() as u64);
         for (rid, seq) in &self.applied {
-            w.array(rid);
+            w.raw(rid);
             w.varint(*seq);
         }
         w.varint(self.conflicts.len() as u64);
         for c in &self.conflicts {
-            w.array(&c.rid);
+            w.raw(&c.rid);
             w.varint(c.seq);
             w.u8(u8::from(c.tombstone));
-            w.bytes(&c.blob);
+            w.varint_bytes(&c.blob);
         }
-        w.0
+        w.into_inner()
     }
 
     /// Decodes a result.
@@ -222,7 +222,7 @@ impl PushResult {
                 rid: r.array("record key")?,
                 seq: r.varint("sequence")?,
                 tombstone: flag(&mut r, "tombstone flag", 1)? == 1,
-                blob: r.bytes("blob", MAX_BLOB)?.to_vec(),
+                blob: r.varint_bytes("blob", MAX_BLOB)?.to_vec(),
             });
         }
         r.finish()?;
@@ -242,22 +242,21 @@ impl PullPage {
             .iter()
             .map(|c| c.blob.as_ref().map_or(0, Vec::len) + 64)
             .sum();
-        let mut w = start(TYPE_PULL_PAGE);
-        w.0.reserve(size + 64);
+        let mut w = start(TYPE_PULL_PAGE, size + 64);
         w.varint(self.since);
         put_head(&mut w, &self.end);
         w.u8(u8::from(self.more));
         w.varint(self.changes.len() as u64);
         for c in &self.changes {
             w.varint(c.seq);
-            w.array(&c.rid);
+            w.raw(&c.rid);
             w.u8(u8::from(c.tombstone) | (u8::from(c.blob.is_some()) << 1));
-            w.array(&c.blob_hash);
+            w.raw(&c.blob_hash);
             if let Some(b) = &c.blob {
-                w.bytes(b);
+                w.varint_bytes(b);
             }
         }
-        w.0
+        w.into_inner()
     }
 
     /// Decodes a page and checks its shape: sequence numbers follow `since` without gaps, `end` is the
@@ -285,7 +284,7 @@ impl PullPage {
             let flags = flag(&mut r, "change flags", 3)?;
             let blob_hash = r.array("blob hash")?;
             let blob = if flags & 2 != 0 {
-                let b = r.bytes("blob", MAX_BLOB)?;
+                let b = r.varint_bytes("blob", MAX_BLOB)?;
                 if crate::chain::blob_hash(b) != blob_hash {
                     return Err(ProtoError::Invalid(
                         "pull page: blob does not match its hash",
@@ -374,6 +373,91 @@ mod tests {
         assert_eq!(PushRequest::decode(&bytes), Err(ProtoError::Version(9)));
         bytes[0] = b'X';
         assert_eq!(PushRequest::decode(&bytes), Err(ProtoError::BadMagic));
+    }
+
+    /// Messages encoded before the codec moved to pvault-codec, byte for byte (hex).
+    #[test]
+    fn encodings_are_the_bytes_sent_before() {
+        let push = PushRequest {
+            items: vec![
+                PushItem {
+                    rid: [1; 16],
+                    base_seq: 0,
+                    tombstone: false,
+                    blob: b"sealed".to_vec(),
+                },
+                PushItem {
+                    rid: [2; 16],
+                    base_seq: 300,
+                    tombstone: true,
+                    blob: vec![],
+                },
+            ],
+        };
+        let push_hex = "505653010102010101010101010101010101010101010000067365616c656402\
+                    020202020202020202020202020202ac020100";
+        assert_eq!(hex::encode(push.encode()), push_hex);
+        assert_eq!(
+            PushRequest::decode(&hex::decode(push_hex).unwrap()).unwrap(),
+            push
+        );
+
+        let result = PushResult {
+            head: ChainHead {
+                seq: 77,
+                hash: [9; 32],
+            },
+            applied: vec![([1; 16], 76), ([2; 16], 77)],
+            conflicts: vec![RemoteRecord {
+                rid: [3; 16],
+                seq: 128,
+                tombstone: true,
+                blob: b"sealed".to_vec(),
+            }],
+        };
+        let result_hex = "50565301024d0909090909090909090909090909090909090909090909090909\
+                      09090909090902010101010101010101010101010101014c0202020202020202\
+                      02020202020202024d0103030303030303030303030303030303800101067365\
+                      616c6564";
+        assert_eq!(hex::encode(result.encode()), result_hex);
+
+        let g = ChainHead::genesis(&[1; 16]);
+        let n1 = g.next(1, &[3; 16], false, &blob_hash(b"x"));
+        let n2 = n1.next(2, &[4; 16], true, &blob_hash(b""));
+        let page = PullPage {
+            since: 10,
+            changes: vec![
+                Change {
+                    seq: 11,
+                    rid: [5; 16],
+                    tombstone: false,
+                    blob_hash: blob_hash(b"a"),
+                    blob: Some(b"a".to_vec()),
+                },
+                Change {
+                    seq: 12,
+                    rid: [6; 16],
+                    tombstone: true,
+                    blob_hash: blob_hash(b"old"),
+                    blob: None,
+                },
+            ],
+            end: ChainHead {
+                seq: 12,
+                hash: n2.hash,
+            },
+            more: true,
+        };
+        let page_hex = "50565301030a0c2de4ca5a563d2f9cf1a286d744b192b2f72a38e83b1076caba\
+                    923a49f20c4df701020b0505050505050505050505050505050502ca978112ca\
+                    1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb01610c0606\
+                    060606060606060606060606060601cba06b5736faf67e54b07b561eae94395e\
+                    774c517a7d910a54369e1263ccfbd4";
+        assert_eq!(hex::encode(page.encode()), page_hex);
+        assert_eq!(
+            PullPage::decode(&hex::decode(page_hex).unwrap()).unwrap(),
+            page
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use pvault_codec::CodecError;
 use thiserror::Error;
 
 /// Everything that can be wrong with a message on the wire.
@@ -26,3 +27,44 @@ pub enum ProtoError {
 }
 
 pub type Result<T> = std::result::Result<T, ProtoError>;
+
+/// A decoding error of the codec becomes the variant of the same name, with its message ("message
+/// truncated: blob is cut short"). They are kept as variants of their own (rather than one wrapped
+/// `Codec` variant) because callers match on them: the server answers `TooLarge("blob")` with
+/// `record_too_large`.
+impl From<CodecError> for ProtoError {
+    fn from(e: CodecError) -> ProtoError {
+        match e {
+            CodecError::Truncated(what) => ProtoError::Truncated(what),
+            CodecError::BadVarint(what) => ProtoError::BadVarint(what),
+            CodecError::TooLarge(what) => ProtoError::TooLarge(what),
+            CodecError::TrailingBytes(n) => ProtoError::TrailingBytes(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codec_errors_keep_the_protocol_messages() {
+        for (codec, text) in [
+            (
+                CodecError::Truncated("blob"),
+                "message truncated: blob is cut short",
+            ),
+            (
+                CodecError::BadVarint("sequence"),
+                "malformed number in sequence",
+            ),
+            (CodecError::TooLarge("blob"), "blob too large"),
+            (
+                CodecError::TrailingBytes(3),
+                "3 bytes after the end of the message",
+            ),
+        ] {
+            assert_eq!(ProtoError::from(codec).to_string(), text);
+        }
+    }
+}

@@ -8,13 +8,15 @@
 //! - [`api`]: the JSON bodies of the control endpoints (accounts, devices, key bundle).
 //! - [`auth`]: how a device signs a request and how the server checks it.
 //! - [`chain`]: the hash chain over each profile's change log, recomputed by clients.
+//!
+//! The byte-level reader and writer and the chain hasher are `pvault-codec`'s, which is pure and
+//! shared with `pvault-crypto` without linking it here.
 
 pub mod api;
 pub mod auth;
 pub mod batch;
 pub mod chain;
 mod error;
-mod wire;
 
 pub use error::{ProtoError, Result};
 
