@@ -10,6 +10,7 @@
 //! meta: `u8 1 | u16 len collection | u8 classification | u64 revision | u64 version | u8 deleted |
 //! u16 len device`
 
+use pvault_crypto::codec::{Reader, Writer};
 use pvault_crypto::{Aad, Classification, Kind, envelope};
 
 use crate::error::{Error, Result};
@@ -21,51 +22,74 @@ const SYNC_KEYS: &str = "pvault-sync";
 const ITEM_MAGIC: &[u8; 4] = b"PVI1";
 const META_FORMAT: u8 = 1;
 
-fn put_u32_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-    out.extend_from_slice(b);
+/// What the sealed description of an item says about its row.
+struct Description {
+    collection: String,
+    classification: u8,
+    revision: u64,
+    version: u64,
+    deleted: bool,
+    device: String,
 }
 
-struct Cursor<'a>(&'a [u8]);
+impl Description {
+    fn encode(row: &Row) -> Vec<u8> {
+        let mut w = Writer::with_capacity(64);
+        w.u8(META_FORMAT);
+        w.u16(row.collection.len() as u16);
+        w.raw(row.collection.as_bytes());
+        w.u8(row.classification);
+        w.u64(row.revision);
+        w.u64(row.version);
+        w.u8(u8::from(row.deleted));
+        w.u16(row.device.len() as u16);
+        w.raw(row.device.as_bytes());
+        w.into_inner()
+    }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
+    /// `None` for anything but a well-formed description of this format.
+    fn decode(meta: &[u8]) -> Option<Description> {
+        let mut m = Reader::new(meta);
+        if m.u8("format").ok()? != META_FORMAT {
             return None;
         }
-        let (a, b) = self.0.split_at(n);
-        self.0 = b;
-        Some(a)
+        let text = |m: &mut Reader<'_>, what| {
+            let n = m.u16(what).ok()?;
+            String::from_utf8(m.take(usize::from(n), what).ok()?.to_vec()).ok()
+        };
+        let collection = text(&mut m, "collection")?;
+        let classification = m.u8("classification").ok()?;
+        let revision = m.u64("revision").ok()?;
+        let version = m.u64("version").ok()?;
+        let deleted = m.u8("deleted").ok()? == 1;
+        let device = text(&mut m, "device")?;
+        m.finish().ok()?;
+        Some(Description {
+            collection,
+            classification,
+            revision,
+            version,
+            deleted,
+            device,
+        })
     }
+}
 
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
+/// The three parts of an item: sealed description, id box, body (empty for a tombstone).
+fn parts(item: &[u8]) -> std::result::Result<[&[u8]; 3], &'static str> {
+    let mut r = Reader::new(item);
+    if r.array::<4>("magic").ok() != Some(*ITEM_MAGIC) {
+        return Err("not a sync item");
     }
-
-    fn u16(&mut self) -> Option<usize> {
-        self.take(2)
-            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8)
-            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
-    }
-
-    fn u32_bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.take(4)?;
-        let n = u32::from_be_bytes(n.try_into().expect("4 bytes")) as usize;
-        self.take(n)
-    }
+    let mut part = |what| r.u32_bytes(what, usize::MAX).map_err(|_| "truncated");
+    let parts = [part("description")?, part("id box")?, part("body")?];
+    r.finish().map_err(|_| "trailing bytes")?;
+    Ok(parts)
 }
 
 /// Whether a well-formed sync item is a tombstone (its body is empty); false for a malformed one.
 pub(crate) fn item_is_tombstone(item: &[u8]) -> bool {
-    let mut c = Cursor(item);
-    c.take(4) == Some(ITEM_MAGIC.as_slice())
-        && c.u32_bytes().is_some()
-        && c.u32_bytes().is_some()
-        && c.u32_bytes().is_some_and(<[u8]>::is_empty)
+    parts(item).is_ok_and(|[_, _, body]| body.is_empty())
 }
 
 impl Vault {
@@ -98,24 +122,15 @@ impl Vault {
 
     /// Seals a row into a sync item.
     pub(crate) fn seal_item(&self, row: &Row) -> Result<Vec<u8>> {
-        let mut meta = Vec::with_capacity(64);
-        meta.push(META_FORMAT);
-        meta.extend_from_slice(&(row.collection.len() as u16).to_be_bytes());
-        meta.extend_from_slice(row.collection.as_bytes());
-        meta.push(row.classification);
-        meta.extend_from_slice(&row.revision.to_be_bytes());
-        meta.extend_from_slice(&row.version.to_be_bytes());
-        meta.push(u8::from(row.deleted));
-        meta.extend_from_slice(&(row.device.len() as u16).to_be_bytes());
-        meta.extend_from_slice(row.device.as_bytes());
+        let meta = Description::encode(row);
         let sealed = self.seal_sync_secret(&hex::encode(row.rid), &meta)?;
         let body = row.body.as_deref().unwrap_or(&[]);
-        let mut out = Vec::with_capacity(16 + sealed.len() + row.id_box.len() + body.len());
-        out.extend_from_slice(ITEM_MAGIC);
-        put_u32_bytes(&mut out, &sealed);
-        put_u32_bytes(&mut out, &row.id_box);
-        put_u32_bytes(&mut out, body);
-        Ok(out)
+        let mut w = Writer::with_capacity(16 + sealed.len() + row.id_box.len() + body.len());
+        w.raw(ITEM_MAGIC);
+        w.u32_bytes(&sealed);
+        w.u32_bytes(&row.id_box);
+        w.u32_bytes(body);
+        Ok(w.into_inner())
     }
 
     /// Opens a sync item that the server filed under `rid`, checking that it belongs there: its
@@ -129,45 +144,20 @@ impl Vault {
     ) -> Result<(Row, String)> {
         let rid_hex = hex::encode(rid);
         let bad = |what: &str| Error::SyncTampered(format!("item #{rid_hex}: {what}"));
-        let mut c = Cursor(blob);
-        if c.take(4) != Some(ITEM_MAGIC.as_slice()) {
-            return Err(bad("not a sync item"));
-        }
-        let sealed = c.u32_bytes().ok_or_else(|| bad("truncated"))?;
-        let id_box = c.u32_bytes().ok_or_else(|| bad("truncated"))?;
-        let body = c.u32_bytes().ok_or_else(|| bad("truncated"))?;
-        if !c.0.is_empty() {
-            return Err(bad("trailing bytes"));
-        }
+        let [sealed, id_box, body] = parts(blob).map_err(bad)?;
         let key_id = envelope::key_id(sealed).map_err(|_| bad("malformed envelope"))?;
         if !self.key_ids().contains(&key_id) {
             return Err(Error::UnknownEpoch(key_id));
         }
         let meta = self.open_sync_secret(&rid_hex, sealed)?;
-        let mut m = Cursor(&meta);
-        let parsed = (|| {
-            if m.u8()? != META_FORMAT {
-                return None;
-            }
-            let n = m.u16()?;
-            let collection = String::from_utf8(m.take(n)?.to_vec()).ok()?;
-            let classification = m.u8()?;
-            let revision = m.u64()?;
-            let version = m.u64()?;
-            let deleted = m.u8()? == 1;
-            let n = m.u16()?;
-            let device = String::from_utf8(m.take(n)?.to_vec()).ok()?;
-            m.0.is_empty().then_some((
-                collection,
-                classification,
-                revision,
-                version,
-                deleted,
-                device,
-            ))
-        })();
-        let (collection, classification, revision, version, deleted, device) =
-            parsed.ok_or_else(|| bad("malformed description"))?;
+        let Description {
+            collection,
+            classification,
+            revision,
+            version,
+            deleted,
+            device,
+        } = Description::decode(&meta).ok_or_else(|| bad("malformed description"))?;
         CollectionName::parse(&collection).map_err(|_| bad("unknown collection"))?;
         class_of(classification).map_err(|_| bad("unknown classification"))?;
         if deleted != tombstone || deleted != body.is_empty() {

@@ -54,20 +54,14 @@ impl Vault {
         content_hash: &str,
         recorded_at: &str,
     ) -> String {
-        let mut input = Vec::new();
-        for part in [
-            b"pvault/breakthrough/v1".as_slice(),
-            &self.profile.0,
-            id.as_bytes(),
-            &version.to_be_bytes(),
-            previous.unwrap_or("").as_bytes(),
-            content_hash.as_bytes(),
-            recorded_at.as_bytes(),
-        ] {
-            input.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            input.extend_from_slice(part);
-        }
-        hex::encode(pvault_crypto::sha256(&input))
+        hex::encode(pvault_crypto::chain::breakthrough_link(
+            &self.profile,
+            id,
+            version,
+            previous,
+            content_hash,
+            recorded_at,
+        ))
     }
 
     pub(crate) fn attest(
