@@ -175,7 +175,13 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "database_url")]
     pub data: Option<PathBuf>,
     /// Use PostgreSQL instead, e.g. postgres://user@127.0.0.1/pvault.
-    #[arg(long, env = "PVAULT_DATABASE_URL", value_name = "URL")]
+    // Its value may hold a password: the help never shows it.
+    #[arg(
+        long,
+        env = "PVAULT_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub database_url: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]

@@ -57,8 +57,31 @@ fn shown(cause: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
+/// Text safe to print on a terminal: control characters from user input (an escape sequence in
+/// a profile name, say) are shown escaped (`\u{1b}`), never sent as they are. Newlines stay
+/// when `lines`.
+fn terminal_safe(text: &str, lines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !(lines && c == '\n') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors quote what was typed: print them made safe, plain (no colors).
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", terminal_safe(&e.render().to_string(), true));
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+        Err(e) => e.exit(),
+    };
     let json = cli.global.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -77,7 +100,7 @@ fn main() -> ExitCode {
             if json {
                 eprintln!("{}", serde_json::json!({ "error": message }));
             } else {
-                eprintln!("error: {message}");
+                eprintln!("error: {}", terminal_safe(&message, false));
             }
             if e.downcast_ref::<Damaged>().is_some() {
                 ExitCode::from(3)
