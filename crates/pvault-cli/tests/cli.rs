@@ -9,6 +9,8 @@ mod agent;
 mod bad_input;
 #[path = "cli/cli_support.rs"]
 mod cli_support;
+#[path = "cli/compat.rs"]
+mod compat;
 #[path = "cli/crash.rs"]
 mod crash;
 #[path = "cli/profiles.rs"]
