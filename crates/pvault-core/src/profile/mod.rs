@@ -107,45 +107,45 @@ impl Pvault {
         validate_profile_name(&options.name)?;
         self.home.ensure_free(&options.name)?;
         let profile = ProfileId::random();
-        let summary = ProfileSummary {
-            id: profile.to_hex(),
-            name: options.name.clone(),
-            display_name: options
-                .display_name
-                .clone()
-                .unwrap_or_else(|| options.name.clone()),
-            security: options.security,
-            created: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .expect("formatting the current time"),
-            settings: Default::default(),
-        };
-        let dir = self.dir(&summary);
-        let made = (|| {
-            fsutil::create_private_dir(&dir)?;
-            let level = options.security;
-            let (file, keys) = KeyFile::create(
+        let display = options.display_name.as_deref().unwrap_or(&options.name);
+        let summary = new_summary(&profile, &options.name, display, options.security);
+        let level = options.security;
+        let (_, keys) = self.install(&summary, || {
+            Ok(KeyFile::create(
                 profile,
                 password,
                 level.kdf_params(),
                 level.stores_secret_key(),
-            )?;
+            )?)
+        })?;
+        Ok(CreatedProfile {
+            summary,
+            secret_key: keys.secret_key().to_display_string(),
+        })
+    }
+
+    /// Writes a new profile's directory (made private first): the key file `keys` makes, an empty
+    /// store, then its registry entry. On any failure the directory is removed and nothing is
+    /// registered.
+    fn install(
+        &self,
+        summary: &ProfileSummary,
+        keys: impl FnOnce() -> Result<(KeyFile, UnlockedKeys)>,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
+        let dir = self.dir(summary);
+        let made = (|| {
+            fsutil::create_private_dir(&dir)?;
+            let (file, keys) = keys()?;
             fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
-            drop(store::open(&dir.join(STORE_FILE), &profile, true)?);
+            drop(store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?);
             fsutil::sync_dir(&dir)?;
             self.home.add(summary.clone())?;
-            Ok(keys.secret_key().to_display_string())
+            Ok((file, keys))
         })();
-        match made {
-            Ok(secret_key) => Ok(CreatedProfile {
-                summary,
-                secret_key,
-            }),
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                Err(e)
-            }
+        if made.is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
         }
+        made
     }
 
     /// Makes a profile here from keys that exist elsewhere (a device joining through sync): writes the
@@ -171,28 +171,8 @@ impl Pvault {
                 message: "this profile is already here (as another name); it cannot be joined twice in one home".to_string(),
             });
         }
-        let summary = ProfileSummary {
-            id: profile.to_hex(),
-            name: name.to_string(),
-            display_name: name.to_string(),
-            security,
-            created: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .expect("formatting the current time"),
-            settings: Default::default(),
-        };
-        let dir = self.dir(&summary);
-        let made = (|| {
-            fsutil::create_private_dir(&dir)?;
-            fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
-            drop(store::open(&dir.join(STORE_FILE), &profile, true)?);
-            fsutil::sync_dir(&dir)?;
-            self.home.add(summary.clone())
-        })();
-        if let Err(e) = made {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
+        let summary = new_summary(&profile, name, name, security);
+        let (file, keys) = self.install(&summary, || Ok((file, keys)))?;
         self.open_vault(summary, file, keys)
     }
 
@@ -415,5 +395,24 @@ impl Pvault {
             summary,
             dir,
         })
+    }
+}
+
+/// The registry entry of a profile made now.
+fn new_summary(
+    profile: &ProfileId,
+    name: &str,
+    display_name: &str,
+    security: SecurityLevel,
+) -> ProfileSummary {
+    ProfileSummary {
+        id: profile.to_hex(),
+        name: name.to_string(),
+        display_name: display_name.to_string(),
+        security,
+        created: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formatting the current time"),
+        settings: Default::default(),
     }
 }
