@@ -5,17 +5,19 @@
 //! wrapped under the KEK, and the naming key and identity keys wrapped under the current epoch.
 //! Changing the password rewrites only this file; nothing else is re-encrypted.
 
+mod open;
+mod unlocked;
+
+pub use unlocked::{Kek, UnlockedKeys};
+
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use pvault_codec::Reader;
 use serde::{Deserialize, Serialize};
 
-use crate::SecretVec;
-
 use crate::envelope::{self, Aad, Kind};
-use crate::keys::{AesKey, IndexKey, Purpose, RootKey};
+use crate::keys::{AesKey, Purpose, RootKey};
 use crate::{
     Classification, CryptoError, Identity, KdfParams, Key32, PasswordKey, ProfileId,
     PublicIdentity, Result, SecretKey,
@@ -87,212 +89,6 @@ pub struct IdentitySection {
     pub wrapped_secret: String,
 }
 
-/// A profile's keys after a successful unlock. Everything in it zeroizes on drop.
-pub struct UnlockedKeys {
-    profile: ProfileId,
-    kek: Key32,
-    secret_key: SecretKey,
-    roots: BTreeMap<u32, RootKey>,
-    current: u32,
-    naming: Key32,
-    identity: Identity,
-}
-
-impl UnlockedKeys {
-    /// The profile these keys belong to.
-    pub fn profile_id(&self) -> &ProfileId {
-        &self.profile
-    }
-
-    /// The epoch new data is written under.
-    pub fn current(&self) -> &RootKey {
-        &self.roots[&self.current]
-    }
-
-    /// The root key of an epoch, if it still exists.
-    pub fn root(&self, key_id: u32) -> Result<&RootKey> {
-        self.roots
-            .get(&key_id)
-            .ok_or(CryptoError::UnknownKeyId(key_id))
-    }
-
-    /// Ids of every live epoch, oldest first.
-    pub fn key_ids(&self) -> Vec<u32> {
-        self.roots.keys().copied().collect()
-    }
-
-    /// Keyed hash for record ids and collection names; stable across rotations.
-    pub fn naming_key(&self) -> IndexKey {
-        IndexKey::new(&self.naming)
-    }
-
-    /// The identity keys.
-    pub fn identity(&self) -> &Identity {
-        &self.identity
-    }
-
-    /// The Secret Key (to show in an emergency kit, or to rewrap).
-    pub fn secret_key(&self) -> &SecretKey {
-        &self.secret_key
-    }
-
-    /// The unlocked keys as bytes, to hand them to the agent over its private socket (as `ssh-add`
-    /// hands a decrypted key to `ssh-agent`). The result is zeroized on drop.
-    ///
-    /// `profile(16) | kek(32) | secret key(16) | naming(32) | identity(64) | current(u32) |
-    ///  count(u32) | count × (key id(u32) | root(32))`
-    ///
-    /// Written straight into a [`SecretVec`] sized up front, not through `pvault_codec::Writer`: a
-    /// growing `Vec` would leave unwiped copies of the keys behind. (It is read with the codec's
-    /// reader, which copies nothing but the fields asked for.)
-    pub fn to_transfer_bytes(&self) -> SecretVec {
-        let mut out = SecretVec::new(Vec::with_capacity(168 + 36 * self.roots.len()));
-        out.extend_from_slice(&self.profile.0);
-        out.extend_from_slice(self.kek.expose());
-        out.extend_from_slice(self.secret_key.expose());
-        out.extend_from_slice(self.naming.expose());
-        out.extend_from_slice(&self.identity.secret_bytes()[..]);
-        out.extend_from_slice(&self.current.to_be_bytes());
-        out.extend_from_slice(&(self.roots.len() as u32).to_be_bytes());
-        for (id, root) in &self.roots {
-            out.extend_from_slice(&id.to_be_bytes());
-            out.extend_from_slice(root.expose());
-        }
-        out
-    }
-
-    /// Reads keys written by [`UnlockedKeys::to_transfer_bytes`] and checks them against the key file
-    /// they claim to unlock (same profile, same epochs, same identity, naming key opens).
-    pub fn from_transfer_bytes(bytes: &[u8], file: &KeyFile) -> Result<UnlockedKeys> {
-        // One message for every defect (which field was cut short is not worth telling).
-        let bad = || CryptoError::InvalidKeyFile("transferred keys are malformed".into());
-        let mut r = Reader::new(bytes);
-        let profile = ProfileId(r.array::<16>("profile id").map_err(|_| bad())?);
-        let kek = Key32::from_bytes(r.array::<32>("KEK").map_err(|_| bad())?);
-        let secret_key = SecretKey::from_bytes(&r.array::<16>("Secret Key").map_err(|_| bad())?)?;
-        let naming = Key32::from_bytes(r.array::<32>("naming key").map_err(|_| bad())?);
-        let identity = Identity::from_secret_bytes(&r.array::<64>("identity").map_err(|_| bad())?);
-        let current = r.u32("current key id").map_err(|_| bad())?;
-        let count = r.u32("root count").map_err(|_| bad())?;
-        let mut roots = BTreeMap::new();
-        for _ in 0..count.min(1024) {
-            let id = r.u32("key id").map_err(|_| bad())?;
-            roots.insert(
-                id,
-                RootKey::from_key(
-                    id,
-                    Key32::from_bytes(r.array::<32>("root key").map_err(|_| bad())?),
-                ),
-            );
-        }
-        if r.remaining() != 0 || roots.len() != count as usize || !roots.contains_key(&current) {
-            return Err(bad());
-        }
-        let keys = UnlockedKeys {
-            profile,
-            kek,
-            secret_key,
-            roots,
-            current,
-            naming,
-            identity,
-        };
-        let mismatch = || {
-            CryptoError::InvalidKeyFile("transferred keys do not belong to this key file".into())
-        };
-        if file.profile_id()? != profile
-            || file.current_key_id != current
-            || file.epochs.iter().map(|e| e.key_id).collect::<Vec<_>>() != keys.key_ids()
-            || file.public_identity()? != keys.identity.public()
-        {
-            return Err(mismatch());
-        }
-        // The KEK must open every wrapped root to the same key.
-        let kek_cipher = AesKey::new(&keys.kek);
-        for e in &file.epochs {
-            let label = root_label(e.key_id);
-            let raw = envelope::unwrap(
-                &kek_cipher,
-                &wrap_aad(&profile, &label),
-                &b64d("wrapped_root", &e.wrapped_root)?,
-            )
-            .map_err(|_| mismatch())?;
-            if raw[..] != keys.root(e.key_id)?.expose()[..] {
-                return Err(mismatch());
-            }
-        }
-        Ok(keys)
-    }
-
-    /// Proof of knowing the password, for a re-authentication through the agent: the client derives the
-    /// KEK from the password and answers the agent's random challenge; the agent checks the answer with
-    /// the KEK it holds. No password crosses the socket.
-    pub fn reauth_proof(&self, challenge: &[u8; 32]) -> [u8; 32] {
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.kek.expose());
-        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
-        ctx.update(b"pvault/v1/reauth");
-        ctx.update(&self.profile.0);
-        ctx.update(challenge);
-        let mut out = [0u8; 32];
-        out.copy_from_slice(ctx.sign().as_ref());
-        out
-    }
-
-    /// The seed of the profile's account key on a sync server (Ed25519): derived from the KEK, so
-    /// only someone with the password and the Secret Key has it, and it changes with the password.
-    pub fn account_signing_seed(&self) -> Key32 {
-        account_seed(&self.kek, &self.profile)
-    }
-
-    /// Checks a proof made by [`UnlockedKeys::reauth_proof`] with the same KEK, in constant time.
-    pub fn check_reauth_proof(&self, challenge: &[u8; 32], proof: &[u8]) -> bool {
-        let expected = self.reauth_proof(challenge);
-        proof.len() == 32
-            && aws_lc_rs::constant_time::verify_slices_are_equal(&expected, proof).is_ok()
-    }
-
-    /// An explicit copy, for building a changed keyring beside the one in use.
-    fn duplicate(&self) -> UnlockedKeys {
-        UnlockedKeys {
-            profile: self.profile,
-            kek: self.kek.duplicate(),
-            secret_key: SecretKey::from_bytes(self.secret_key.expose()).expect("16 bytes"),
-            roots: self
-                .roots
-                .iter()
-                .map(|(id, r)| (*id, RootKey::from_key(*id, Key32::from_bytes(*r.expose()))))
-                .collect(),
-            current: self.current,
-            naming: self.naming.duplicate(),
-            identity: Identity::from_secret_bytes(&self.identity.secret_bytes()),
-        }
-    }
-}
-
-/// A profile's key-encryption key, derived by a device that has only the KDF section (a device
-/// joining through the sync server). Zeroized on drop.
-pub struct Kek {
-    profile: ProfileId,
-    key: Key32,
-}
-
-impl Kek {
-    /// The account key seed; see [`UnlockedKeys::account_signing_seed`].
-    pub fn account_signing_seed(&self) -> Key32 {
-        account_seed(&self.key, &self.profile)
-    }
-}
-
-fn account_seed(kek: &Key32, profile: &ProfileId) -> Key32 {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, kek.expose());
-    let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
-    ctx.update(b"pvault/v1/sync-account-key");
-    ctx.update(&profile.0);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ctx.sign().as_ref());
-    Key32::from_bytes(out)
-}
-
 impl KdfSection {
     /// Derives the KEK of `profile` from the password and the Secret Key (runs Argon2id).
     pub fn derive_kek(
@@ -362,7 +158,7 @@ impl KeyFile {
     }
 
     /// Writes a key file for `keys` under a password: fresh salt, fresh KEK, every root rewrapped.
-    fn seal(
+    pub(super) fn seal(
         mut keys: UnlockedKeys,
         password: &[u8],
         params: KdfParams,
@@ -407,7 +203,7 @@ impl KeyFile {
 
     /// Refreshes every wrapped key from `keys` (epochs under the KEK; naming and identity under the
     /// current epoch), keeping the KDF section.
-    fn rewrap(mut self, keys: &UnlockedKeys) -> Result<KeyFile> {
+    pub(super) fn rewrap(mut self, keys: &UnlockedKeys) -> Result<KeyFile> {
         let kek = AesKey::new(&keys.kek);
         self.epochs = keys
             .roots
@@ -473,7 +269,7 @@ impl KeyFile {
         Ok(file)
     }
 
-    fn check(&self) -> Result<()> {
+    pub(super) fn check(&self) -> Result<()> {
         ProfileId::parse(&self.profile_id)?;
         if self.kdf.alg != "argon2id" {
             return Err(CryptoError::InvalidKeyFile(format!(
@@ -549,235 +345,6 @@ impl KeyFile {
             &self.identity.x25519_public,
         )?);
         Ok(PublicIdentity { ed25519, x25519 })
-    }
-
-    /// Unlocks with the password, and the Secret Key when the file does not store it (a given Secret Key
-    /// is used in place of a stored one). This runs Argon2id.
-    pub fn unlock(&self, password: &[u8], secret_key: Option<&SecretKey>) -> Result<UnlockedKeys> {
-        // Fields are public: a key file built in code gets the decoder's checks too.
-        self.check()?;
-        if secret_key.is_none() && self.secret_key.is_none() {
-            // Before the KDF: no need to pay for it to learn that a secret is missing.
-            return Err(CryptoError::SecretKeyRequired);
-        }
-        let profile = self.profile_id()?;
-        let mut salt = [0u8; 16];
-        salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);
-        let pk = PasswordKey::derive(password, &salt, self.kdf.params)?;
-        let (sk, typed) = match (secret_key, &self.secret_key) {
-            (Some(given), _) => (SecretKey::from_bytes(given.expose())?, true),
-            (None, Some(stored)) => {
-                let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
-                let raw = envelope::unwrap(
-                    &wk,
-                    &wrap_aad(&profile, "secret-key"),
-                    &b64d("secret_key", stored)?,
-                )
-                .map_err(|_| CryptoError::WrongPassword)?;
-                (SecretKey::from_bytes(&raw)?, false)
-            }
-            (None, None) => return Err(CryptoError::SecretKeyRequired),
-        };
-        let kek = pk.kek(&sk, &salt);
-        self.open_with(profile, kek, sk, typed)
-    }
-
-    /// The same file keeping the Secret Key on this device, wrapped under the password key (for a
-    /// device that joined with password + Secret Key). Runs Argon2id; checks the password first.
-    pub fn with_secret_key_stored(
-        &self,
-        password: &[u8],
-        secret_key: &SecretKey,
-    ) -> Result<KeyFile> {
-        let profile = self.profile_id()?;
-        let mut salt = [0u8; 16];
-        salt.copy_from_slice(&b64d("kdf.salt", &self.kdf.salt)?);
-        let pk = PasswordKey::derive(password, &salt, self.kdf.params)?;
-        self.open_with(
-            profile,
-            pk.kek(secret_key, &salt),
-            SecretKey::from_bytes(secret_key.expose())?,
-            true,
-        )?;
-        let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
-        let mut out = self.clone();
-        out.secret_key = Some(B64.encode(envelope::wrap(
-            &wk,
-            0,
-            &wrap_aad(&profile, "secret-key"),
-            secret_key.expose(),
-        )?));
-        Ok(out)
-    }
-
-    /// Adds the epochs of `other` (the same profile's key file as another device wrote it, e.g. after
-    /// a rotation there) to this keyring, opening them with this device's KEK; the newer current epoch
-    /// wins. This file's KDF section and stored Secret Key are kept. Fails with
-    /// [`CryptoError::WrongPasswordOrSecretKey`] when `other` is wrapped under another KEK (the
-    /// password was changed on the other device).
-    pub fn merge_epochs(
-        &self,
-        keys: &UnlockedKeys,
-        other: &KeyFile,
-    ) -> Result<(KeyFile, UnlockedKeys)> {
-        other.check()?;
-        if other.profile_id()? != keys.profile {
-            return Err(CryptoError::InvalidKeyFile(
-                "the other key file belongs to another profile".into(),
-            ));
-        }
-        let kek = AesKey::new(&keys.kek);
-        let mut merged = keys.duplicate();
-        for e in &other.epochs {
-            if merged.roots.contains_key(&e.key_id) {
-                continue;
-            }
-            let raw = envelope::unwrap(
-                &kek,
-                &wrap_aad(&keys.profile, &root_label(e.key_id)),
-                &b64d("wrapped_root", &e.wrapped_root)?,
-            )
-            .map_err(|_| CryptoError::WrongPasswordOrSecretKey)?;
-            let arr: [u8; 32] = raw[..]
-                .try_into()
-                .map_err(|_| CryptoError::InvalidKeyFile("root key size".into()))?;
-            merged.roots.insert(
-                e.key_id,
-                RootKey::from_key(e.key_id, Key32::from_bytes(arr)),
-            );
-        }
-        merged.current = merged.current.max(other.current_key_id);
-        if !merged.roots.contains_key(&merged.current) {
-            return Err(CryptoError::InvalidKeyFile(
-                "the current epoch is missing".into(),
-            ));
-        }
-        let file = self.clone().rewrap(&merged)?;
-        Ok((file, merged))
-    }
-
-    /// Unlocks with a KEK derived elsewhere ([`KdfSection::derive_kek`]), for a device that joined
-    /// through the sync server: it derived the KEK to authenticate, and need not run Argon2id again.
-    pub fn unlock_with_kek(&self, kek: &Kek, secret_key: &SecretKey) -> Result<UnlockedKeys> {
-        self.check()?;
-        let profile = self.profile_id()?;
-        if kek.profile != profile {
-            return Err(CryptoError::WrongPasswordOrSecretKey);
-        }
-        self.open_with(
-            profile,
-            kek.key.duplicate(),
-            SecretKey::from_bytes(secret_key.expose())?,
-            true,
-        )
-    }
-
-    /// Opens every wrapped key with a KEK. `typed`: the Secret Key was typed in (so a failure means a
-    /// wrong password or Secret Key, not a damaged file).
-    fn open_with(
-        &self,
-        profile: ProfileId,
-        kek: Key32,
-        sk: SecretKey,
-        typed: bool,
-    ) -> Result<UnlockedKeys> {
-        let kek_cipher = AesKey::new(&kek);
-        let mut roots = BTreeMap::new();
-        for e in &self.epochs {
-            let label = root_label(e.key_id);
-            let raw = envelope::unwrap(
-                &kek_cipher,
-                &wrap_aad(&profile, &label),
-                &b64d("wrapped_root", &e.wrapped_root)?,
-            )
-            .map_err(|_| {
-                if typed {
-                    CryptoError::WrongPasswordOrSecretKey
-                } else {
-                    CryptoError::InvalidKeyFile(format!(
-                        "root key {} does not open: the key file is damaged",
-                        e.key_id
-                    ))
-                }
-            })?;
-            let arr: [u8; 32] = raw[..]
-                .try_into()
-                .map_err(|_| CryptoError::InvalidKeyFile("root key size".into()))?;
-            roots.insert(
-                e.key_id,
-                RootKey::from_key(e.key_id, Key32::from_bytes(arr)),
-            );
-        }
-        let cur = &roots[&self.current_key_id];
-        let wk = AesKey::new(&cur.derive(&profile, Purpose::Wrap));
-        let damaged = |what: &str| {
-            CryptoError::InvalidKeyFile(format!("{what} does not open: the key file is damaged"))
-        };
-        let naming_raw = envelope::unwrap(
-            &wk,
-            &wrap_aad(&profile, "naming"),
-            &b64d("naming_key", &self.naming_key)?,
-        )
-        .map_err(|_| damaged("naming key"))?;
-        let naming: [u8; 32] = naming_raw[..]
-            .try_into()
-            .map_err(|_| damaged("naming key"))?;
-        let id_raw = envelope::unwrap(
-            &wk,
-            &wrap_aad(&profile, "identity"),
-            &b64d("identity.wrapped_secret", &self.identity.wrapped_secret)?,
-        )
-        .map_err(|_| damaged("identity key"))?;
-        let id_bytes: &[u8; 64] = id_raw[..].try_into().map_err(|_| damaged("identity key"))?;
-        let identity = Identity::from_secret_bytes(id_bytes);
-        if identity.public() != self.public_identity()? {
-            return Err(damaged("identity key"));
-        }
-        Ok(UnlockedKeys {
-            profile,
-            kek,
-            secret_key: sk,
-            roots,
-            current: self.current_key_id,
-            naming: Key32::from_bytes(naming),
-            identity,
-        })
-    }
-
-    /// The same keys under a new password (and possibly new KDF cost): one new salt and KEK, every root
-    /// rewrapped. No record is re-encrypted. `keys` is left as it was: swap in the returned keys only
-    /// once the returned file is durably stored.
-    pub fn change_password(
-        &self,
-        keys: &UnlockedKeys,
-        new_password: &[u8],
-        params: KdfParams,
-    ) -> Result<(KeyFile, UnlockedKeys)> {
-        Self::seal(
-            keys.duplicate(),
-            new_password,
-            params,
-            self.stores_secret_key(),
-        )
-    }
-
-    /// Adds a new epoch and makes it current. Old epochs stay until [`KeyFile::drop_old_epochs`].
-    pub fn add_epoch(&self, keys: &UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
-        let mut keys = keys.duplicate();
-        let next = keys.roots.keys().max().copied().unwrap_or(0) + 1;
-        keys.roots.insert(next, RootKey::generate(next));
-        keys.current = next;
-        let file = self.clone().rewrap(&keys)?;
-        Ok((file, keys))
-    }
-
-    /// Destroys every epoch but the current one.
-    pub fn drop_old_epochs(&self, keys: &UnlockedKeys) -> Result<(KeyFile, UnlockedKeys)> {
-        let mut keys = keys.duplicate();
-        let current = keys.current;
-        keys.roots.retain(|id, _| *id == current);
-        let file = self.clone().rewrap(&keys)?;
-        Ok((file, keys))
     }
 }
 
