@@ -1,0 +1,177 @@
+//! Incremental sync: one change at 10,000 and at 1,000,000 records.
+
+use anyhow::{Result, ensure};
+
+use crate::plain::{self};
+use crate::report::{Goal, Row, Section, ratio};
+use crate::timing::Stats;
+
+use super::*;
+
+/// The times of one profile size (seconds).
+#[derive(Default)]
+struct Incremental {
+    push: Vec<f64>,
+    pull: Vec<f64>,
+    idle: Vec<f64>,
+}
+
+/// Changes record `i` on A, syncs A (push), syncs B (pull), and checks that B has the change.
+fn one_change(pair: &mut Pair, i: usize, out: &mut Incremental) -> Result<()> {
+    let id = plain::workload(i as u64, 1).remove(0).id;
+    let data = changed_data(i);
+    pair.a.vault.put(record(id.clone(), data.clone()))?;
+    let (report, t) = timed_sync(&mut pair.a)?;
+    ensure!(
+        report.pushed == 1,
+        "device A's sync: {report:?}, expected 1 pushed"
+    );
+    out.push.push(t.wall);
+    let (report, t) = timed_sync(&mut pair.b)?;
+    ensure!(
+        report.pulled == 1,
+        "device B's sync: {report:?}, expected 1 pulled"
+    );
+    out.pull.push(t.wall);
+    let got = pair.b.vault.get(plain::COLLECTION, &id)?;
+    ensure!(got.data == data, "device B does not hold the change");
+    Ok(())
+}
+
+pub(super) fn incremental(cfg: &Config) -> Result<Section> {
+    ensure!(
+        cfg.changes <= cfg.small,
+        "more changes than records in the small profile"
+    );
+    let none = &mut |_: &Server, _: &str| Ok(());
+    let (mut small, small_build) = build_pair(
+        Server::sqlite(&cfg.dir)?,
+        &cfg.dir,
+        cfg.small,
+        "bench-small",
+        none,
+    )?;
+    let (mut large, large_build) = build_pair(
+        Server::sqlite(&cfg.dir)?,
+        &cfg.dir,
+        cfg.large,
+        "bench-large",
+        none,
+    )?;
+    let (mut s, mut l) = (Incremental::default(), Incremental::default());
+    // The sizes take turns, so a change in background load hits both alike.
+    for i in 0..cfg.changes {
+        if i % 10 == 0 {
+            eprintln!("sync: incremental: change {}/{}", i + 1, cfg.changes);
+        }
+        if i % 2 == 0 {
+            one_change(&mut small, i, &mut s)?;
+            one_change(&mut large, i, &mut l)?;
+        } else {
+            one_change(&mut large, i, &mut l)?;
+            one_change(&mut small, i, &mut s)?;
+        }
+    }
+    for _ in 0..cfg.idle_syncs {
+        for (pair, out) in [(&mut small, &mut s), (&mut large, &mut l)] {
+            let (report, t) = timed_sync(&mut pair.b)?;
+            ensure!(
+                report.pulled + report.pushed == 0,
+                "an idle sync did something: {report:?}"
+            );
+            out.idle.push(t.wall);
+        }
+    }
+    drop((small, large));
+
+    let ms = |xs: &[f64]| Stats::of(xs.to_vec()).scaled(1e3);
+    let p90 = |xs: &[f64]| 1e3 * quantile(xs, 0.9);
+    let mut rows = Vec::new();
+    for (n, r, base) in [(cfg.small, &s, None), (cfg.large, &l, Some(&s))] {
+        let vs = |f: fn(&Incremental) -> &Vec<f64>| {
+            base.map_or(Some(1.0), |b| {
+                ratio(Some(ms(f(r)).median), Some(ms(f(b)).median))
+            })
+        };
+        rows.push(
+            Row::new(
+                format!("A: sync pushing 1 change, {n} records"),
+                Some(ms(&r.push)),
+                "ms",
+            )
+            .ratio(vs(|x| &x.push))
+            .note(format!("p90 {:.1} ms", p90(&r.push))),
+        );
+        rows.push(
+            Row::new(
+                format!("B: sync pulling it, {n} records"),
+                Some(ms(&r.pull)),
+                "ms",
+            )
+            .ratio(vs(|x| &x.pull))
+            .note(format!("p90 {:.1} ms", p90(&r.pull))),
+        );
+        rows.push(
+            Row::new(
+                format!("B: sync, nothing to do, {n} records"),
+                Some(ms(&r.idle)),
+                "ms",
+            )
+            .ratio(vs(|x| &x.idle))
+            .note(format!("p90 {:.1} ms", p90(&r.idle))),
+        );
+    }
+    let goal = |what: &str, f: fn(&Incremental) -> &Vec<f64>| {
+        let (a, b) = (ms(f(&s)), ms(f(&l)));
+        let r = b.median / a.median;
+        Goal {
+            goal: format!(
+                "{what} of one change at {} records ≤ 1.5 × at {} records",
+                cfg.large, cfg.small
+            ),
+            measured: format!(
+                "{r:.2}× (medians {:.1} vs {:.1} ms; p90 {:.1} vs {:.1} ms)",
+                b.median,
+                a.median,
+                p90(f(&l)),
+                p90(f(&s))
+            ),
+            met: Some(r <= 1.5),
+        }
+    };
+    let goals = vec![
+        goal("push (A's sync)", |x| &x.push),
+        goal("pull (B's sync)", |x| &x.pull),
+    ];
+    let built = |n: usize, b: &Build| {
+        format!(
+            "{n} records: filled in {:.1} s; first push {:.1} s ({:.0} records/s); join {:.2} s; \
+             first pull {:.1} s ({:.0} records/s)",
+            b.fill,
+            b.push.wall,
+            n as f64 / b.push.wall,
+            b.join,
+            b.pull.wall,
+            n as f64 / b.pull.wall
+        )
+    };
+    Ok(Section {
+        title: format!(
+            "5. Incremental sync of one changed record, profiles of {} and {} records",
+            cfg.small, cfg.large
+        ),
+        setup: vec![
+            format!(
+                "per size: a pair of devices on its own SQLite server; {} rounds, sizes taking \
+                 turns: A puts one changed record (512-char text), then A's sync (push) and B's \
+                 sync (pull) are timed; then {} syncs of B with nothing to do; ratio = this size / \
+                 the small one",
+                cfg.changes, cfg.idle_syncs
+            ),
+            format!("built: {}", built(cfg.small, &small_build)),
+            format!("built: {}", built(cfg.large, &large_build)),
+        ],
+        rows,
+        goals,
+    })
+}
