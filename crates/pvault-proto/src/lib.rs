@@ -11,6 +11,17 @@
 //!
 //! The byte-level reader and writer and the chain hasher are `pvault-codec`'s, which is pure and
 //! shared with `pvault-crypto` without linking it here.
+//!
+//! ```
+//! use pvault_proto::chain::{ChainHead, blob_hash};
+//!
+//! // What a client does with each change it pulls: extend the head it saw before.
+//! let account = [7u8; 16];
+//! let head = ChainHead::genesis(&account);
+//! let next = head.next(1, &[1u8; 16], false, &blob_hash(b"sealed blob"));
+//! assert_eq!(next.seq, 1);
+//! assert_ne!(next.hash, head.hash); // a server that rewrote the change would give another hash
+//! ```
 
 pub mod api;
 pub mod auth;
