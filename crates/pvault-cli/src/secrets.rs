@@ -10,10 +10,11 @@ use zeroize::Zeroizing;
 
 use crate::cli::Global;
 
-fn from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+/// The first line of a file holding `what` ("password", "Secret Key").
+fn from_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
     let bytes = Zeroizing::new(
         std::fs::read(path)
-            .with_context(|| format!("cannot read password file {}", path.display()))?,
+            .with_context(|| format!("cannot read {what} file {}", path.display()))?,
     );
     let end = bytes
         .iter()
@@ -22,7 +23,7 @@ fn from_file(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let line = &bytes[..end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
-        bail!("password file {} is empty", path.display());
+        bail!("{what} file {} is empty", path.display());
     }
     Ok(Zeroizing::new(line.to_vec()))
 }
@@ -48,7 +49,7 @@ fn prompt(label: &str, otherwise: &str) -> Result<Zeroizing<Vec<u8>>> {
 /// The password: --password-file, then PVAULT_PASSWORD, then a prompt.
 pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     if let Some(p) = &g.password_file {
-        return from_file(p);
+        return from_file(p, "password");
     }
     if let Some(p) = from_env("PVAULT_PASSWORD") {
         return Ok(p);
@@ -62,7 +63,7 @@ pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
 /// A new password (create, passwd): the given file, then the variable, then a prompt typed twice.
 pub fn new_password(file: Option<&Path>, var: &str, what: &str) -> Result<Zeroizing<Vec<u8>>> {
     let pw = if let Some(p) = file {
-        from_file(p)?
+        from_file(p, "password")?
     } else if let Some(p) = from_env(var) {
         p
     } else {
@@ -84,7 +85,7 @@ pub fn new_password(file: Option<&Path>, var: &str, what: &str) -> Result<Zeroiz
 /// The Secret Key if one is given (--secret-key-file, then PVAULT_SECRET_KEY).
 pub fn secret_key(g: &Global) -> Result<Option<SecretKey>> {
     let raw = if let Some(p) = &g.secret_key_file {
-        Some(from_file(p)?)
+        Some(from_file(p, "Secret Key")?)
     } else {
         from_env("PVAULT_SECRET_KEY")
     };
@@ -125,7 +126,7 @@ pub fn credentials(g: &Global, profile: &str) -> Result<Credentials> {
 /// password given again, on purpose.
 pub fn reauth_credentials(g: &Global, profile: &str, what: &str) -> Result<Credentials> {
     let password = if let Some(p) = &g.reauth_password_file {
-        from_file(p)?
+        from_file(p, "password")?
     } else if let Some(p) = from_env("PVAULT_REAUTH_PASSWORD") {
         p
     } else {

@@ -99,11 +99,10 @@ impl Show for Locked {
 
     fn text(&self) -> String {
         if self.locked.is_empty() {
-            let who = match &self.target {
-                Some(t) => format!("'{t}' is"),
-                None => "no profile is".into(),
-            };
-            format!("nothing to lock: {who} not unlocked in an agent")
+            match &self.target {
+                Some(t) => format!("nothing to lock: '{t}' is not unlocked in an agent"),
+                None => "nothing to lock: no profile is unlocked in an agent".into(),
+            }
         } else {
             format!(
                 "locked {} (keys and cached records zeroized)",

@@ -19,6 +19,11 @@ pub fn set(
         let summary = crate::commands::sync::set_policy(pv, &name, setting, value, collection)?;
         return Ok(Box::new(PolicySet(summary)));
     }
+    if setting != "auto-lock" && setting != "reauth-window" {
+        bail!(
+            "unknown setting '{setting}': expected auto-lock, reauth-window, conflict-strategy or device-rank"
+        );
+    }
     if collection.is_some() {
         bail!("--collection applies to conflict-strategy only");
     }
@@ -32,12 +37,10 @@ pub fn set(
         }
         Some(d.as_secs())
     };
-    let summary = match setting {
-        "auto-lock" => pv.update_settings(&name, |s| s.auto_lock_secs = secs)?,
-        "reauth-window" => pv.update_settings(&name, |s| s.reauth_window_secs = secs)?,
-        other => bail!(
-            "unknown setting '{other}': expected auto-lock, reauth-window, conflict-strategy or device-rank"
-        ),
+    let summary = if setting == "auto-lock" {
+        pv.update_settings(&name, |s| s.auto_lock_secs = secs)?
+    } else {
+        pv.update_settings(&name, |s| s.reauth_window_secs = secs)?
     };
     // A session in the agent keeps the old values: lock it so the next unlock uses the new ones.
     if let Some(mut c) = AgentClient::connect(pv.home().root()) {
