@@ -44,20 +44,9 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
         "more changes than records in the small profile"
     );
     let none = &mut |_: &Server, _: &str| Ok(());
-    let (mut small, small_build) = build_pair(
-        Server::sqlite(&cfg.dir)?,
-        &cfg.dir,
-        cfg.small,
-        "bench-small",
-        none,
-    )?;
-    let (mut large, large_build) = build_pair(
-        Server::sqlite(&cfg.dir)?,
-        &cfg.dir,
-        cfg.large,
-        "bench-large",
-        none,
-    )?;
+    let mut pair = |n, username| build_pair(Server::sqlite(&cfg.dir)?, &cfg.dir, n, username, none);
+    let (mut small, small_build) = pair(cfg.small, "bench-small")?;
+    let (mut large, large_build) = pair(cfg.large, "bench-large")?;
     let (s, l) = measure(cfg, &mut small, &mut large)?;
     drop((small, large));
     Ok(Section {

@@ -147,13 +147,12 @@ impl Baseline {
         mb(self.bytes) / secs
     }
 
-    /// A raw transfer's rates: slowest, median and fastest.
-    fn rates(&self, s: Stats) -> Option<Stats> {
-        Some(Stats::of(vec![
-            self.rate(s.max),
-            self.rate(s.median),
-            self.rate(s.min),
-        ]))
+    /// A raw transfer's row: its rates (slowest, median and fastest), the baseline of its ratios.
+    fn raw_row(&self, name: &str, s: Stats, note: String) -> Row {
+        let rates = vec![self.rate(s.max), self.rate(s.median), self.rate(s.min)];
+        Row::new(name, Some(Stats::of(rates)), "MB/s")
+            .ratio(Some(1.0))
+            .note(note)
     }
 
     fn timing_note(&self, t: &Timing) -> String {
@@ -175,39 +174,31 @@ pub(super) fn initial(cfg: &Config) -> Result<Section> {
     let n = cfg.initial;
     let b = both_backends(cfg)?;
     let base = Baseline::of(&b, n);
-    let mut rows = vec![
-        Row::new(
-            "raw loopback HTTP download (axum + ureq)",
-            base.rates(base.down),
-            "MB/s",
-        )
-        .ratio(Some(1.0))
-        .note(format!(
+    let mut rows = vec![base.raw_row(
+        "raw loopback HTTP download (axum + ureq)",
+        base.down,
+        format!(
             "the pull pages' {:.1} MB in their {} pages, one GET each; {:.3} s, median of {}",
             mb(base.bytes),
             b.sqlite.pages,
             base.down.median,
             base.down.runs
-        )),
-    ];
+        ),
+    )];
     let mut goals = Vec::new();
     for (name, r, why) in b.named() {
         let (pull, goal) = pull_rows(&base, name, r, why);
         rows.extend(pull);
         goals.push(goal);
     }
-    rows.push(
-        Row::new(
-            "raw loopback HTTP upload (axum + ureq)",
-            base.rates(base.up),
-            "MB/s",
-        )
-        .ratio(Some(1.0))
-        .note(format!(
+    rows.push(base.raw_row(
+        "raw loopback HTTP upload (axum + ureq)",
+        base.up,
+        format!(
             "the same pages as POST bodies; {:.3} s, median of {}",
             base.up.median, base.up.runs
-        )),
-    );
+        ),
+    ));
     for (name, r, _) in b.named() {
         if let Some(r) = r {
             rows.extend(push_rows(&base, name, r));
