@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
+use pvault_core::{
+    CreatedProfile, Credentials, NewProfile, NewRecord, Pvault, SecurityLevel, Vault,
+};
 
 use crate::plain::{self, Input, Sql, Timing};
 use crate::report::{Goal, Row, Section, ratio};
@@ -13,6 +15,20 @@ use crate::timing::Stats;
 
 /// Fixed test password of the benchmark profiles.
 pub const PASSWORD: &[u8] = b"pvault-bench fixed test password";
+
+/// Creates the standard profile `name` in `pv` with the fixed test password, and unlocks it.
+pub fn standard_profile(pv: &Pvault, name: &str) -> Result<(CreatedProfile, Vault)> {
+    let created = pv.create(
+        NewProfile {
+            name: name.into(),
+            display_name: None,
+            security: SecurityLevel::Standard,
+        },
+        PASSWORD,
+    )?;
+    let vault = pv.unlock(Some(name), &Credentials::password(PASSWORD))?;
+    Ok((created, vault))
+}
 
 pub struct Config {
     pub records: usize,
@@ -216,15 +232,7 @@ fn pvault_once(work: &[Input], cfg: &Config) -> Result<(Timing, String)> {
         .prefix("pvault-bench-")
         .tempdir_in(&cfg.dir)?;
     let pv = Pvault::open(tmp.path())?;
-    pv.create(
-        NewProfile {
-            name: "bench".into(),
-            display_name: None,
-            security: SecurityLevel::Standard,
-        },
-        PASSWORD,
-    )?;
-    let mut vault = pv.unlock(Some("bench"), &Credentials::password(PASSWORD))?;
+    let (_, mut vault) = standard_profile(&pv, "bench")?;
     let batches: Vec<Vec<NewRecord>> = work.chunks(cfg.batch).map(records_of).collect();
     let (written, timing) = plain::timed(|| -> Result<usize> {
         let mut n = 0;

@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use pvault_core::{Credentials, NewProfile, Pvault, SecurityLevel};
+use pvault_core::{Credentials, Pvault, SecurityLevel};
 use pvault_crypto::{KdfParams, KeyFile, PasswordKey};
 
-use crate::insert::PASSWORD;
+use crate::insert::{PASSWORD, standard_profile};
 use crate::plain;
 use crate::report::{Goal, Row, Section};
 use crate::timing::{Stats, time};
@@ -136,15 +136,7 @@ fn timed_unlock(pv: &Pvault, name: &str, creds: &Credentials) -> Result<f64> {
 
 /// Creates profile `name` with `n` records of the insert workload.
 fn fill(pv: &Pvault, name: &str, n: usize) -> Result<()> {
-    pv.create(
-        NewProfile {
-            name: name.into(),
-            display_name: None,
-            security: SecurityLevel::Standard,
-        },
-        PASSWORD,
-    )?;
-    let mut vault = pv.unlock(Some(name), &Credentials::password(PASSWORD))?;
+    let (_, mut vault) = standard_profile(pv, name)?;
     let start = std::time::Instant::now();
     let mut done = 0;
     while done < n {
