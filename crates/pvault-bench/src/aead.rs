@@ -6,10 +6,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use aws_lc_rs::aead::{
-    AES_256_GCM, Aad as LcAad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey,
+    AES_256_GCM, Aad as LcAad, CHACHA20_POLY1305, LessSafeKey, Nonce, Tag, UnboundKey,
 };
 use chacha20poly1305::{AeadInPlace, KeyInit, XChaCha20Poly1305, XNonce};
-use pvault_crypto::{Aad, Classification, Key32, Kind, ProfileId, RootKey, envelope};
+use pvault_crypto::{
+    Aad, Classification, CollectionKeys, Key32, Kind, ProfileId, RootKey, envelope,
+};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::report::{Goal, Row, Section, ratio};
@@ -27,263 +29,8 @@ type Op<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 pub fn run(quick: bool) -> Section {
     let budget = Duration::from_millis(if quick { 600 } else { 1500 });
     let openssl_secs = if quick { 1 } else { 2 };
-
-    let profile = ProfileId([0x42; 16]);
-    let root = RootKey::from_key(1, Key32::from_bytes([7; 32]));
-    let ck = &root.collection_keys(&profile, "bench");
-    let aad = |c| Aad {
-        profile: &profile,
-        kind: Kind::Record,
-        collection: "bench",
-        record_id: "0123456789abcdefghjkmnpqrs",
-        classification: c,
-    };
-    let (internal, confidential) = (
-        &aad(Classification::Internal),
-        &aad(Classification::Confidential),
-    );
-    let msg = &vec![0x5a_u8; MSG];
-    let ad = &[0u8; AD_LEN];
-    let aes = &LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).expect("AES key"));
-    let chacha = &LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[9; 32]).expect("key"));
-    let xchacha = &XChaCha20Poly1305::new(&[9u8; 32].into());
-    let sealed = &envelope::seal(ck, internal, msg).expect("seal");
-    let sealed_cascade = &envelope::seal(ck, confidential, msg).expect("seal");
-    let (ct, tag) = {
-        let mut ct = msg.clone();
-        let tag = aes
-            .seal_in_place_separate_tag(nonce12(0), LcAad::from(ad), &mut ct)
-            .expect("seal");
-        (ct, tag)
-    };
-    let (ct, tag) = (&ct, &tag);
-
-    let mut xbuf = vec![0x5a_u8; MSG];
-    let mut xn = 0u64;
-    let mut ops: Vec<Op> = vec![
-        (
-            "pvault seal INTERNAL",
-            Box::new(|| {
-                black_box(envelope::seal(ck, internal, black_box(msg)).expect("seal"));
-            }),
-        ),
-        seal_in_place("aws-lc-rs AES-256-GCM seal", aes),
-        (
-            "pvault seal CONFIDENTIAL",
-            Box::new(|| {
-                black_box(envelope::seal(ck, confidential, black_box(msg)).expect("seal"));
-            }),
-        ),
-        (
-            "chacha20poly1305 XChaCha20-Poly1305 seal",
-            Box::new(move || {
-                xn += 1;
-                let mut n = [0u8; 24];
-                n[..8].copy_from_slice(&xn.to_be_bytes());
-                let t = xchacha
-                    .encrypt_in_place_detached(XNonce::from_slice(&n), ad, &mut xbuf)
-                    .expect("seal");
-                black_box(&t);
-            }),
-        ),
-        seal_in_place("aws-lc-rs ChaCha20-Poly1305 seal", chacha),
-        (
-            "pvault open INTERNAL",
-            Box::new(|| {
-                black_box(envelope::open(ck, internal, black_box(sealed)).expect("open"));
-            }),
-        ),
-        ("aws-lc-rs AES-256-GCM open", {
-            let mut out = vec![0u8; MSG];
-            Box::new(move || {
-                aes.open_separate_gather(nonce12(0), LcAad::from(ad), ct, tag.as_ref(), &mut out)
-                    .expect("open");
-                black_box(&out);
-            })
-        }),
-        (
-            "pvault open CONFIDENTIAL",
-            Box::new(|| {
-                black_box(
-                    envelope::open(ck, confidential, black_box(sealed_cascade)).expect("open"),
-                );
-            }),
-        ),
-        // Breakdown: what pvault does besides the cipher. The envelope is a new buffer holding a copy
-        // of the plaintext (seal and open); an opened plaintext is zeroized when dropped.
-        (
-            "breakdown: allocate + copy",
-            Box::new(|| {
-                let mut v = Vec::with_capacity(MSG + 34);
-                v.extend_from_slice(black_box(msg));
-                black_box(v);
-            }),
-        ),
-        (
-            "breakdown: allocate + copy + Zeroizing<Vec> drop",
-            Box::new(|| {
-                let mut v = Zeroizing::new(Vec::with_capacity(MSG + 34));
-                v.extend_from_slice(black_box(msg));
-                black_box(v);
-            }),
-        ),
-        (
-            "breakdown: allocate + copy + slice zeroize",
-            Box::new(|| {
-                let mut v = Vec::with_capacity(MSG + 34);
-                v.extend_from_slice(black_box(msg));
-                black_box(&mut v).as_mut_slice().zeroize();
-            }),
-        ),
-        (
-            "breakdown: aws-lc-rs seal out of place into a new buffer",
-            {
-                let (mut n, mut t) = (0u64, [0u8; 16]);
-                Box::new(move || {
-                    n += 1;
-                    let mut v = vec![0u8; MSG];
-                    aes.seal_out_of_place_scatter(
-                        nonce12(n),
-                        LcAad::from(ad),
-                        black_box(msg),
-                        &mut v,
-                        &[],
-                        &mut t,
-                    )
-                    .expect("seal");
-                    black_box(v);
-                })
-            },
-        ),
-    ];
-    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
-    for round in 1..=RUNS {
-        for ((name, op), r) in ops.iter_mut().zip(&mut runs) {
-            eprintln!("aead: round {round}/{RUNS}: {name}");
-            r.push(throughput(budget / RUNS as u32, MSG, op) * 1e-6);
-        }
-    }
-    drop(ops);
-    let mut stats = runs.into_iter().map(Stats::of);
-    let mut next = || stats.next().expect("one result per contender");
-    let (pv_seal, lc_seal, pv_cascade, rc_xchacha, lc_chacha) =
-        (next(), next(), next(), next(), next());
-    let (pv_open, lc_open, pv_open_cascade) = (next(), next(), next());
-    let (copy, zeroize_vec, zeroize_slice, out_of_place) = (next(), next(), next(), next());
-
-    let ossl_seal = openssl_speed("aes-256-gcm", false, openssl_secs);
-    let ossl_chacha = openssl_speed("chacha20-poly1305", false, openssl_secs);
-    let ossl_open = openssl_speed("aes-256-gcm", true, openssl_secs);
-    let rng_ns = nonce_cost();
-
-    let best = |a: f64, b: &Result<f64, String>| Some(b.as_ref().map_or(a, |b| a.max(*b)));
-    let fastest_seal = best(lc_seal.median, &ossl_seal);
-    let fastest_open = best(lc_open.median, &ossl_open);
-    let fastest_chacha = best(rc_xchacha.median.max(lc_chacha.median), &ossl_chacha);
-    let vs_best = "ratio = pvault / the faster baseline";
-    let rows = vec![
-        Row::new(
-            "seal AES-256-GCM: pvault envelope (INTERNAL)",
-            Some(pv_seal),
-            "MB/s",
-        )
-        .ratio(ratio(Some(pv_seal.median), fastest_seal))
-        .note(vs_best),
-        Row::new(
-            "seal AES-256-GCM: aws-lc-rs in place",
-            Some(lc_seal),
-            "MB/s",
-        )
-        .ratio(ratio(Some(lc_seal.median), fastest_seal)),
-        openssl_row(
-            "seal AES-256-GCM: openssl speed -evp",
-            &ossl_seal,
-            fastest_seal,
-        ),
-        Row::new(
-            "seal cascade: pvault envelope (CONFIDENTIAL)",
-            Some(pv_cascade),
-            "MB/s",
-        )
-        .ratio(ratio(Some(pv_cascade.median), fastest_chacha))
-        .note(format!(
-            "ratio vs the fastest ChaCha; ideal cascade of the fastest parts: {:.0} MB/s",
-            fastest_chacha
-                .zip(fastest_seal)
-                .map_or(f64::NAN, |(c, a)| 1.0 / (1.0 / c + 1.0 / a))
-        )),
-        Row::new(
-            "seal XChaCha20-Poly1305: chacha20poly1305 crate",
-            Some(rc_xchacha),
-            "MB/s",
-        )
-        .ratio(ratio(Some(rc_xchacha.median), fastest_chacha))
-        .note("what pvault's inner layer uses"),
-        Row::new(
-            "seal ChaCha20-Poly1305: aws-lc-rs in place",
-            Some(lc_chacha),
-            "MB/s",
-        )
-        .ratio(ratio(Some(lc_chacha.median), fastest_chacha))
-        .note("XChaCha20 = HChaCha20 subkey + this"),
-        openssl_row(
-            "seal ChaCha20-Poly1305: openssl speed -evp",
-            &ossl_chacha,
-            fastest_chacha,
-        ),
-        Row::new(
-            "open AES-256-GCM: pvault envelope (INTERNAL)",
-            Some(pv_open),
-            "MB/s",
-        )
-        .ratio(ratio(Some(pv_open.median), fastest_open))
-        .note(vs_best),
-        Row::new(
-            "open AES-256-GCM: aws-lc-rs to a buffer",
-            Some(lc_open),
-            "MB/s",
-        )
-        .ratio(ratio(Some(lc_open.median), fastest_open)),
-        openssl_row(
-            "open AES-256-GCM: openssl speed -decrypt",
-            &ossl_open,
-            fastest_open,
-        ),
-        Row::new(
-            "open cascade: pvault envelope (CONFIDENTIAL)",
-            Some(pv_open_cascade),
-            "MB/s",
-        )
-        .note("for information"),
-        Row::new("breakdown: allocate + copy 64 KiB", Some(copy), "MB/s")
-            .note("what seal and open add to the cipher: a new buffer, one copy"),
-        Row::new(
-            "breakdown: + zeroize on drop (Zeroizing<Vec>)",
-            Some(zeroize_vec),
-            "MB/s",
-        )
-        .note("what open adds: its plaintext is wiped byte by byte"),
-        Row::new(
-            "breakdown: + zeroize as a slice",
-            Some(zeroize_slice),
-            "MB/s",
-        )
-        .note("the same wipe through zeroize's slice path (fill + barrier)"),
-        Row::new(
-            "breakdown: aws-lc-rs seal into a new buffer",
-            Some(out_of_place),
-            "MB/s",
-        )
-        .ratio(ratio(Some(out_of_place.median), fastest_seal))
-        .note("an allocating seal without the copy: seal_out_of_place_scatter into vec![0; n]"),
-        Row::new(
-            "breakdown: the two random nonces of one seal",
-            Some(rng_ns),
-            "ns",
-        )
-        .note("12 + 24 bytes, two calls to aws-lc's generator (both even for one layer)"),
-    ];
-    let share = ratio(Some(pv_seal.median), fastest_seal);
+    let m = measure(&Inputs::new(), budget, openssl_secs);
+    let share = ratio(Some(m.pv_seal.median), m.fastest().seal);
     let goals = vec![Goal {
         goal: "pvault INTERNAL seal ≥ 80% of the fastest AES-256-GCM on the machine".into(),
         measured: share.map_or("—".into(), |s| format!("{:.0}%", s * 100.0)),
@@ -303,9 +50,405 @@ pub fn run(quick: bool) -> Section {
                  pvault's; openssl speed: one {openssl_secs} s run"
             ),
         ],
-        rows,
+        rows: [seal_rows(&m), open_rows(&m), breakdown_rows(&m)]
+            .into_iter()
+            .flatten()
+            .collect(),
         goals,
     }
+}
+
+/// What the contenders work on: pvault's collection keys and profile, the raw ciphers' keys, the
+/// message, and the message sealed by pvault (both levels) and by aws-lc-rs, to be opened.
+struct Inputs {
+    profile: ProfileId,
+    ck: CollectionKeys,
+    msg: Vec<u8>,
+    aes: LessSafeKey,
+    chacha: LessSafeKey,
+    xchacha: XChaCha20Poly1305,
+    sealed: Vec<u8>,
+    sealed_cascade: Vec<u8>,
+    /// The message sealed in place by aws-lc-rs AES-256-GCM (nonce 0), and its tag.
+    ct: Vec<u8>,
+    tag: Tag,
+}
+
+/// Where pvault's benchmark record belongs, at level `classification`.
+fn aad_of(profile: &ProfileId, classification: Classification) -> Aad<'_> {
+    Aad {
+        profile,
+        kind: Kind::Record,
+        collection: "bench",
+        record_id: "0123456789abcdefghjkmnpqrs",
+        classification,
+    }
+}
+
+impl Inputs {
+    fn new() -> Inputs {
+        let profile = ProfileId([0x42; 16]);
+        let root = RootKey::from_key(1, Key32::from_bytes([7; 32]));
+        let ck = root.collection_keys(&profile, "bench");
+        let msg = vec![0x5a_u8; MSG];
+        let aes = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &[7; 32]).expect("AES key"));
+        let chacha = LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &[9; 32]).expect("key"));
+        let seal_at = |c| envelope::seal(&ck, &aad_of(&profile, c), &msg).expect("seal");
+        let (sealed, sealed_cascade) = (
+            seal_at(Classification::Internal),
+            seal_at(Classification::Confidential),
+        );
+        let mut ct = msg.clone();
+        let tag = aes
+            .seal_in_place_separate_tag(nonce12(0), LcAad::from(&[0u8; AD_LEN]), &mut ct)
+            .expect("seal");
+        Inputs {
+            profile,
+            ck,
+            msg,
+            aes,
+            chacha,
+            xchacha: XChaCha20Poly1305::new(&[9u8; 32].into()),
+            sealed,
+            sealed_cascade,
+            ct,
+            tag,
+        }
+    }
+
+    fn aad(&self, classification: Classification) -> Aad<'_> {
+        aad_of(&self.profile, classification)
+    }
+}
+
+/// The figures: MB/s of each in-process contender, openssl's (or why it has none), and the
+/// nanoseconds of a seal's random nonces.
+struct Measured {
+    pv_seal: Stats,
+    lc_seal: Stats,
+    pv_cascade: Stats,
+    rc_xchacha: Stats,
+    lc_chacha: Stats,
+    pv_open: Stats,
+    lc_open: Stats,
+    pv_open_cascade: Stats,
+    copy: Stats,
+    zeroize_vec: Stats,
+    zeroize_slice: Stats,
+    out_of_place: Stats,
+    ossl_seal: Result<f64, String>,
+    ossl_chacha: Result<f64, String>,
+    ossl_open: Result<f64, String>,
+    rng_ns: Stats,
+}
+
+/// The fastest baseline of each operation (MB/s), when there is one.
+struct Fastest {
+    seal: Option<f64>,
+    open: Option<f64>,
+    chacha: Option<f64>,
+}
+
+impl Measured {
+    fn fastest(&self) -> Fastest {
+        let best = |a: f64, b: &Result<f64, String>| Some(b.as_ref().map_or(a, |b| a.max(*b)));
+        Fastest {
+            seal: best(self.lc_seal.median, &self.ossl_seal),
+            open: best(self.lc_open.median, &self.ossl_open),
+            chacha: best(
+                self.rc_xchacha.median.max(self.lc_chacha.median),
+                &self.ossl_chacha,
+            ),
+        }
+    }
+}
+
+/// The in-process contenders in the order they run (and `measure` reads their figures).
+fn contenders(i: &Inputs) -> Vec<Op<'_>> {
+    let (internal, confidential) = (
+        i.aad(Classification::Internal),
+        i.aad(Classification::Confidential),
+    );
+    vec![
+        pvault(
+            "pvault seal INTERNAL",
+            &i.ck,
+            internal,
+            &i.msg,
+            envelope::seal,
+        ),
+        seal_in_place("aws-lc-rs AES-256-GCM seal", &i.aes),
+        pvault(
+            "pvault seal CONFIDENTIAL",
+            &i.ck,
+            confidential,
+            &i.msg,
+            envelope::seal,
+        ),
+        xchacha_seal(&i.xchacha),
+        seal_in_place("aws-lc-rs ChaCha20-Poly1305 seal", &i.chacha),
+        pvault(
+            "pvault open INTERNAL",
+            &i.ck,
+            internal,
+            &i.sealed,
+            envelope::open,
+        ),
+        aes_open(i),
+        pvault(
+            "pvault open CONFIDENTIAL",
+            &i.ck,
+            confidential,
+            &i.sealed_cascade,
+            envelope::open,
+        ),
+        // Breakdown: what pvault does besides the cipher. The envelope is a new buffer holding a copy
+        // of the plaintext (seal and open); an opened plaintext is zeroized when dropped.
+        copy_only(&i.msg),
+        copy_zeroizing(&i.msg),
+        copy_zeroize_slice(&i.msg),
+        seal_out_of_place(&i.aes, &i.msg),
+    ]
+}
+
+/// Runs the contenders in rounds, then openssl speed and the nonces' cost.
+fn measure(inputs: &Inputs, budget: Duration, openssl_secs: u32) -> Measured {
+    let mut ops = contenders(inputs);
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+    for round in 1..=RUNS {
+        for ((name, op), r) in ops.iter_mut().zip(&mut runs) {
+            eprintln!("aead: round {round}/{RUNS}: {name}");
+            r.push(throughput(budget / RUNS as u32, MSG, op) * 1e-6);
+        }
+    }
+    drop(ops);
+    let mut stats = runs.into_iter().map(Stats::of);
+    let mut next = || stats.next().expect("one result per contender");
+    let (pv_seal, lc_seal, pv_cascade, rc_xchacha, lc_chacha) =
+        (next(), next(), next(), next(), next());
+    let (pv_open, lc_open, pv_open_cascade) = (next(), next(), next());
+    let (copy, zeroize_vec, zeroize_slice, out_of_place) = (next(), next(), next(), next());
+    let ossl_seal = openssl_speed("aes-256-gcm", false, openssl_secs);
+    let ossl_chacha = openssl_speed("chacha20-poly1305", false, openssl_secs);
+    let ossl_open = openssl_speed("aes-256-gcm", true, openssl_secs);
+    Measured {
+        pv_seal,
+        lc_seal,
+        pv_cascade,
+        rc_xchacha,
+        lc_chacha,
+        pv_open,
+        lc_open,
+        pv_open_cascade,
+        copy,
+        zeroize_vec,
+        zeroize_slice,
+        out_of_place,
+        ossl_seal,
+        ossl_chacha,
+        ossl_open,
+        rng_ns: nonce_cost(),
+    }
+}
+
+/// A row in MB/s with its ratio to `fastest`.
+fn vs_fastest(name: &str, s: Stats, fastest: Option<f64>) -> Row {
+    Row::new(name, Some(s), "MB/s").ratio(ratio(Some(s.median), fastest))
+}
+
+const VS_BEST: &str = "ratio = pvault / the faster baseline";
+
+fn seal_rows(m: &Measured) -> Vec<Row> {
+    let f = m.fastest();
+    let ideal_cascade = (f.chacha)
+        .zip(f.seal)
+        .map_or(f64::NAN, |(c, a)| 1.0 / (1.0 / c + 1.0 / a));
+    vec![
+        vs_fastest(
+            "seal AES-256-GCM: pvault envelope (INTERNAL)",
+            m.pv_seal,
+            f.seal,
+        )
+        .note(VS_BEST),
+        vs_fastest("seal AES-256-GCM: aws-lc-rs in place", m.lc_seal, f.seal),
+        openssl_row(
+            "seal AES-256-GCM: openssl speed -evp",
+            &m.ossl_seal,
+            f.seal,
+        ),
+        vs_fastest(
+            "seal cascade: pvault envelope (CONFIDENTIAL)",
+            m.pv_cascade,
+            f.chacha,
+        )
+        .note(format!(
+            "ratio vs the fastest ChaCha; ideal cascade of the fastest parts: {ideal_cascade:.0} MB/s"
+        )),
+        vs_fastest(
+            "seal XChaCha20-Poly1305: chacha20poly1305 crate",
+            m.rc_xchacha,
+            f.chacha,
+        )
+        .note("what pvault's inner layer uses"),
+        vs_fastest(
+            "seal ChaCha20-Poly1305: aws-lc-rs in place",
+            m.lc_chacha,
+            f.chacha,
+        )
+        .note("XChaCha20 = HChaCha20 subkey + this"),
+        openssl_row(
+            "seal ChaCha20-Poly1305: openssl speed -evp",
+            &m.ossl_chacha,
+            f.chacha,
+        ),
+    ]
+}
+
+fn open_rows(m: &Measured) -> Vec<Row> {
+    let f = m.fastest();
+    vec![
+        vs_fastest(
+            "open AES-256-GCM: pvault envelope (INTERNAL)",
+            m.pv_open,
+            f.open,
+        )
+        .note(VS_BEST),
+        vs_fastest("open AES-256-GCM: aws-lc-rs to a buffer", m.lc_open, f.open),
+        openssl_row(
+            "open AES-256-GCM: openssl speed -decrypt",
+            &m.ossl_open,
+            f.open,
+        ),
+        Row::new(
+            "open cascade: pvault envelope (CONFIDENTIAL)",
+            Some(m.pv_open_cascade),
+            "MB/s",
+        )
+        .note("for information"),
+    ]
+}
+
+fn breakdown_rows(m: &Measured) -> Vec<Row> {
+    vec![
+        Row::new("breakdown: allocate + copy 64 KiB", Some(m.copy), "MB/s")
+            .note("what seal and open add to the cipher: a new buffer, one copy"),
+        Row::new(
+            "breakdown: + zeroize on drop (Zeroizing<Vec>)",
+            Some(m.zeroize_vec),
+            "MB/s",
+        )
+        .note("what open adds: its plaintext is wiped byte by byte"),
+        Row::new(
+            "breakdown: + zeroize as a slice",
+            Some(m.zeroize_slice),
+            "MB/s",
+        )
+        .note("the same wipe through zeroize's slice path (fill + barrier)"),
+        vs_fastest(
+            "breakdown: aws-lc-rs seal into a new buffer",
+            m.out_of_place,
+            m.fastest().seal,
+        )
+        .note("an allocating seal without the copy: seal_out_of_place_scatter into vec![0; n]"),
+        Row::new(
+            "breakdown: the two random nonces of one seal",
+            Some(m.rng_ns),
+            "ns",
+        )
+        .note("12 + 24 bytes, two calls to aws-lc's generator (both even for one layer)"),
+    ]
+}
+
+/// pvault's `envelope::seal` or `envelope::open` (`f`) of `input`: a new buffer each call.
+fn pvault<'a, T>(
+    name: &'static str,
+    ck: &'a CollectionKeys,
+    aad: Aad<'a>,
+    input: &'a [u8],
+    f: impl Fn(&CollectionKeys, &Aad<'_>, &[u8]) -> pvault_crypto::Result<T> + 'a,
+) -> Op<'a> {
+    let op = move || {
+        black_box(f(ck, &aad, black_box(input)).expect(name));
+    };
+    (name, Box::new(op))
+}
+
+/// The chacha20poly1305 crate's XChaCha20-Poly1305 on a buffer in place, counter nonces.
+fn xchacha_seal(key: &XChaCha20Poly1305) -> Op<'_> {
+    let (mut buf, mut n) = (vec![0x5a_u8; MSG], 0u64);
+    let op = move || {
+        n += 1;
+        let mut nonce = [0u8; 24];
+        nonce[..8].copy_from_slice(&n.to_be_bytes());
+        let t = key
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce), &[0u8; AD_LEN], &mut buf)
+            .expect("seal");
+        black_box(&t);
+    };
+    ("chacha20poly1305 XChaCha20-Poly1305 seal", Box::new(op))
+}
+
+/// aws-lc-rs AES-256-GCM opening the message it sealed, into one output buffer.
+fn aes_open(i: &Inputs) -> Op<'_> {
+    let (aes, ct, tag) = (&i.aes, &i.ct, &i.tag);
+    let mut out = vec![0u8; MSG];
+    let op = move || {
+        let ad = LcAad::from(&[0u8; AD_LEN]);
+        aes.open_separate_gather(nonce12(0), ad, ct, tag.as_ref(), &mut out)
+            .expect("open");
+        black_box(&out);
+    };
+    ("aws-lc-rs AES-256-GCM open", Box::new(op))
+}
+
+/// A new envelope-sized buffer holding a copy of the message.
+fn copy_only(msg: &[u8]) -> Op<'_> {
+    let op = || {
+        let mut v = Vec::with_capacity(MSG + 34);
+        v.extend_from_slice(black_box(msg));
+        black_box(v);
+    };
+    ("breakdown: allocate + copy", Box::new(op))
+}
+
+/// The same, dropped as a `Zeroizing<Vec>` (as an opened plaintext is).
+fn copy_zeroizing(msg: &[u8]) -> Op<'_> {
+    let op = || {
+        let mut v = Zeroizing::new(Vec::with_capacity(MSG + 34));
+        v.extend_from_slice(black_box(msg));
+        black_box(v);
+    };
+    (
+        "breakdown: allocate + copy + Zeroizing<Vec> drop",
+        Box::new(op),
+    )
+}
+
+/// The same, wiped through zeroize's slice path.
+fn copy_zeroize_slice(msg: &[u8]) -> Op<'_> {
+    let op = || {
+        let mut v = Vec::with_capacity(MSG + 34);
+        v.extend_from_slice(black_box(msg));
+        black_box(&mut v).as_mut_slice().zeroize();
+    };
+    ("breakdown: allocate + copy + slice zeroize", Box::new(op))
+}
+
+/// aws-lc-rs AES-256-GCM sealing out of place into a new zeroed buffer, counter nonces.
+fn seal_out_of_place<'a>(aes: &'a LessSafeKey, msg: &'a [u8]) -> Op<'a> {
+    let (mut n, mut t) = (0u64, [0u8; 16]);
+    let op = move || {
+        n += 1;
+        let mut v = vec![0u8; MSG];
+        let ad = LcAad::from(&[0u8; AD_LEN]);
+        aes.seal_out_of_place_scatter(nonce12(n), ad, black_box(msg), &mut v, &[], &mut t)
+            .expect("seal");
+        black_box(v);
+    };
+    (
+        "breakdown: aws-lc-rs seal out of place into a new buffer",
+        Box::new(op),
+    )
 }
 
 /// A raw contender: seals a buffer in place with counter nonces, nothing but the cipher.

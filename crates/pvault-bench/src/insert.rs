@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
+use pvault_core::{
+    CreatedProfile, Credentials, NewProfile, NewRecord, Pvault, SecurityLevel, Vault,
+};
 
 use crate::plain::{self, Input, Sql, Timing};
 use crate::report::{Goal, Row, Section, ratio};
@@ -13,6 +15,20 @@ use crate::timing::Stats;
 
 /// Fixed test password of the benchmark profiles.
 pub const PASSWORD: &[u8] = b"pvault-bench fixed test password";
+
+/// Creates the standard profile `name` in `pv` with the fixed test password, and unlocks it.
+pub fn standard_profile(pv: &Pvault, name: &str) -> Result<(CreatedProfile, Vault)> {
+    let created = pv.create(
+        NewProfile {
+            name: name.into(),
+            display_name: None,
+            security: SecurityLevel::Standard,
+        },
+        PASSWORD,
+    )?;
+    let vault = pv.unlock(Some(name), &Credentials::password(PASSWORD))?;
+    Ok((created, vault))
+}
 
 pub struct Config {
     pub records: usize,
@@ -38,97 +54,7 @@ pub const SQLCIPHER_BUILD: &str =
     "cargo build --release --manifest-path bench/sqlcipher-baseline/Cargo.toml";
 
 pub fn run(cfg: &Config) -> Result<Section> {
-    let work = plain::workload(0, cfg.records);
-    let (mut pv, mut sq, mut like, mut sc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut sizes = String::new();
-    let mut sqlcipher_info = String::new();
-    let mut sqlcipher_error = None;
-    // Contenders take turns, so a change in background load hits all of them alike.
-    for run in 1..=cfg.runs {
-        let say = |who: &str| eprintln!("insert: run {run}/{}: {who}", cfg.runs);
-        say("pvault");
-        let (t, s) = pvault_once(&work, cfg)?;
-        pv.push(t);
-        sizes = s;
-        say("plain SQLite");
-        sq.push(plain_once(&work, cfg, Sql::Upsert)?);
-        say("plain SQLite, pvault's SQL");
-        like.push(plain_once(&work, cfg, Sql::LikePvault)?);
-        if let Some(bin) = &cfg.sqlcipher {
-            say("SQLCipher");
-            match sqlcipher_once(bin, cfg) {
-                Ok((t, info)) => {
-                    sc.push(t);
-                    sqlcipher_info = info;
-                }
-                Err(e) => sqlcipher_error = Some(format!("{e:#}")),
-            }
-        }
-    }
-    let wall = |ts: &[Timing]| Stats::of(ts.iter().map(|t| t.wall).collect());
-    let cpu = |ts: &[Timing]| Stats::of(ts.iter().map(|t| t.cpu).collect()).median;
-    let note = |ts: &[Timing]| {
-        format!(
-            "{:.0} records/s, CPU {:.2} s",
-            cfg.records as f64 / wall(ts).median,
-            cpu(ts)
-        )
-    };
-    let pv_wall = wall(&pv).median;
-    let vs = |ts: &[Timing]| ratio(Some(pv_wall), Some(wall(ts).median));
-    let mut rows = vec![
-        Row::new("pvault (Vault::put_many, INTERNAL)", Some(wall(&pv)), "s")
-            .ratio(Some(1.0))
-            .note(format!("{}; {sizes}", note(&pv))),
-        Row::new("plain SQLite (same schema, pragmas)", Some(wall(&sq)), "s")
-            .ratio(vs(&sq))
-            .note(format!("{}; ratio = pvault / this", note(&sq))),
-    ];
-    rows.push(match (sc.is_empty(), &sqlcipher_error) {
-        (false, _) => Row::new("SQLCipher (same, PRAGMA key)", Some(wall(&sc)), "s")
-            .ratio(vs(&sc))
-            .note(format!("{}; {sqlcipher_info}", note(&sc))),
-        (true, Some(e)) => Row::new("SQLCipher", None, "s").note(format!("failed: {e}")),
-        (true, None) => {
-            Row::new("SQLCipher", None, "s").note(format!("not built: run `{SQLCIPHER_BUILD}`"))
-        }
-    });
-    rows.push(
-        Row::new(
-            "breakdown: plain SQLite, pvault's SQL",
-            Some(wall(&like)),
-            "s",
-        )
-        .ratio(vs(&like))
-        .note(format!(
-            "{}; pvault's statements (row lookup, blind-index delete, meta counters) and row \
-             sizes, no crypto",
-            note(&like)
-        )),
-    );
-    let vs_plain = pv_wall / wall(&sq).median;
-    let mut goals = vec![Goal {
-        goal: "pvault time ≤ 1.5 × plain SQLite".into(),
-        measured: format!(
-            "{vs_plain:.2}× (CPU time {:.2}×)",
-            cpu(&pv) / cpu(&sq).max(1e-9)
-        ),
-        met: Some(vs_plain <= 1.5),
-    }];
-    goals.push(if sc.is_empty() {
-        Goal {
-            goal: "pvault faster than SQLCipher".into(),
-            measured: "SQLCipher not measured".into(),
-            met: None,
-        }
-    } else {
-        let sc_wall = wall(&sc).median;
-        Goal {
-            goal: "pvault faster than SQLCipher".into(),
-            measured: format!("{:.2}× SQLCipher's time", pv_wall / sc_wall),
-            met: Some(pv_wall < sc_wall),
-        }
-    });
+    let runs = measure(cfg)?;
     Ok(Section {
         title: format!(
             "1. Batched encrypted insert: {} records × {} B, {} per transaction",
@@ -149,9 +75,142 @@ pub fn run(cfg: &Config) -> Result<Section> {
              come before the clock); CPU = user + system time of the timed part"
                 .into(),
         ],
-        rows,
-        goals,
+        rows: rows(cfg, &runs),
+        goals: goals(&runs),
     })
+}
+
+/// Every contender's timings, and what its runs reported.
+#[derive(Default)]
+struct Runs {
+    pvault: Vec<Timing>,
+    plain: Vec<Timing>,
+    like_pvault: Vec<Timing>,
+    sqlcipher: Vec<Timing>,
+    /// The average sizes of what pvault stored (its last run).
+    sizes: String,
+    /// The SQLCipher library (its last run), or why a run failed.
+    sqlcipher_info: String,
+    sqlcipher_error: Option<String>,
+}
+
+fn measure(cfg: &Config) -> Result<Runs> {
+    let work = plain::workload(0, cfg.records);
+    let mut r = Runs::default();
+    // Contenders take turns, so a change in background load hits all of them alike.
+    for run in 1..=cfg.runs {
+        let say = |who: &str| eprintln!("insert: run {run}/{}: {who}", cfg.runs);
+        say("pvault");
+        let (t, s) = pvault_once(&work, cfg)?;
+        r.pvault.push(t);
+        r.sizes = s;
+        say("plain SQLite");
+        r.plain.push(plain_once(&work, cfg, Sql::Upsert)?);
+        say("plain SQLite, pvault's SQL");
+        r.like_pvault.push(plain_once(&work, cfg, Sql::LikePvault)?);
+        if let Some(bin) = &cfg.sqlcipher {
+            say("SQLCipher");
+            match sqlcipher_once(bin, cfg) {
+                Ok((t, info)) => {
+                    r.sqlcipher.push(t);
+                    r.sqlcipher_info = info;
+                }
+                Err(e) => r.sqlcipher_error = Some(format!("{e:#}")),
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn wall(ts: &[Timing]) -> Stats {
+    Stats::of(ts.iter().map(|t| t.wall).collect())
+}
+
+fn cpu(ts: &[Timing]) -> f64 {
+    Stats::of(ts.iter().map(|t| t.cpu).collect()).median
+}
+
+fn rows(cfg: &Config, r: &Runs) -> Vec<Row> {
+    let note = |ts: &[Timing]| {
+        format!(
+            "{:.0} records/s, CPU {:.2} s",
+            cfg.records as f64 / wall(ts).median,
+            cpu(ts)
+        )
+    };
+    let pv_wall = wall(&r.pvault).median;
+    let vs = |ts: &[Timing]| ratio(Some(pv_wall), Some(wall(ts).median));
+    let sqlcipher = match (r.sqlcipher.is_empty(), &r.sqlcipher_error) {
+        (false, _) => Row::new(
+            "SQLCipher (same, PRAGMA key)",
+            Some(wall(&r.sqlcipher)),
+            "s",
+        )
+        .ratio(vs(&r.sqlcipher))
+        .note(format!("{}; {}", note(&r.sqlcipher), r.sqlcipher_info)),
+        (true, Some(e)) => Row::new("SQLCipher", None, "s").note(format!("failed: {e}")),
+        (true, None) => {
+            Row::new("SQLCipher", None, "s").note(format!("not built: run `{SQLCIPHER_BUILD}`"))
+        }
+    };
+    vec![
+        Row::new(
+            "pvault (Vault::put_many, INTERNAL)",
+            Some(wall(&r.pvault)),
+            "s",
+        )
+        .ratio(Some(1.0))
+        .note(format!("{}; {}", note(&r.pvault), r.sizes)),
+        Row::new(
+            "plain SQLite (same schema, pragmas)",
+            Some(wall(&r.plain)),
+            "s",
+        )
+        .ratio(vs(&r.plain))
+        .note(format!("{}; ratio = pvault / this", note(&r.plain))),
+        sqlcipher,
+        Row::new(
+            "breakdown: plain SQLite, pvault's SQL",
+            Some(wall(&r.like_pvault)),
+            "s",
+        )
+        .ratio(vs(&r.like_pvault))
+        .note(format!(
+            "{}; pvault's statements (row lookup, blind-index delete, meta counters) and row \
+             sizes, no crypto",
+            note(&r.like_pvault)
+        )),
+    ]
+}
+
+fn goals(r: &Runs) -> Vec<Goal> {
+    let pv_wall = wall(&r.pvault).median;
+    let vs_plain = pv_wall / wall(&r.plain).median;
+    let vs_sqlcipher = if r.sqlcipher.is_empty() {
+        Goal {
+            goal: "pvault faster than SQLCipher".into(),
+            measured: "SQLCipher not measured".into(),
+            met: None,
+        }
+    } else {
+        let sc_wall = wall(&r.sqlcipher).median;
+        Goal {
+            goal: "pvault faster than SQLCipher".into(),
+            measured: format!("{:.2}× SQLCipher's time", pv_wall / sc_wall),
+            met: Some(pv_wall < sc_wall),
+        }
+    };
+    vec![
+        Goal {
+            goal: "pvault time ≤ 1.5 × plain SQLite".into(),
+            measured: format!(
+                "{vs_plain:.2}× (CPU time {:.2}×)",
+                cpu(&r.pvault) / cpu(&r.plain).max(1e-9)
+            ),
+            met: Some(vs_plain <= 1.5),
+        },
+        vs_sqlcipher,
+    ]
 }
 
 fn records_of(chunk: &[Input]) -> Vec<NewRecord> {
@@ -173,15 +232,7 @@ fn pvault_once(work: &[Input], cfg: &Config) -> Result<(Timing, String)> {
         .prefix("pvault-bench-")
         .tempdir_in(&cfg.dir)?;
     let pv = Pvault::open(tmp.path())?;
-    pv.create(
-        NewProfile {
-            name: "bench".into(),
-            display_name: None,
-            security: SecurityLevel::Standard,
-        },
-        PASSWORD,
-    )?;
-    let mut vault = pv.unlock(Some("bench"), &Credentials::password(PASSWORD))?;
+    let (_, mut vault) = standard_profile(&pv, "bench")?;
     let batches: Vec<Vec<NewRecord>> = work.chunks(cfg.batch).map(records_of).collect();
     let (written, timing) = plain::timed(|| -> Result<usize> {
         let mut n = 0;

@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use pvault_core::{Credentials, NewProfile, Pvault, SecurityLevel};
+use pvault_core::{Credentials, Pvault, SecurityLevel};
 use pvault_crypto::{KdfParams, KeyFile, PasswordKey};
 
-use crate::insert::PASSWORD;
+use crate::insert::{PASSWORD, standard_profile};
 use crate::plain;
 use crate::report::{Goal, Row, Section};
 use crate::timing::{Stats, time};
@@ -26,70 +26,9 @@ pub fn run(large: usize, runs: usize, dir: &Path) -> Result<Section> {
         .prefix("pvault-unlock-")
         .tempdir_in(dir)?;
     let pv = Pvault::open(tmp.path())?;
-    let creds = Credentials::password(PASSWORD);
     fill(&pv, "small", 10)?;
     fill(&pv, "large", large)?;
-
-    // The KDF and both unlocks take turns, so background load hits them alike.
-    let salt = [0x17u8; 16];
-    let params = SecurityLevel::Standard.kdf_params();
-    let (mut kdf, mut small, mut big) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 1..=runs {
-        eprintln!("unlock: run {i}/{runs}");
-        kdf.push(time(|| PasswordKey::derive(PASSWORD, &salt, params)).1);
-        small.push(timed_unlock(&pv, "small", &creds)?);
-        big.push(timed_unlock(&pv, "large", &creds)?);
-    }
-    let ms = |xs: Vec<f64>| Stats::of(xs).scaled(1e3);
-    let (kdf, small, big) = (ms(kdf), ms(small), ms(big));
-
-    // The same profiles with their key files rewrapped under the cheapest KDF: what is left of an
-    // unlock is everything but Argon2id, measured directly rather than as a difference of two
-    // noisy figures.
-    rewrap(&pv, "small", MIN_KDF)?;
-    rewrap(&pv, "large", MIN_KDF)?;
-    let (mut small0, mut big0) = (Vec::new(), Vec::new());
-    for _ in 0..runs.max(20) {
-        small0.push(timed_unlock(&pv, "small", &creds)?);
-        big0.push(timed_unlock(&pv, "large", &creds)?);
-    }
-    let (small0, big0) = (ms(small0), ms(big0));
-
-    let m = |p: KdfParams| format!("Argon2id m={} MiB, t={}, p={}", p.m_kib / 1024, p.t, p.p);
-    let rows = vec![
-        Row::new(format!("KDF alone ({})", m(params)), Some(kdf), "ms"),
-        Row::new("unlock, 10 records", Some(small), "ms").note(format!(
-            "− KDF: {:+.1} ms (medians), {:+.1} ms (minima)",
-            small.median - kdf.median,
-            small.min - kdf.min
-        )),
-        Row::new(format!("unlock, {large} records"), Some(big), "ms").note(format!(
-            "− KDF: {:+.1} ms (medians), {:+.1} ms (minima)",
-            big.median - kdf.median,
-            big.min - kdf.min
-        )),
-        Row::new("unlock without KDF cost, 10 records", Some(small0), "ms")
-            .note("key file rewrapped with Argon2id m=8 KiB, t=1, p=1"),
-        Row::new(
-            format!("unlock without KDF cost, {large} records"),
-            Some(big0),
-            "ms",
-        )
-        .note("key file rewrapped with Argon2id m=8 KiB, t=1, p=1"),
-    ];
-    let goal = |n: &str, direct: Stats, full: Stats| Goal {
-        goal: format!("unlock at {n} records ≈ KDF + < 5 ms"),
-        measured: format!(
-            "non-KDF part {:.2} ms (direct); unlock − KDF {:+.1} ms (medians)",
-            direct.median,
-            full.median - kdf.median
-        ),
-        met: Some(direct.median < 5.0),
-    };
-    let goals = vec![
-        goal("10", small0, small),
-        goal(&large.to_string(), big0, big),
-    ];
+    let t = measure(&pv, runs)?;
     Ok(Section {
         title: format!("3. Unlock time, standard profile, 10 and {large} records"),
         setup: vec![
@@ -99,9 +38,94 @@ pub fn run(large: usize, runs: usize, dir: &Path) -> Result<Section> {
             ),
             "the goal is judged on the direct non-KDF figure; the differences are shown too".into(),
         ],
-        rows,
-        goals,
+        rows: rows(&t, large),
+        goals: goals(&t, large),
     })
+}
+
+/// The figures, in milliseconds: the KDF alone, and unlocking each profile with its standard KDF
+/// and with the cheapest one.
+struct Times {
+    params: KdfParams,
+    kdf: Stats,
+    small: Stats,
+    big: Stats,
+    small0: Stats,
+    big0: Stats,
+}
+
+fn measure(pv: &Pvault, runs: usize) -> Result<Times> {
+    let creds = Credentials::password(PASSWORD);
+    // The KDF and both unlocks take turns, so background load hits them alike.
+    let salt = [0x17u8; 16];
+    let params = SecurityLevel::Standard.kdf_params();
+    let (mut kdf, mut small, mut big) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 1..=runs {
+        eprintln!("unlock: run {i}/{runs}");
+        kdf.push(time(|| PasswordKey::derive(PASSWORD, &salt, params)).1);
+        small.push(timed_unlock(pv, "small", &creds)?);
+        big.push(timed_unlock(pv, "large", &creds)?);
+    }
+
+    // The same profiles with their key files rewrapped under the cheapest KDF: what is left of an
+    // unlock is everything but Argon2id, measured directly rather than as a difference of two
+    // noisy figures.
+    rewrap(pv, "small", MIN_KDF)?;
+    rewrap(pv, "large", MIN_KDF)?;
+    let (mut small0, mut big0) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(20) {
+        small0.push(timed_unlock(pv, "small", &creds)?);
+        big0.push(timed_unlock(pv, "large", &creds)?);
+    }
+    let ms = |xs: Vec<f64>| Stats::of(xs).scaled(1e3);
+    Ok(Times {
+        params,
+        kdf: ms(kdf),
+        small: ms(small),
+        big: ms(big),
+        small0: ms(small0),
+        big0: ms(big0),
+    })
+}
+
+fn rows(t: &Times, large: usize) -> Vec<Row> {
+    let m = |p: KdfParams| format!("Argon2id m={} MiB, t={}, p={}", p.m_kib / 1024, p.t, p.p);
+    let minus_kdf = |s: Stats| {
+        format!(
+            "− KDF: {:+.1} ms (medians), {:+.1} ms (minima)",
+            s.median - t.kdf.median,
+            s.min - t.kdf.min
+        )
+    };
+    let rewrapped = "key file rewrapped with Argon2id m=8 KiB, t=1, p=1";
+    vec![
+        Row::new(format!("KDF alone ({})", m(t.params)), Some(t.kdf), "ms"),
+        Row::new("unlock, 10 records", Some(t.small), "ms").note(minus_kdf(t.small)),
+        Row::new(format!("unlock, {large} records"), Some(t.big), "ms").note(minus_kdf(t.big)),
+        Row::new("unlock without KDF cost, 10 records", Some(t.small0), "ms").note(rewrapped),
+        Row::new(
+            format!("unlock without KDF cost, {large} records"),
+            Some(t.big0),
+            "ms",
+        )
+        .note(rewrapped),
+    ]
+}
+
+fn goals(t: &Times, large: usize) -> Vec<Goal> {
+    let goal = |n: &str, direct: Stats, full: Stats| Goal {
+        goal: format!("unlock at {n} records ≈ KDF + < 5 ms"),
+        measured: format!(
+            "non-KDF part {:.2} ms (direct); unlock − KDF {:+.1} ms (medians)",
+            direct.median,
+            full.median - t.kdf.median
+        ),
+        met: Some(direct.median < 5.0),
+    };
+    vec![
+        goal("10", t.small0, t.small),
+        goal(&large.to_string(), t.big0, t.big),
+    ]
 }
 
 fn timed_unlock(pv: &Pvault, name: &str, creds: &Credentials) -> Result<f64> {
@@ -112,15 +136,7 @@ fn timed_unlock(pv: &Pvault, name: &str, creds: &Credentials) -> Result<f64> {
 
 /// Creates profile `name` with `n` records of the insert workload.
 fn fill(pv: &Pvault, name: &str, n: usize) -> Result<()> {
-    pv.create(
-        NewProfile {
-            name: name.into(),
-            display_name: None,
-            security: SecurityLevel::Standard,
-        },
-        PASSWORD,
-    )?;
-    let mut vault = pv.unlock(Some(name), &Credentials::password(PASSWORD))?;
+    let (_, mut vault) = standard_profile(pv, name)?;
     let start = std::time::Instant::now();
     let mut done = 0;
     while done < n {

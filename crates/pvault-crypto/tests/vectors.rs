@@ -1,4 +1,4 @@
-//! Runs the test vectors under `tests/vectors/` (made by `examples/gen_vectors.rs`, specified in
+//! Runs the test vectors under `tests/vectors/` (made by `examples/gen_vectors/`, specified in
 //! `docs/format.md`). Every vector declares its outcome: `"ok"`, or the `CryptoError` it must fail with.
 
 use base64::Engine;

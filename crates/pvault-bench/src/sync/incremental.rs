@@ -44,117 +44,11 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
         "more changes than records in the small profile"
     );
     let none = &mut |_: &Server, _: &str| Ok(());
-    let (mut small, small_build) = build_pair(
-        Server::sqlite(&cfg.dir)?,
-        &cfg.dir,
-        cfg.small,
-        "bench-small",
-        none,
-    )?;
-    let (mut large, large_build) = build_pair(
-        Server::sqlite(&cfg.dir)?,
-        &cfg.dir,
-        cfg.large,
-        "bench-large",
-        none,
-    )?;
-    let (mut s, mut l) = (Incremental::default(), Incremental::default());
-    // The sizes take turns, so a change in background load hits both alike.
-    for i in 0..cfg.changes {
-        if i % 10 == 0 {
-            eprintln!("sync: incremental: change {}/{}", i + 1, cfg.changes);
-        }
-        if i % 2 == 0 {
-            one_change(&mut small, i, &mut s)?;
-            one_change(&mut large, i, &mut l)?;
-        } else {
-            one_change(&mut large, i, &mut l)?;
-            one_change(&mut small, i, &mut s)?;
-        }
-    }
-    for _ in 0..cfg.idle_syncs {
-        for (pair, out) in [(&mut small, &mut s), (&mut large, &mut l)] {
-            let (report, t) = timed_sync(&mut pair.b)?;
-            ensure!(
-                report.pulled + report.pushed == 0,
-                "an idle sync did something: {report:?}"
-            );
-            out.idle.push(t.wall);
-        }
-    }
+    let mut pair = |n, username| build_pair(Server::sqlite(&cfg.dir)?, &cfg.dir, n, username, none);
+    let (mut small, small_build) = pair(cfg.small, "bench-small")?;
+    let (mut large, large_build) = pair(cfg.large, "bench-large")?;
+    let (s, l) = measure(cfg, &mut small, &mut large)?;
     drop((small, large));
-
-    let ms = |xs: &[f64]| Stats::of(xs.to_vec()).scaled(1e3);
-    let p90 = |xs: &[f64]| 1e3 * quantile(xs, 0.9);
-    let mut rows = Vec::new();
-    for (n, r, base) in [(cfg.small, &s, None), (cfg.large, &l, Some(&s))] {
-        let vs = |f: fn(&Incremental) -> &Vec<f64>| {
-            base.map_or(Some(1.0), |b| {
-                ratio(Some(ms(f(r)).median), Some(ms(f(b)).median))
-            })
-        };
-        rows.push(
-            Row::new(
-                format!("A: sync pushing 1 change, {n} records"),
-                Some(ms(&r.push)),
-                "ms",
-            )
-            .ratio(vs(|x| &x.push))
-            .note(format!("p90 {:.1} ms", p90(&r.push))),
-        );
-        rows.push(
-            Row::new(
-                format!("B: sync pulling it, {n} records"),
-                Some(ms(&r.pull)),
-                "ms",
-            )
-            .ratio(vs(|x| &x.pull))
-            .note(format!("p90 {:.1} ms", p90(&r.pull))),
-        );
-        rows.push(
-            Row::new(
-                format!("B: sync, nothing to do, {n} records"),
-                Some(ms(&r.idle)),
-                "ms",
-            )
-            .ratio(vs(|x| &x.idle))
-            .note(format!("p90 {:.1} ms", p90(&r.idle))),
-        );
-    }
-    let goal = |what: &str, f: fn(&Incremental) -> &Vec<f64>| {
-        let (a, b) = (ms(f(&s)), ms(f(&l)));
-        let r = b.median / a.median;
-        Goal {
-            goal: format!(
-                "{what} of one change at {} records ≤ 1.5 × at {} records",
-                cfg.large, cfg.small
-            ),
-            measured: format!(
-                "{r:.2}× (medians {:.1} vs {:.1} ms; p90 {:.1} vs {:.1} ms)",
-                b.median,
-                a.median,
-                p90(f(&l)),
-                p90(f(&s))
-            ),
-            met: Some(r <= 1.5),
-        }
-    };
-    let goals = vec![
-        goal("push (A's sync)", |x| &x.push),
-        goal("pull (B's sync)", |x| &x.pull),
-    ];
-    let built = |n: usize, b: &Build| {
-        format!(
-            "{n} records: filled in {:.1} s; first push {:.1} s ({:.0} records/s); join {:.2} s; \
-             first pull {:.1} s ({:.0} records/s)",
-            b.fill,
-            b.push.wall,
-            n as f64 / b.push.wall,
-            b.join,
-            b.pull.wall,
-            n as f64 / b.pull.wall
-        )
-    };
     Ok(Section {
         title: format!(
             "5. Incremental sync of one changed record, profiles of {} and {} records",
@@ -171,7 +65,106 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
             format!("built: {}", built(cfg.small, &small_build)),
             format!("built: {}", built(cfg.large, &large_build)),
         ],
-        rows,
-        goals,
+        rows: rows(cfg, &s, &l),
+        goals: goals(cfg, &s, &l),
     })
+}
+
+/// The changes at both sizes, taking turns, then the idle syncs.
+fn measure(cfg: &Config, small: &mut Pair, large: &mut Pair) -> Result<(Incremental, Incremental)> {
+    let (mut s, mut l) = (Incremental::default(), Incremental::default());
+    // The sizes take turns, so a change in background load hits both alike.
+    for i in 0..cfg.changes {
+        if i % 10 == 0 {
+            eprintln!("sync: incremental: change {}/{}", i + 1, cfg.changes);
+        }
+        if i % 2 == 0 {
+            one_change(small, i, &mut s)?;
+            one_change(large, i, &mut l)?;
+        } else {
+            one_change(large, i, &mut l)?;
+            one_change(small, i, &mut s)?;
+        }
+    }
+    for _ in 0..cfg.idle_syncs {
+        for (pair, out) in [(&mut *small, &mut s), (&mut *large, &mut l)] {
+            let (report, t) = timed_sync(&mut pair.b)?;
+            ensure!(
+                report.pulled + report.pushed == 0,
+                "an idle sync did something: {report:?}"
+            );
+            out.idle.push(t.wall);
+        }
+    }
+    Ok((s, l))
+}
+
+fn ms(xs: &[f64]) -> Stats {
+    Stats::of(xs.to_vec()).scaled(1e3)
+}
+
+fn p90(xs: &[f64]) -> f64 {
+    1e3 * quantile(xs, 0.9)
+}
+
+/// Push, pull and idle sync at each size; the large one's ratios are against the small one.
+fn rows(cfg: &Config, s: &Incremental, l: &Incremental) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (n, r, base) in [(cfg.small, s, None), (cfg.large, l, Some(s))] {
+        let row = |name: String, f: fn(&Incremental) -> &Vec<f64>| {
+            let vs = base.map_or(Some(1.0), |b| {
+                ratio(Some(ms(f(r)).median), Some(ms(f(b)).median))
+            });
+            Row::new(name, Some(ms(f(r))), "ms")
+                .ratio(vs)
+                .note(format!("p90 {:.1} ms", p90(f(r))))
+        };
+        rows.push(row(format!("A: sync pushing 1 change, {n} records"), |x| {
+            &x.push
+        }));
+        rows.push(row(format!("B: sync pulling it, {n} records"), |x| &x.pull));
+        rows.push(row(format!("B: sync, nothing to do, {n} records"), |x| {
+            &x.idle
+        }));
+    }
+    rows
+}
+
+fn goals(cfg: &Config, s: &Incremental, l: &Incremental) -> Vec<Goal> {
+    let goal = |what: &str, f: fn(&Incremental) -> &Vec<f64>| {
+        let (a, b) = (ms(f(s)), ms(f(l)));
+        let r = b.median / a.median;
+        Goal {
+            goal: format!(
+                "{what} of one change at {} records ≤ 1.5 × at {} records",
+                cfg.large, cfg.small
+            ),
+            measured: format!(
+                "{r:.2}× (medians {:.1} vs {:.1} ms; p90 {:.1} vs {:.1} ms)",
+                b.median,
+                a.median,
+                p90(f(l)),
+                p90(f(s))
+            ),
+            met: Some(r <= 1.5),
+        }
+    };
+    vec![
+        goal("push (A's sync)", |x| &x.push),
+        goal("pull (B's sync)", |x| &x.pull),
+    ]
+}
+
+/// How a pair was built, for the setup lines.
+fn built(n: usize, b: &Build) -> String {
+    format!(
+        "{n} records: filled in {:.1} s; first push {:.1} s ({:.0} records/s); join {:.2} s; \
+         first pull {:.1} s ({:.0} records/s)",
+        b.fill,
+        b.push.wall,
+        n as f64 / b.push.wall,
+        b.join,
+        b.pull.wall,
+        n as f64 / b.pull.wall
+    )
 }

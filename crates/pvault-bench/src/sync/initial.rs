@@ -76,8 +76,14 @@ fn initial_on(server: Server, cfg: &Config) -> Result<Initial> {
     })
 }
 
-pub(super) fn initial(cfg: &Config) -> Result<Section> {
-    let n = cfg.initial;
+/// Both backends' figures, and PostgreSQL's version (or why its figures were skipped).
+struct Backends {
+    sqlite: Initial,
+    pg: Option<Initial>,
+    pg_version: String,
+}
+
+fn both_backends(cfg: &Config) -> Result<Backends> {
     eprintln!("sync: initial sync, SQLite server");
     let sqlite = initial_on(Server::sqlite(&cfg.dir)?, cfg)?;
     eprintln!("sync: initial sync, PostgreSQL server");
@@ -92,167 +98,222 @@ pub(super) fn initial(cfg: &Config) -> Result<Section> {
             (None, why)
         }
     };
+    Ok(Backends {
+        sqlite,
+        pg,
+        pg_version,
+    })
+}
 
-    let runs: Vec<&Initial> = [Some(&sqlite), pg.as_ref()].into_iter().flatten().collect();
-    let raw = |f: fn(&Initial) -> &Vec<f64>| {
-        Stats::of(runs.iter().flat_map(|r| f(r).iter().copied()).collect())
-    };
-    let (down, up) = (raw(|r| &r.raw_down), raw(|r| &r.raw_up));
-    let bytes = sqlite.bytes;
-    let rate = |secs: f64| mb(bytes) / secs;
-    let one = |x: f64| Some(Stats::of(vec![x]));
-    let raw_down_rate = rate(down.median);
-    let raw_up_rate = rate(up.median);
-    let timing_note = |t: &Timing| {
+impl Backends {
+    /// Each backend by name, with why it has no figures.
+    fn named(&self) -> [(&'static str, Option<&Initial>, &str); 2] {
+        [
+            ("SQLite", Some(&self.sqlite), ""),
+            ("PostgreSQL", self.pg.as_ref(), &self.pg_version),
+        ]
+    }
+}
+
+/// The raw loopback baselines over both backends' runs, and what every rate is of.
+struct Baseline {
+    down: Stats,
+    up: Stats,
+    /// The pull pages' bytes.
+    bytes: u64,
+    /// The records synced.
+    n: usize,
+}
+
+impl Baseline {
+    fn of(b: &Backends, n: usize) -> Baseline {
+        let runs: Vec<&Initial> = [Some(&b.sqlite), b.pg.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let raw = |f: fn(&Initial) -> &Vec<f64>| {
+            Stats::of(runs.iter().flat_map(|r| f(r).iter().copied()).collect())
+        };
+        Baseline {
+            down: raw(|r| &r.raw_down),
+            up: raw(|r| &r.raw_up),
+            bytes: b.sqlite.bytes,
+            n,
+        }
+    }
+
+    /// MB/s of the pages' bytes in `secs`.
+    fn rate(&self, secs: f64) -> f64 {
+        mb(self.bytes) / secs
+    }
+
+    /// A raw transfer's row: its rates (slowest, median and fastest), the baseline of its ratios.
+    fn raw_row(&self, name: &str, s: Stats, note: String) -> Row {
+        let rates = vec![self.rate(s.max), self.rate(s.median), self.rate(s.min)];
+        Row::new(name, Some(Stats::of(rates)), "MB/s")
+            .ratio(Some(1.0))
+            .note(note)
+    }
+
+    fn timing_note(&self, t: &Timing) -> String {
         format!(
             "{:.2} s, {:.0} records/s, CPU {:.2} s (this process: client and pvault server)",
             t.wall,
-            n as f64 / t.wall,
+            self.n as f64 / t.wall,
             t.cpu
         )
-    };
-
-    let mut rows = vec![
-        Row::new(
-            "raw loopback HTTP download (axum + ureq)",
-            Some(Stats::of(vec![
-                rate(down.max),
-                rate(down.median),
-                rate(down.min),
-            ])),
-            "MB/s",
-        )
-        .ratio(Some(1.0))
-        .note(format!(
-            "the pull pages' {:.1} MB in their {} pages, one GET each; {:.3} s, median of {}",
-            mb(bytes),
-            sqlite.pages,
-            down.median,
-            down.runs
-        )),
-    ];
-    let mut goals = Vec::new();
-    let mut pull_rows = |name: &str, r: Option<&Initial>, why: &str| {
-        let Some(r) = r else {
-            rows.push(Row::new(format!("pvault pull, {name} server"), None, "MB/s").note(why));
-            goals.push(Goal {
-                goal: format!("initial pull from the {name} server ≥ 50% of raw loopback HTTP"),
-                measured: "skipped".into(),
-                met: None,
-            });
-            return;
-        };
-        let pull = rate(r.build.pull.wall);
-        let server = Stats::of(r.server.clone());
-        rows.push(
-            Row::new(
-                format!("pvault pull, {name} server (B's first sync)"),
-                one(pull),
-                "MB/s",
-            )
-            .ratio(Some(pull / raw_down_rate))
-            .note(format!(
-                "{}; join before it {:.2} s",
-                timing_note(&r.build.pull),
-                r.build.join
-            )),
-        );
-        rows.push(
-            Row::new(
-                format!("breakdown: {name} server's pull alone"),
-                one(rate(server.median)),
-                "MB/s",
-            )
-            .ratio(Some(rate(server.median) / raw_down_rate))
-            .note(format!(
-                "the same pages pulled with signed requests by a raw client that only reads them; \
-                 {:.2} s in requests, median of {}",
-                server.median, server.runs
-            )),
-        );
-        goals.push(Goal {
-            goal: format!("initial pull from the {name} server ≥ 50% of raw loopback HTTP"),
-            measured: format!(
-                "{:.1}% ({pull:.1} vs {raw_down_rate:.0} MB/s; {:.2} s vs {:.3} s)",
-                100.0 * pull / raw_down_rate,
-                r.build.pull.wall,
-                down.median
-            ),
-            met: Some(pull >= 0.5 * raw_down_rate),
-        });
-    };
-    pull_rows("SQLite", Some(&sqlite), "");
-    pull_rows("PostgreSQL", pg.as_ref(), &pg_version);
-    rows.push(
-        Row::new(
-            "raw loopback HTTP upload (axum + ureq)",
-            Some(Stats::of(vec![rate(up.max), rate(up.median), rate(up.min)])),
-            "MB/s",
-        )
-        .ratio(Some(1.0))
-        .note(format!(
-            "the same pages as POST bodies; {:.3} s, median of {}",
-            up.median, up.runs
-        )),
-    );
-    for (name, r) in [("SQLite", Some(&sqlite)), ("PostgreSQL", pg.as_ref())] {
-        let Some(r) = r else { continue };
-        let push = rate(r.build.push.wall);
-        rows.push(
-            Row::new(
-                format!("pvault push, {name} server (A's first sync)"),
-                one(push),
-                "MB/s",
-            )
-            .ratio(Some(push / raw_up_rate))
-            .note(format!(
-                "{}; filling A before it (put_many) {:.1} s",
-                timing_note(&r.build.push),
-                r.build.fill
-            )),
-        );
-        let alone = rate(r.server_push);
-        rows.push(
-            Row::new(
-                format!("breakdown: {name} server's push alone"),
-                one(alone),
-                "MB/s",
-            )
-            .ratio(Some(alone / raw_up_rate))
-            .note(format!(
-                "the same sealed items pushed, {PUSH_ITEMS} per request, to an account of \
-                     its own by a raw signed client; {:.2} s in requests",
-                r.server_push
-            )),
-        );
     }
-    let pg_line = match &pg {
-        Some(_) => format!(
-            "PostgreSQL {pg_version} at {} (a fresh database)",
-            cfg.postgres
+}
+
+/// A row of one figure in MB/s, with its ratio to the raw baseline's `raw` MB/s.
+fn rate_row(name: String, rate: f64, raw: f64) -> Row {
+    Row::new(name, Some(Stats::of(vec![rate])), "MB/s").ratio(Some(rate / raw))
+}
+
+pub(super) fn initial(cfg: &Config) -> Result<Section> {
+    let n = cfg.initial;
+    let b = both_backends(cfg)?;
+    let base = Baseline::of(&b, n);
+    let mut rows = vec![base.raw_row(
+        "raw loopback HTTP download (axum + ureq)",
+        base.down,
+        format!(
+            "the pull pages' {:.1} MB in their {} pages, one GET each; {:.3} s, median of {}",
+            mb(base.bytes),
+            b.sqlite.pages,
+            base.down.median,
+            base.down.runs
         ),
-        None => format!("PostgreSQL figures SKIPPED: {pg_version}"),
-    };
+    )];
+    let mut goals = Vec::new();
+    for (name, r, why) in b.named() {
+        let (pull, goal) = pull_rows(&base, name, r, why);
+        rows.extend(pull);
+        goals.push(goal);
+    }
+    rows.push(base.raw_row(
+        "raw loopback HTTP upload (axum + ureq)",
+        base.up,
+        format!(
+            "the same pages as POST bodies; {:.3} s, median of {}",
+            base.up.median, base.up.runs
+        ),
+    ));
+    for (name, r, _) in b.named() {
+        if let Some(r) = r {
+            rows.extend(push_rows(&base, name, r));
+        }
+    }
     Ok(Section {
         title: format!(
             "4. Initial sync: {n} records × {} B from one device to a new one, SQLite and PostgreSQL servers",
             plain::DATA_BYTES
         ),
-        setup: vec![
-            "device A (a home of its own, standard profile) holds the insert workload's records; \
-             push = A's first sync after setup; pull = B's first sync after join (B empty); one \
-             run each; the pvault server runs in this process on 127.0.0.1 (CPU counts it, not \
-             PostgreSQL's own processes)"
-                .into(),
-            format!(
-                "baseline: the exact pull pages (captured by the raw client) served by a minimal \
-                 axum server on 127.0.0.1, fetched with ureq one page at a time; MB/s = the pages' \
-                 {:.1} MB / time; ratio = this / raw",
-                mb(bytes)
-            ),
-            pg_line,
-        ],
+        setup: setup(cfg, &b, base.bytes),
         rows,
         goals,
     })
+}
+
+/// B's first sync from the `name` server, and its server's pull alone; the goal they judge.
+fn pull_rows(base: &Baseline, name: &str, r: Option<&Initial>, why: &str) -> (Vec<Row>, Goal) {
+    let goal = format!("initial pull from the {name} server ≥ 50% of raw loopback HTTP");
+    let Some(r) = r else {
+        let row = Row::new(format!("pvault pull, {name} server"), None, "MB/s").note(why);
+        let goal = Goal {
+            goal,
+            measured: "skipped".into(),
+            met: None,
+        };
+        return (vec![row], goal);
+    };
+    let raw_down_rate = base.rate(base.down.median);
+    let pull = base.rate(r.build.pull.wall);
+    let server = Stats::of(r.server.clone());
+    let rows = vec![
+        rate_row(
+            format!("pvault pull, {name} server (B's first sync)"),
+            pull,
+            raw_down_rate,
+        )
+        .note(format!(
+            "{}; join before it {:.2} s",
+            base.timing_note(&r.build.pull),
+            r.build.join
+        )),
+        rate_row(
+            format!("breakdown: {name} server's pull alone"),
+            base.rate(server.median),
+            raw_down_rate,
+        )
+        .note(format!(
+            "the same pages pulled with signed requests by a raw client that only reads them; \
+             {:.2} s in requests, median of {}",
+            server.median, server.runs
+        )),
+    ];
+    let goal = Goal {
+        goal,
+        measured: format!(
+            "{:.1}% ({pull:.1} vs {raw_down_rate:.0} MB/s; {:.2} s vs {:.3} s)",
+            100.0 * pull / raw_down_rate,
+            r.build.pull.wall,
+            base.down.median
+        ),
+        met: Some(pull >= 0.5 * raw_down_rate),
+    };
+    (rows, goal)
+}
+
+/// A's first sync to the `name` server, and its server's push alone.
+fn push_rows(base: &Baseline, name: &str, r: &Initial) -> Vec<Row> {
+    let raw_up_rate = base.rate(base.up.median);
+    let push = base.rate(r.build.push.wall);
+    let alone = base.rate(r.server_push);
+    vec![
+        rate_row(
+            format!("pvault push, {name} server (A's first sync)"),
+            push,
+            raw_up_rate,
+        )
+        .note(format!(
+            "{}; filling A before it (put_many) {:.1} s",
+            base.timing_note(&r.build.push),
+            r.build.fill
+        )),
+        rate_row(
+            format!("breakdown: {name} server's push alone"),
+            alone,
+            raw_up_rate,
+        )
+        .note(format!(
+            "the same sealed items pushed, {PUSH_ITEMS} per request, to an account of \
+             its own by a raw signed client; {:.2} s in requests",
+            r.server_push
+        )),
+    ]
+}
+
+fn setup(cfg: &Config, b: &Backends, bytes: u64) -> Vec<String> {
+    let pg_line = match &b.pg {
+        Some(_) => format!(
+            "PostgreSQL {} at {} (a fresh database)",
+            b.pg_version, cfg.postgres
+        ),
+        None => format!("PostgreSQL figures SKIPPED: {}", b.pg_version),
+    };
+    vec![
+        "device A (a home of its own, standard profile) holds the insert workload's records; \
+         push = A's first sync after setup; pull = B's first sync after join (B empty); one \
+         run each; the pvault server runs in this process on 127.0.0.1 (CPU counts it, not \
+         PostgreSQL's own processes)"
+            .into(),
+        format!(
+            "baseline: the exact pull pages (captured by the raw client) served by a minimal \
+             axum server on 127.0.0.1, fetched with ureq one page at a time; MB/s = the pages' \
+             {:.1} MB / time; ratio = this / raw",
+            mb(bytes)
+        ),
+        pg_line,
+    ]
 }

@@ -19,12 +19,12 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use pvault_core::sync::{self, Policy, SyncReport};
-use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecretKey, SecurityLevel, Vault};
+use pvault_core::{NewRecord, Pvault, SecretKey, Vault};
 use pvault_server::{ServerConfig, ServerHandle};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::insert::PASSWORD;
+use crate::insert::{PASSWORD, standard_profile};
 use crate::pgdb::PgDatabase;
 use crate::plain::{self, Timing};
 use crate::report::Section;
@@ -152,15 +152,7 @@ pub(super) fn new_home(dir: &Path) -> Result<(tempfile::TempDir, Pvault)> {
 /// seconds the filling took.
 pub(super) fn filled_device(dir: &Path, n: usize) -> Result<(Device, Zeroizing<String>, f64)> {
     let (home, pv) = new_home(dir)?;
-    let created = pv.create(
-        NewProfile {
-            name: "bench".into(),
-            display_name: None,
-            security: SecurityLevel::Standard,
-        },
-        PASSWORD,
-    )?;
-    let mut vault = pv.unlock(Some("bench"), &Credentials::password(PASSWORD))?;
+    let (created, mut vault) = standard_profile(&pv, "bench")?;
     let start = Instant::now();
     let mut done = 0;
     while done < n {
