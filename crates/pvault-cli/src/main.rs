@@ -39,9 +39,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify => commands::records::verify(g),
         Command::Quickstart(args) => commands::quickstart::run(g, args),
         Command::Agent(args) => commands::agent::run(g, args),
-        Command::Sync(args) => commands::sync::run(g, args),
-        Command::Conflicts(cmd) => commands::sync::conflicts(g, cmd),
-        Command::Server(args) => commands::sync::server(g, args),
+        Command::Sync(args) => commands::sync::run(&ctx, args),
+        Command::Conflicts(cmd) => commands::sync::conflicts(&ctx, cmd),
+        Command::Server(args) => commands::sync::server(&ctx, args),
     }
 }
 
