@@ -3,6 +3,7 @@
 //! command group holds those results and how they read.
 
 pub mod profile;
+pub mod records;
 pub mod sync;
 
 use std::io::{IsTerminal, Write};
