@@ -42,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(r) => show(g, &records::rm(&ctx, r)?),
         Command::Verify => records::show_checked(g, &records::verify(&ctx)?),
         Command::Quickstart(args) => commands::quickstart::run(g, args),
-        Command::Agent(args) => commands::agent::run(g, args),
+        Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Sync(args) => commands::sync::run(&ctx, args),
         Command::Conflicts(cmd) => commands::sync::conflicts(&ctx, cmd),
         Command::Server(args) => commands::sync::server(&ctx, args),

@@ -2,6 +2,7 @@
 //! typed result that implements [`Show`]; [`show`] prints it the way the flags ask. One file per
 //! command group holds those results and how they read.
 
+pub mod agent;
 pub mod profile;
 pub mod records;
 pub mod sync;
