@@ -13,6 +13,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::commands::records;
+use crate::output::show;
 
 /// The command finished, but found records it could not read (exit code 3).
 #[derive(Debug)]
@@ -31,17 +33,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &ctx.g;
     match cli.command {
         Command::Profile(cmd) => commands::profile::run(&ctx, cmd),
-        Command::Put(args) => commands::records::put(g, args),
-        Command::Get(r) => commands::records::get(g, r),
-        Command::List(args) => commands::records::list(g, args),
-        Command::History(r) => commands::records::history(g, r),
-        Command::Rm(r) => commands::records::rm(g, r),
-        Command::Verify => commands::records::verify(g),
-        Command::Quickstart(args) => commands::quickstart::run(g, args),
-        Command::Agent(args) => commands::agent::run(g, args),
-        Command::Sync(args) => commands::sync::run(g, args),
-        Command::Conflicts(cmd) => commands::sync::conflicts(g, cmd),
-        Command::Server(args) => commands::sync::server(g, args),
+        // `put --lines` prints each id as it is acknowledged.
+        Command::Put(args) if args.lines => records::put_lines(&ctx, args),
+        Command::Put(args) => show(g, &records::put(&ctx, args)?),
+        Command::Get(r) => show(g, &records::get(&ctx, r)?),
+        Command::List(args) => records::show_checked(g, &records::list(&ctx, args)?),
+        Command::History(r) => show(g, &records::history(&ctx, r)?),
+        Command::Rm(r) => show(g, &records::rm(&ctx, r)?),
+        Command::Verify => records::show_checked(g, &records::verify(&ctx)?),
+        Command::Quickstart(args) => show(g, &commands::quickstart::run(&ctx, args)?),
+        Command::Agent(args) => commands::agent::run(&ctx, args),
+        Command::Sync(args) => commands::sync::run(&ctx, args),
+        Command::Conflicts(cmd) => commands::sync::conflicts(&ctx, cmd),
+        Command::Server(args) => commands::sync::server(&ctx, args),
     }
 }
 

@@ -9,42 +9,40 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use pvault_core::Pvault;
 use pvault_core::agent::{AgentClient, ServeOptions};
-use serde_json::json;
 
-use crate::cli::{AgentArgs, Global};
-use crate::commands::open_home;
-use crate::output;
+use crate::cli::AgentArgs;
+use crate::context::Ctx;
+use crate::output::agent::Stopped;
+use crate::output::show;
 
 /// How long a started-on-demand agent stays with nothing unlocked before it exits.
 const ON_DEMAND_IDLE_EXIT: &str = "10m";
 
-pub fn run(g: &Global, args: AgentArgs) -> Result<()> {
-    let pv = open_home(g)?;
+/// `agent --stop`, or the agent itself, in the foreground until stopped (it logs to stderr).
+pub fn run(ctx: &Ctx, args: AgentArgs) -> Result<()> {
     if args.stop {
-        let stopped = match AgentClient::connect(pv.home().root()) {
-            Some(mut c) => {
-                c.stop()?;
-                true
-            }
-            None => false,
-        };
-        if g.json {
-            output::json(&json!({ "stopped": stopped }));
-        } else if stopped {
-            println!("agent stopped; every profile is locked");
-        } else {
-            println!("no agent is running");
-        }
-        return Ok(());
+        return show(&ctx.g, &stop(ctx)?);
     }
     pvault_core::agent::serve(
         ServeOptions {
-            home: pv.home().root().to_path_buf(),
+            home: ctx.pv()?.home().root().to_path_buf(),
             exit_when_idle: args.exit_when_idle,
         },
         Box::new(std::io::stderr()),
     )?;
     Ok(())
+}
+
+/// Stops the running agent, if there is one (it locks every profile first).
+fn stop(ctx: &Ctx) -> Result<Stopped> {
+    let stopped = match AgentClient::connect(ctx.pv()?.home().root()) {
+        Some(mut c) => {
+            c.stop()?;
+            true
+        }
+        None => false,
+    };
+    Ok(Stopped(stopped))
 }
 
 /// The running agent of this home, started in the background if there is none.

@@ -1,5 +1,5 @@
 //! One module per group of subcommands. Each parses nothing and decides nothing: it calls the
-//! library and prints what came back.
+//! library and returns what came back, for `output` to print.
 
 pub mod agent;
 pub mod profile;
@@ -12,15 +12,6 @@ use pvault_core::{Error, Pvault, Vault};
 
 use crate::cli::Global;
 use crate::secrets;
-
-/// Opens the home given by --home / PVAULT_HOME, or the platform default.
-pub fn open_home(g: &Global) -> Result<Pvault> {
-    let root = match &g.home {
-        Some(h) => h.clone(),
-        None => pvault_core::Home::default_path()?,
-    };
-    Ok(Pvault::open(&root)?)
-}
 
 /// Unlocks the selected profile, taking the password (and Secret Key when needed) from the
 /// usual sources; asks for the Secret Key at the terminal when the profile requires it.

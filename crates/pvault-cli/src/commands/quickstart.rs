@@ -1,16 +1,53 @@
-//! `pvault quickstart`: the main job end to end, in a temporary home, saying what it did.
+//! `pvault quickstart`: the main job end to end, in a temporary home, saying what it did. Each
+//! step is a function that says what it did in the [`Log`].
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Result, bail, ensure};
-use pvault_core::sync;
+use pvault_core::sync::{self, Policy};
 use pvault_core::{
-    Classification, Credentials, Error, NewProfile, NewRecord, Pvault, SecurityLevel,
+    Classification, CreatedProfile, Credentials, Error, NewProfile, NewRecord, Pvault,
+    SecurityLevel, Vault, Written,
 };
 use serde_json::{Value, json};
 
-use crate::cli::{Global, QuickstartArgs};
-use crate::output;
+use crate::cli::QuickstartArgs;
+use crate::context::Ctx;
+use crate::output::quickstart::Done;
+
+/// What quickstart says, a line a step. The lines are printed as they are said (not at the end),
+/// so that a step that fails shows how far it got; with `--json` they are kept for [`Done`].
+struct Log {
+    json: bool,
+    lines: Vec<String>,
+}
+
+impl Log {
+    fn say(&mut self, line: String) {
+        if !self.json {
+            println!("{line}");
+        }
+        self.lines.push(line);
+    }
+}
+
+/// The demonstration's profile.
+struct Demo {
+    pv: Pvault,
+    name: String,
+    password: String,
+    created: CreatedProfile,
+}
+
+impl Demo {
+    fn creds(&self) -> Credentials {
+        Credentials::password(self.password.as_bytes())
+    }
+}
+
+/// A record stored by step 3, and the data it was stored with.
+type Stored = Vec<(Written, Value)>;
 
 fn samples() -> Vec<(
     &'static str,
@@ -63,24 +100,49 @@ fn samples() -> Vec<(
     ]
 }
 
-pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, args: QuickstartArgs) -> Result<Done> {
+    let g = &ctx.g;
     let temp = tempfile::Builder::new()
         .prefix("pvault-quickstart-")
         .tempdir()?;
+    // Not `ctx.pv()`: without --home, the demonstration's home is the temporary directory.
     let root = match &g.home {
         Some(h) => h.clone(),
         None => temp.path().to_path_buf(),
     };
-    let mut log: Vec<String> = Vec::new();
-    let mut say = |json_mode: bool, line: String| {
-        if !json_mode {
-            println!("{line}");
-        }
-        log.push(line);
+    let mut log = Log {
+        json: g.json,
+        lines: Vec::new(),
     };
-    let j = g.json;
     let pv = Pvault::open(&root)?;
-    say(j, format!("1. home: {}", root.display()));
+    log.say(format!("1. home: {}", root.display()));
+    let demo = create_profile(pv, &mut log)?;
+    let stored = store_samples(&demo, &mut log)?;
+    let mut vault = unlock_again(&demo, &mut log)?;
+    read_back(&demo, &mut vault, &stored, &mut log)?;
+    query_and_verify(&vault, &mut log)?;
+    refuse_wrong_password(&demo, &mut log)?;
+    sync_two_devices(&demo, &mut vault, temp.path(), stored.len(), &mut log)?;
+
+    if args.keep {
+        let kept = temp.keep();
+        log.say(format!(
+            "kept the home at {} (profile '{}', password {})",
+            kept.display(),
+            demo.name,
+            demo.password
+        ));
+    } else if g.home.is_none() {
+        log.say("the temporary home was removed".into());
+    }
+    Ok(Done {
+        profile: demo.name,
+        steps: log.lines,
+    })
+}
+
+/// Step 2.
+fn create_profile(pv: Pvault, log: &mut Log) -> Result<Demo> {
     let name = format!(
         "demo-{}",
         &hex::encode(pvault_core::internals::random_bytes8())[..6]
@@ -95,17 +157,22 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         },
         password.as_bytes(),
     )?;
-    say(
-        j,
-        format!(
-            "2. created profile '{name}' (standard: Argon2id 64 MiB, t=3, p=4) in {} ms; id {}; a Secret Key was made and shown once",
-            t.elapsed().as_millis(),
-            created.summary.id
-        ),
-    );
+    log.say(format!(
+        "2. created profile '{name}' (standard: Argon2id 64 MiB, t=3, p=4) in {} ms; id {}; a Secret Key was made and shown once",
+        t.elapsed().as_millis(),
+        created.summary.id
+    ));
+    Ok(Demo {
+        pv,
+        name,
+        password,
+        created,
+    })
+}
 
-    let creds = Credentials::password(password.as_bytes());
-    let mut vault = pv.unlock(Some(&name), &creds)?;
+/// Steps 3 and 4: a record in each collection, then the profile locked.
+fn store_samples(demo: &Demo, log: &mut Log) -> Result<Stored> {
+    let mut vault = demo.pv.unlock(Some(&demo.name), &demo.creds())?;
     let mut stored = Vec::new();
     for (collection, id, classification, data) in samples() {
         let w = vault.put(NewRecord {
@@ -116,37 +183,36 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         })?;
         stored.push((w, data));
     }
-    say(
-        j,
-        format!(
-            "3. stored {} records, one in each collection:",
-            stored.len()
-        ),
-    );
+    log.say(format!(
+        "3. stored {} records, one in each collection:",
+        stored.len()
+    ));
     for (w, _) in &stored {
-        say(
-            j,
-            format!("     {}/{}  {}", w.collection, w.id, w.classification),
-        );
+        log.say(format!(
+            "     {}/{}  {}",
+            w.collection, w.id, w.classification
+        ));
     }
     drop(vault);
-    say(
-        j,
-        "4. locked the profile: its keys were zeroized and dropped from memory".into(),
-    );
+    log.say("4. locked the profile: its keys were zeroized and dropped from memory".into());
+    Ok(stored)
+}
 
+/// Step 5.
+fn unlock_again(demo: &Demo, log: &mut Log) -> Result<Vault> {
     let t = Instant::now();
-    let mut vault = pv.unlock(Some(&name), &creds)?;
-    say(
-        j,
-        format!(
-            "5. unlocked again with the password in {} ms",
-            t.elapsed().as_millis()
-        ),
-    );
+    let vault = demo.pv.unlock(Some(&demo.name), &demo.creds())?;
+    log.say(format!(
+        "5. unlocked again with the password in {} ms",
+        t.elapsed().as_millis()
+    ));
+    Ok(vault)
+}
 
+/// Step 6: every record read back; the SECRET one only after the password is given again.
+fn read_back(demo: &Demo, vault: &mut Vault, stored: &Stored, log: &mut Log) -> Result<()> {
     let mut hidden = 0;
-    for (w, _) in &stored {
+    for (w, _) in stored {
         match vault.get(&w.collection, &w.id) {
             Ok(_) => {}
             Err(Error::ReauthRequired { .. }) => hidden += 1,
@@ -157,9 +223,9 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         hidden == 1,
         "expected exactly the SECRET API key to need the password again"
     );
-    pv.reauthenticate(&mut vault, &creds)?;
+    demo.pv.reauthenticate(vault, &demo.creds())?;
     let mut matched = 0;
-    for (w, original) in &stored {
+    for (w, original) in stored {
         let r = vault.get(&w.collection, &w.id)?;
         for (k, v) in original.as_object().expect("object") {
             let got = &r.data[k];
@@ -176,84 +242,116 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         }
         matched += 1;
     }
-    say(
-        j,
-        format!(
-            "6. read back all {matched} records and compared them field by field; the SECRET API key was shown only after the password was given again"
-        ),
-    );
+    log.say(format!(
+        "6. read back all {matched} records and compared them field by field; the SECRET API key was shown only after the password was given again"
+    ));
+    Ok(())
+}
 
+/// Steps 7 and 8: a query through the blind index, then `verify`.
+fn query_and_verify(vault: &Vault, log: &mut Log) -> Result<()> {
     let found = vault.list("transactions", Some(("asset", "BTC")))?;
     ensure!(
         found.records.len() == 1,
         "blind-index query found {} records",
         found.records.len()
     );
-    say(j, "7. found the transaction with `--where asset=BTC` through the blind index (no scan, no decryption of others)".into());
+    log.say("7. found the transaction with `--where asset=BTC` through the blind index (no scan, no decryption of others)".into());
 
     let report = vault.verify(&mut |_, _| {})?;
     if !report.problems.is_empty() {
         bail!("verify found {} problems", report.problems.len());
     }
-    say(
-        j,
-        format!(
-            "8. verify: {} records and {} breakthrough versions checked, no problems",
-            report.records, report.versions
-        ),
-    );
+    log.say(format!(
+        "8. verify: {} records and {} breakthrough versions checked, no problems",
+        report.records, report.versions
+    ));
+    Ok(())
+}
 
-    let bad = pv.unlock(Some(&name), &Credentials::password("not the password"));
+/// Step 9.
+fn refuse_wrong_password(demo: &Demo, log: &mut Log) -> Result<()> {
+    let bad = demo
+        .pv
+        .unlock(Some(&demo.name), &Credentials::password("not the password"));
     ensure!(
         matches!(bad, Err(Error::WrongPassword { .. })),
         "a wrong password was not refused"
     );
-    say(
-        j,
-        "9. a wrong password was refused (and counted on disk)".into(),
-    );
+    log.say("9. a wrong password was refused (and counted on disk)".into());
+    Ok(())
+}
 
-    // Sync: a second device joins through an embedded server on loopback, which stores only what
-    // it cannot read.
-    let server_dir = temp.path().join("server");
+/// Steps 10 to 12. A second device joins through an embedded server on loopback, which stores
+/// only what it cannot read.
+fn sync_two_devices(
+    demo: &Demo,
+    vault: &mut Vault,
+    temp: &Path,
+    records: usize,
+    log: &mut Log,
+) -> Result<()> {
+    let server_dir = temp.join("server");
     let server = pvault_server::spawn(pvault_server::ServerConfig::sqlite(&server_dir))?;
-    let cfg = sync::setup(&vault, &server.url(), &name, "quickstart-laptop")?;
+    let cfg = sync::setup(vault, &server.url(), &demo.name, "quickstart-laptop")?;
     let policy = vault.summary().sync_policy();
-    let pushed = sync::sync(&mut vault, &policy, &mut |_, _, _| {})?;
-    say(
-        j,
-        format!(
-            "10. started a sync server on {} (SQLite) and registered the profile as '{}': pushed {} sealed records",
-            cfg.server, cfg.username, pushed.pushed
-        ),
-    );
-    let second = Pvault::open(&temp.path().join("second-device"))?;
-    let sk = pvault_core::SecretKey::parse(&created.secret_key)?;
+    let pushed = sync::sync(vault, &policy, &mut |_, _, _| {})?;
+    log.say(format!(
+        "10. started a sync server on {} (SQLite) and registered the profile as '{}': pushed {} sealed records",
+        cfg.server, cfg.username, pushed.pushed
+    ));
+    let second = Pvault::open(&temp.join("second-device"))?;
+    let mut other = join_second_device(demo, &second, &server.url(), &policy, records, log)?;
+    edit_on_second_device(vault, &mut other, &policy, &server_dir, log)?;
+    drop(other);
+    server.shutdown();
+    Ok(())
+}
+
+/// Step 11.
+fn join_second_device(
+    demo: &Demo,
+    second: &Pvault,
+    url: &str,
+    policy: &Policy,
+    records: usize,
+    log: &mut Log,
+) -> Result<Vault> {
+    let sk = pvault_core::SecretKey::parse(&demo.created.secret_key)?;
     let t = Instant::now();
     let mut other = sync::join(
-        &second,
-        &server.url(),
-        &name,
-        password.as_bytes(),
+        second,
+        url,
+        &demo.name,
+        demo.password.as_bytes(),
         &sk,
         "quickstart-phone",
-        &name,
+        &demo.name,
     )?;
-    let pulled = sync::sync(&mut other, &policy, &mut |_, _, _| {})?;
+    let pulled = sync::sync(&mut other, policy, &mut |_, _, _| {})?;
     ensure!(
-        pulled.pulled == stored.len() as u64,
+        pulled.pulled == records as u64,
         "the second device pulled {} of {} records",
         pulled.pulled,
-        stored.len()
+        records
     );
-    say(
-        j,
-        format!(
-            "11. a second device joined with the password and the Secret Key and pulled all {} records in {} ms",
-            pulled.pulled,
-            t.elapsed().as_millis()
-        ),
-    );
+    log.say(format!(
+        "11. a second device joined with the password and the Secret Key and pulled all {} records in {} ms",
+        pulled.pulled,
+        t.elapsed().as_millis()
+    ));
+    Ok(other)
+}
+
+/// Step 12: a note written on the second device reaches the first, and the server's files hold no
+/// plaintext of it.
+fn edit_on_second_device(
+    vault: &mut Vault,
+    other: &mut Vault,
+    policy: &Policy,
+    server_dir: &Path,
+    log: &mut Log,
+) -> Result<()> {
     let marker = format!(
         "edited-on-phone-{}",
         hex::encode(pvault_core::internals::random_bytes8())
@@ -264,15 +362,15 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
         classification: None,
         data: json!({"title": "synced", "body": marker}),
     })?;
-    sync::sync(&mut other, &policy, &mut |_, _, _| {})?;
-    sync::sync(&mut vault, &policy, &mut |_, _, _| {})?;
+    sync::sync(other, policy, &mut |_, _, _| {})?;
+    sync::sync(vault, policy, &mut |_, _, _| {})?;
     let back = vault.get("research", "quickstart-note")?;
     ensure!(
         back.data["body"] == marker.as_str(),
         "the edit did not arrive"
     );
     let mut on_disk = Vec::new();
-    for entry in std::fs::read_dir(&server_dir)? {
+    for entry in std::fs::read_dir(server_dir)? {
         let path = entry?.path();
         if path.is_file() {
             on_disk.extend(std::fs::read(&path)?);
@@ -284,30 +382,9 @@ pub fn run(g: &Global, args: QuickstartArgs) -> Result<()> {
             .any(|w| w == marker.as_bytes()),
         "the server's files contain a plaintext marker"
     );
-    say(
-        j,
-        format!(
-            "12. a note written on the second device reached the first through the server; the server's {} bytes on disk hold no plaintext of it",
-            on_disk.len()
-        ),
-    );
-    drop(other);
-    server.shutdown();
-
-    if args.keep {
-        let kept = temp.keep();
-        say(
-            j,
-            format!(
-                "kept the home at {} (profile '{name}', password {password})",
-                kept.display()
-            ),
-        );
-    } else if g.home.is_none() {
-        say(j, "the temporary home was removed".into());
-    }
-    if j {
-        output::json(&json!({ "ok": true, "profile": name, "steps": log }));
-    }
+    log.say(format!(
+        "12. a note written on the second device reached the first through the server; the server's {} bytes on disk hold no plaintext of it",
+        on_disk.len()
+    ));
     Ok(())
 }

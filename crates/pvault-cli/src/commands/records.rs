@@ -1,17 +1,20 @@
-//! `pvault put | get | list | history | rm | verify`
+//! `pvault put | get | list | history | rm | verify`: one function per command, each returning
+//! what it did (`output/records.rs` says how that reads); `put --lines` prints as it goes.
 
 use std::io::{BufRead, Read, Write};
 
 use anyhow::{Context, Result, bail};
-use pvault_core::ops::Op;
-use pvault_core::{Classification, MAX_RECORD_BYTES, Pvault, Unreadable};
+use pvault_core::ops::{Op, Reply};
+use pvault_core::{Classification, MAX_RECORD_BYTES, Unreadable};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::Damaged;
 use crate::backend::Backend;
 use crate::cli::{Global, ListArgs, PutArgs, RecordRef};
-use crate::commands::open_home;
-use crate::{Damaged, output};
+use crate::context::Ctx;
+use crate::output::records::{Got, Listed, Removed, Stored, Unreadables, Verified, Versions};
+use crate::output::{self, show};
 
 /// Input larger than this is refused before parsing (pretty-printed JSON may be larger than the
 /// stored record, whose limit the library checks).
@@ -56,11 +59,16 @@ struct Line {
     data: Value,
 }
 
-pub fn put(g: &Global, args: PutArgs) -> Result<()> {
-    let pv = open_home(g)?;
-    if args.lines {
-        return put_lines(g, &pv, args);
-    }
+/// Runs one operation, in the agent or here, with no progress to show.
+fn run_op(ctx: &Ctx, op: Op) -> Result<Reply> {
+    let pv = ctx.pv()?;
+    Backend::open(pv, &ctx.g)?.run(pv, &ctx.g, op, &mut |_, _, _| {})
+}
+
+/// `put` of one record (without `--lines`).
+pub fn put(ctx: &Ctx, args: PutArgs) -> Result<Stored> {
+    // The home is opened before the input is read: its errors come first.
+    ctx.pv()?;
     let data = parse_json(&read_input(args.data.as_deref())?)?;
     let op = Op::Put {
         collection: args.collection,
@@ -68,22 +76,13 @@ pub fn put(g: &Global, args: PutArgs) -> Result<()> {
         classification: args.classification,
         data,
     };
-    let w = Backend::open(&pv, g)?
-        .run(&pv, g, op, &mut |_, _, _| {})?
-        .into_written()?;
-    if g.json {
-        output::json(&w);
-    } else {
-        println!(
-            "{}/{}  {}  version {}",
-            w.collection, w.id, w.classification, w.version
-        );
-    }
-    Ok(())
+    Ok(Stored(run_op(ctx, op)?.into_written()?))
 }
 
-/// One record per line; each is durable before its id is printed.
-fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
+/// `put --lines`: one record per line; each is durable before its id is printed, so this prints
+/// as it goes (an id, or a JSON line, per record) rather than returning one result.
+pub fn put_lines(ctx: &Ctx, args: PutArgs) -> Result<()> {
+    let (pv, g) = (ctx.pv()?, &ctx.g);
     let reader: Box<dyn BufRead> = match args.data.as_deref() {
         Some(s) if s.starts_with('@') => Box::new(std::io::BufReader::new(
             std::fs::File::open(&s[1..]).with_context(|| format!("cannot read {}", &s[1..]))?,
@@ -126,44 +125,69 @@ fn put_lines(g: &Global, pv: &Pvault, args: PutArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn get(g: &Global, r: RecordRef) -> Result<()> {
-    let pv = open_home(g)?;
+pub fn get(ctx: &Ctx, r: RecordRef) -> Result<Got> {
     let op = Op::Get {
         collection: r.collection,
         id: r.id,
     };
-    let rec = Backend::open(&pv, g)?
-        .run(&pv, g, op, &mut |_, _, _| {})?
-        .into_record()?;
-    if g.json {
-        output::json(&rec);
-    } else {
-        println!("{}", output::record(&rec));
-    }
-    Ok(())
+    Ok(Got(run_op(ctx, op)?.into_record()?))
 }
 
-pub fn history(g: &Global, r: RecordRef) -> Result<()> {
-    let pv = open_home(g)?;
+pub fn history(ctx: &Ctx, r: RecordRef) -> Result<Versions> {
     let op = Op::History {
         collection: r.collection,
         id: r.id,
     };
-    let versions = Backend::open(&pv, g)?
-        .run(&pv, g, op, &mut |_, _, _| {})?
-        .into_versions()?;
-    if g.json {
-        output::json(&versions);
-    } else {
-        for rec in &versions {
-            println!("{}", output::record(rec));
-        }
-        println!(
-            "{} version(s); hash chain and signatures verified",
-            versions.len()
-        );
+    Ok(Versions(run_op(ctx, op)?.into_versions()?))
+}
+
+pub fn list(ctx: &Ctx, args: ListArgs) -> Result<Listed> {
+    let filter = match &args.filter {
+        None => None,
+        Some(f) => match f.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Some((k.to_string(), v.to_string())),
+            _ => bail!("--where expects FIELD=VALUE, got '{f}'"),
+        },
+    };
+    let (pv, g) = (ctx.pv()?, &ctx.g);
+    let mut backend = Backend::open(pv, g)?;
+    if args.reveal {
+        backend.reauthenticate(pv, g, "showing SECRET records")?;
     }
-    Ok(())
+    let op = Op::List {
+        collection: args.collection,
+        filter,
+    };
+    Ok(Listed(
+        backend.run(pv, g, op, &mut |_, _, _| {})?.into_listing()?,
+    ))
+}
+
+pub fn rm(ctx: &Ctx, r: RecordRef) -> Result<Removed> {
+    let op = Op::Remove {
+        collection: r.collection,
+        id: r.id,
+    };
+    Ok(Removed(run_op(ctx, op)?.into_written()?))
+}
+
+pub fn verify(ctx: &Ctx) -> Result<Verified> {
+    let (pv, g) = (ctx.pv()?, &ctx.g);
+    let mut backend = Backend::open(pv, g)?;
+    let profile = backend.profile();
+    let bar = output::progress(g.json, "verifying");
+    let report = backend
+        .run(pv, g, Op::Verify, &mut output::staged(&bar))?
+        .into_verified()?;
+    bar.finish_and_clear();
+    Ok(Verified { profile, report })
+}
+
+/// Prints a result of `list` or `verify`; then, if it names records that could not be read,
+/// names each on stderr (text only) and fails with [`Damaged`] (exit code 3).
+pub fn show_checked(g: &Global, result: &dyn Unreadables) -> Result<()> {
+    show(g, result)?;
+    report_unreadable(g, result.unreadable())
 }
 
 fn report_unreadable(g: &Global, unreadable: &[Unreadable]) -> Result<()> {
@@ -180,77 +204,4 @@ fn report_unreadable(g: &Global, unreadable: &[Unreadable]) -> Result<()> {
         unreadable.len()
     ))
     .into())
-}
-
-pub fn list(g: &Global, args: ListArgs) -> Result<()> {
-    let filter = match &args.filter {
-        None => None,
-        Some(f) => match f.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Some((k.to_string(), v.to_string())),
-            _ => bail!("--where expects FIELD=VALUE, got '{f}'"),
-        },
-    };
-    let pv = open_home(g)?;
-    let mut backend = Backend::open(&pv, g)?;
-    if args.reveal {
-        backend.reauthenticate(&pv, g, "showing SECRET records")?;
-    }
-    let op = Op::List {
-        collection: args.collection,
-        filter,
-    };
-    let listing = backend.run(&pv, g, op, &mut |_, _, _| {})?.into_listing()?;
-    if g.json {
-        output::json(&listing);
-    } else {
-        for r in &listing.records {
-            println!("{}", output::record(r));
-        }
-        if listing.records.is_empty() && listing.unreadable.is_empty() {
-            println!("no records");
-        }
-    }
-    report_unreadable(g, &listing.unreadable)
-}
-
-pub fn rm(g: &Global, r: RecordRef) -> Result<()> {
-    let pv = open_home(g)?;
-    let op = Op::Remove {
-        collection: r.collection,
-        id: r.id,
-    };
-    let w = Backend::open(&pv, g)?
-        .run(&pv, g, op, &mut |_, _, _| {})?
-        .into_written()?;
-    if g.json {
-        output::json(&json!({ "deleted": w }));
-    } else {
-        println!("deleted {}/{}", w.collection, w.id);
-    }
-    Ok(())
-}
-
-pub fn verify(g: &Global) -> Result<()> {
-    let pv = open_home(g)?;
-    let mut backend = Backend::open(&pv, g)?;
-    let profile = backend.profile();
-    let bar = output::progress(g.json, "verifying");
-    let report = backend
-        .run(&pv, g, Op::Verify, &mut output::staged(&bar))?
-        .into_verified()?;
-    bar.finish_and_clear();
-    if g.json {
-        output::json(&report);
-    } else if report.problems.is_empty() {
-        println!(
-            "profile '{}': {} records and {} versions checked, no problems",
-            profile, report.records, report.versions
-        );
-    } else {
-        println!(
-            "profile '{}': {} records and {} versions checked",
-            profile, report.records, report.versions
-        );
-    }
-    report_unreadable(g, &report.problems)
 }

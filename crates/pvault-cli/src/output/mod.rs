@@ -2,7 +2,11 @@
 //! typed result that implements [`Show`]; [`show`] prints it the way the flags ask. One file per
 //! command group holds those results and how they read.
 
+pub mod agent;
 pub mod profile;
+pub mod quickstart;
+pub mod records;
+pub mod sync;
 
 use std::io::{IsTerminal, Write};
 
