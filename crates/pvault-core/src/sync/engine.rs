@@ -187,85 +187,100 @@ impl<'a> Engine<'a> {
     }
 
     fn pull_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
-        let conn = self.vault.conn();
         loop {
-            let since = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
-            let mut head = ChainHead {
-                seq: since,
-                hash: match store::meta_bytes(conn, store::SYNC_PULLED_HASH)? {
-                    Some(h) => <[u8; 32]>::try_from(h.as_slice())
-                        .map_err(|_| Error::SyncIntegrity("stored chain head is damaged".into()))?,
-                    None => ChainHead::genesis(&self.account).hash,
-                },
-            };
-            let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}"));
-            let answer = match self.server.send("GET", &path, &[], "", Some(&self.signer)) {
-                Err(Error::Server { code, .. }) if code == "since_ahead" => {
-                    return Err(Error::SyncIntegrity(format!(
-                        "the server's log is shorter than what this device already saw (#{since})"
-                    )));
-                }
-                other => other?,
-            };
-            let page = PullPage::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
-            if page.since != since {
-                return Err(Error::Protocol(
-                    "pull page does not start where asked".into(),
-                ));
-            }
-            for c in &page.changes {
-                head = head.next(c.seq, &c.rid, c.tombstone, &c.blob_hash);
-            }
-            if head != page.end {
-                return Err(Error::SyncIntegrity(format!(
-                    "changes #{}..#{} do not extend the hash chain this device saw",
-                    since + 1,
-                    page.end.seq
-                )));
-            }
-            // Check every item before writing; a body that does not open fails in the transaction
-            // below, which then rolls back: a page that does not decrypt changes nothing.
-            let mut opened = Vec::new();
-            for c in &page.changes {
-                if self.pushed.get(&c.rid) == Some(&c.seq) {
-                    continue;
-                }
-                if let Some(blob) = &c.blob {
-                    let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
-                    opened.push((c, row, id));
-                }
-            }
-            let tx = WriteTx::begin(conn)?;
-            let newest = opened.iter().map(|(_, row, _)| row.revision).max();
-            for (c, row, id) in opened {
-                match store::sync_seq_of(&tx, &row.collection, &row.rid)? {
-                    Some((seq, _)) if seq >= c.seq => continue,
-                    Some((_, true)) => {
-                        let local =
-                            store::get_row(&tx, &row.collection, &row.rid)?.expect("row exists");
-                        let remote = RemoteRecord {
-                            rid: c.rid,
-                            seq: c.seq,
-                            tombstone: c.tombstone,
-                            blob: c.blob.clone().unwrap_or_default(),
-                        };
-                        self.settle_opened(&tx, &local, &remote, row, id)?;
-                    }
-                    _ => self.vault.store_remote(&tx, &row, &id, c.seq)?,
-                }
-                self.report.pulled += 1;
-            }
-            if let Some(rev) = newest {
-                self.vault.observe_revision(&tx, rev)?;
-            }
-            store::set_meta_u64(&tx, store::SYNC_PULLED_SEQ, page.end.seq)?;
-            store::set_meta_bytes(&tx, store::SYNC_PULLED_HASH, &page.end.hash)?;
-            tx.commit()?;
+            let page = self.verified_page()?;
+            self.apply_page(&page)?;
             progress(Phase::Pull, page.end.seq, page.end.seq);
             if !page.more {
                 return Ok(());
             }
         }
+    }
+
+    /// The next page after the position this device reached, checked against the hash chain it
+    /// saw: a rollback, a rewritten or a withheld change is refused before anything is applied.
+    fn verified_page(&self) -> Result<PullPage> {
+        let conn = self.vault.conn();
+        let since = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
+        let mut head = ChainHead {
+            seq: since,
+            hash: match store::meta_bytes(conn, store::SYNC_PULLED_HASH)? {
+                Some(h) => <[u8; 32]>::try_from(h.as_slice())
+                    .map_err(|_| Error::SyncIntegrity("stored chain head is damaged".into()))?,
+                None => ChainHead::genesis(&self.account).hash,
+            },
+        };
+        let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}"));
+        let answer = match self.server.send("GET", &path, &[], "", Some(&self.signer)) {
+            Err(Error::Server { code, .. }) if code == "since_ahead" => {
+                return Err(Error::SyncIntegrity(format!(
+                    "the server's log is shorter than what this device already saw (#{since})"
+                )));
+            }
+            other => other?,
+        };
+        let page = PullPage::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
+        if page.since != since {
+            return Err(Error::Protocol(
+                "pull page does not start where asked".into(),
+            ));
+        }
+        for c in &page.changes {
+            head = head.next(c.seq, &c.rid, c.tombstone, &c.blob_hash);
+        }
+        if head != page.end {
+            return Err(Error::SyncIntegrity(format!(
+                "changes #{}..#{} do not extend the hash chain this device saw",
+                since + 1,
+                page.end.seq
+            )));
+        }
+        Ok(page)
+    }
+
+    /// Stores (or settles against local changes) every item of a verified page, and moves the
+    /// position to its end, in one transaction.
+    fn apply_page(&mut self, page: &PullPage) -> Result<()> {
+        let conn = self.vault.conn();
+        // Check every item before writing; a body that does not open fails in the transaction
+        // below, which then rolls back: a page that does not decrypt changes nothing.
+        let mut opened = Vec::new();
+        for c in &page.changes {
+            if self.pushed.get(&c.rid) == Some(&c.seq) {
+                continue;
+            }
+            if let Some(blob) = &c.blob {
+                let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
+                opened.push((c, row, id));
+            }
+        }
+        let tx = WriteTx::begin(conn)?;
+        let newest = opened.iter().map(|(_, row, _)| row.revision).max();
+        for (c, row, id) in opened {
+            match store::sync_seq_of(&tx, &row.collection, &row.rid)? {
+                Some((seq, _)) if seq >= c.seq => continue,
+                Some((_, true)) => {
+                    let local =
+                        store::get_row(&tx, &row.collection, &row.rid)?.expect("row exists");
+                    let remote = RemoteRecord {
+                        rid: c.rid,
+                        seq: c.seq,
+                        tombstone: c.tombstone,
+                        blob: c.blob.clone().unwrap_or_default(),
+                    };
+                    self.settle_opened(&tx, &local, &remote, row, id)?;
+                }
+                _ => self.vault.store_remote(&tx, &row, &id, c.seq)?,
+            }
+            self.report.pulled += 1;
+        }
+        if let Some(rev) = newest {
+            self.vault.observe_revision(&tx, rev)?;
+        }
+        store::set_meta_u64(&tx, store::SYNC_PULLED_SEQ, page.end.seq)?;
+        store::set_meta_bytes(&tx, store::SYNC_PULLED_HASH, &page.end.hash)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Settles a local change against the server's version of the same record.
