@@ -73,6 +73,12 @@ pub enum Error {
     /// A record that fails its collection's schema.
     #[error("invalid record: {0}")]
     Schema(#[from] SchemaError),
+    /// A collection name that is not allowed.
+    #[error("{0}")]
+    InvalidCollection(SchemaError),
+    /// A query on a field that has no blind index, or a value that field cannot hold.
+    #[error("invalid query: {0}")]
+    InvalidQuery(SchemaError),
     /// Data that is not valid JSON.
     #[error("invalid JSON: {0}")]
     Json(String),
@@ -314,6 +320,8 @@ impl Error {
             Error::TooManyAttempts { .. } => "too_many_attempts",
             Error::LockedOut { .. } => "locked_out",
             Error::Schema(_) => "schema",
+            Error::InvalidCollection(_) => "invalid_collection",
+            Error::InvalidQuery(_) => "invalid_query",
             Error::Json(_) => "json",
             Error::TooLarge { .. } => "too_large",
             Error::InvalidRecordId(_) => "invalid_record_id",
@@ -365,6 +373,8 @@ impl Error {
             Error::TooManyAttempts { .. } => ErrorKind::LockedOut,
             Error::LockedOut { .. } => ErrorKind::LockedOut,
             Error::Schema(_) => ErrorKind::BadInput,
+            Error::InvalidCollection(_) => ErrorKind::BadInput,
+            Error::InvalidQuery(_) => ErrorKind::BadInput,
             Error::Json(_) => ErrorKind::BadInput,
             Error::TooLarge { .. } => ErrorKind::BadInput,
             Error::InvalidRecordId(_) => ErrorKind::BadInput,

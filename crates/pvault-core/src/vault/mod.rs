@@ -143,6 +143,11 @@ pub struct Vault {
     reauth_window: Duration,
 }
 
+/// A collection name given by a caller, checked.
+pub(crate) fn collection_name(name: &str) -> Result<CollectionName> {
+    CollectionName::parse(name).map_err(Error::InvalidCollection)
+}
+
 /// Checks a record id.
 pub fn validate_record_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
@@ -260,7 +265,7 @@ impl Vault {
 
     /// The revision of a live record, without decrypting it (`None`: no such record).
     pub fn revision_of(&self, collection: &str, id: &str) -> Result<Option<u64>> {
-        let name = CollectionName::parse(collection)?;
+        let name = collection_name(collection)?;
         let row = store::get_row(&self.conn, name.as_str(), &self.rid(name.as_str(), id))?;
         Ok(row.filter(|r| !r.deleted).map(|r| r.revision))
     }

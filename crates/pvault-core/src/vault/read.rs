@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::*;
 use crate::error::{Error, Result};
 use crate::store::{self, Row, VersionRow};
-use pvault_model::models::{self, CollectionKind, CollectionName};
+use pvault_model::models::{self, CollectionKind};
 
 impl Vault {
     pub(crate) fn open_id(&self, row: &Row) -> Result<String> {
@@ -86,7 +86,7 @@ impl Vault {
 
     /// Reads one record. SECRET and TOP_SECRET need a re-authentication within the window.
     pub fn get(&self, collection: &str, id: &str) -> Result<Record> {
-        let name = CollectionName::parse(collection)?;
+        let name = collection_name(collection)?;
         let not_found = || Error::NotFound {
             collection: name.to_string(),
             id: id.to_string(),
@@ -113,7 +113,7 @@ impl Vault {
 
     /// Every version of a breakthrough, oldest first, each with its attestation checked.
     pub fn history(&self, collection: &str, id: &str) -> Result<Vec<Record>> {
-        let name = CollectionName::parse(collection)?;
+        let name = collection_name(collection)?;
         let rid = self.rid(name.as_str(), id);
         let row =
             store::get_row(&self.conn, name.as_str(), &rid)?.ok_or_else(|| Error::NotFound {
@@ -188,11 +188,11 @@ impl Vault {
     /// index: only matching records are decrypted). A record that fails to open is reported in
     /// `unreadable` and does not stop the others.
     pub fn list(&self, collection: &str, filter: Option<(&str, &str)>) -> Result<Listing> {
-        let name = CollectionName::parse(collection)?;
+        let name = collection_name(collection)?;
         let rows = match filter {
             None => store::rows_of(&self.conn, Some(name.as_str()), false)?,
             Some((field, value)) => {
-                let canonical = models::canonical_query_value(&name, field, value)?;
+                let canonical = models::canonical_query_value(&name, field, value).map_err(Error::InvalidQuery)?;
                 let field = models::indexed_fields(name.kind())
                     .iter()
                     .find(|f| **f == field)

@@ -125,7 +125,7 @@ impl Vault {
     /// Checks a record before anything is sealed: collection, id, size, schema, and the
     /// classification it gets (given, kept from the stored record, or the defaults).
     fn plan_write(&self, conn: &Connection, rec: NewRecord) -> Result<WritePlan> {
-        let name = CollectionName::parse(&rec.collection)?;
+        let name = collection_name(&rec.collection)?;
         let id = match rec.id {
             Some(id) => {
                 validate_record_id(&id)?;
@@ -236,7 +236,7 @@ impl Vault {
 
     /// Deletes a record, leaving a tombstone (for sync). Breakthrough versions are kept.
     pub fn remove(&mut self, collection: &str, id: &str) -> Result<Written> {
-        let name = CollectionName::parse(collection)?;
+        let name = collection_name(collection)?;
         let rid = self.rid(name.as_str(), id);
         let tx = self.begin_write()?;
         let row = store::get_row(&tx, name.as_str(), &rid)?
