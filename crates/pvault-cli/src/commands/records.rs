@@ -24,6 +24,9 @@ fn read_input(data: Option<&str>) -> Result<String> {
     let (mut reader, source): (Box<dyn Read>, String) = match data {
         Some(s) if s.starts_with('@') => {
             let path = &s[1..];
+            if path.is_empty() {
+                bail!("--data @ needs a file name: --data @FILE (or give the data on stdin)");
+            }
             (
                 Box::new(std::fs::File::open(path).with_context(|| format!("cannot read {path}"))?),
                 path.to_string(),
@@ -84,7 +87,7 @@ pub fn put(ctx: &Ctx, args: PutArgs) -> Result<Stored> {
 pub fn put_lines(ctx: &Ctx, args: PutArgs) -> Result<()> {
     let (pv, g) = (ctx.pv()?, &ctx.g);
     let reader: Box<dyn BufRead> = match args.data.as_deref() {
-        Some(s) if s.starts_with('@') => Box::new(std::io::BufReader::new(
+        Some(s) if s.len() > 1 && s.starts_with('@') => Box::new(std::io::BufReader::new(
             std::fs::File::open(&s[1..]).with_context(|| format!("cannot read {}", &s[1..]))?,
         )),
         Some(_) => bail!("with --lines, --data must be @FILE (or give the lines on stdin)"),
