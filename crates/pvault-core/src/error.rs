@@ -216,6 +216,14 @@ pub enum Error {
         /// Server URL.
         server: String,
     },
+    /// A server URL that is not one.
+    #[error("'{url}' is {reason}")]
+    InvalidServerUrl {
+        /// What was given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server could not be reached.
     #[error("sync server {url} is unreachable: {reason}. Nothing was lost")]
     ServerUnreachable {
@@ -345,6 +353,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::SyncNotSetUp(_) => "sync_not_set_up",
             Error::SyncAlreadySetUp { .. } => "sync_already_set_up",
+            Error::InvalidServerUrl { .. } => "invalid_server_url",
             Error::ServerUnreachable { .. } => "server_unreachable",
             Error::Server { .. } => "server",
             Error::UnknownEpoch(_) => "unknown_epoch",
@@ -398,6 +407,7 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::SyncNotSetUp(_) => ErrorKind::BadInput,
             Error::SyncAlreadySetUp { .. } => ErrorKind::BadInput,
+            Error::InvalidServerUrl { .. } => ErrorKind::BadInput,
             Error::ServerUnreachable { .. } => ErrorKind::Unavailable,
             Error::Server { .. } => ErrorKind::Refused,
             Error::UnknownEpoch(_) => ErrorKind::Damaged,

@@ -30,7 +30,7 @@ pub(crate) struct Server {
 /// Checks a server URL (`http://` or `https://`) and returns it without a trailing slash.
 pub(crate) fn normalize_url(url: &str) -> Result<String> {
     let trimmed = url.trim().trim_end_matches('/');
-    let bad = |reason: &str| Error::ServerUnreachable {
+    let bad = |reason: &str| Error::InvalidServerUrl {
         url: trimmed.to_string(),
         reason: reason.into(),
     };
