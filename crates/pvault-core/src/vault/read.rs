@@ -192,7 +192,8 @@ impl Vault {
         let rows = match filter {
             None => store::rows_of(&self.conn, Some(name.as_str()), false)?,
             Some((field, value)) => {
-                let canonical = models::canonical_query_value(&name, field, value).map_err(Error::InvalidQuery)?;
+                let canonical = models::canonical_query_value(&name, field, value)
+                    .map_err(Error::InvalidQuery)?;
                 let field = models::indexed_fields(name.kind())
                     .iter()
                     .find(|f| **f == field)
