@@ -55,13 +55,13 @@ impl Backend {
         op: Op,
         progress: Progress<'_>,
     ) -> Result<Reply> {
-        let (needed, retry) = match self.run_once(op.clone(), progress) {
-            Err(needed) => (needed, op),
-            Ok(reply) => return Ok(reply),
-        };
-        let what = match needed {
-            Needs::Reauth { what, .. } => what,
-            Needs::Nothing(e) => return Err(e),
+        // Only reads can ask for the password again: only they are kept for a second try (a
+        // put's data is not copied).
+        let retry = op.is_read().then(|| op.clone());
+        let (what, retry) = match (self.run_once(op, progress), retry) {
+            (Ok(reply), _) => return Ok(reply),
+            (Err(Needs::Reauth { what, .. }), Some(retry)) => (what, retry),
+            (Err(needed), _) => return Err(needed.into_error()),
         };
         self.reauthenticate(pv, g, &what)?;
         self.run_once(retry, progress).map_err(Needs::into_error)

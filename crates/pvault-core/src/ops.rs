@@ -78,6 +78,14 @@ pub enum Op {
     Sync,
 }
 
+impl Op {
+    /// Whether the operation only reads (and so may need a fresh re-authentication to show a
+    /// SECRET or TOP_SECRET record).
+    pub fn is_read(&self) -> bool {
+        matches!(self, Op::Get { .. } | Op::List { .. } | Op::History { .. })
+    }
+}
+
 /// What an operation answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", content = "value", rename_all = "snake_case")]

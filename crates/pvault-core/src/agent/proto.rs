@@ -221,16 +221,19 @@ pub fn decode_frame<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Agen
     struct Version {
         v: Option<u32>,
     }
-    let frame = serde_json::from_slice::<Frame<T>>(body);
+    let e = match serde_json::from_slice::<Frame<T>>(body) {
+        Ok(frame) if frame.v == PROTOCOL_VERSION => return Ok(frame.msg),
+        Ok(frame) => return Err(version_mismatch(Some(frame.v))),
+        Err(e) => e,
+    };
+    // Only a frame that does not decode is read again, for the version it names.
     let v = serde_json::from_slice::<Version>(body)
         .ok()
         .and_then(|v| v.v);
-    match (frame, v) {
-        (Ok(frame), _) if frame.v == PROTOCOL_VERSION => Ok(frame.msg),
-        (Ok(frame), _) => Err(version_mismatch(Some(frame.v))),
-        (Err(_), Some(v)) if v != PROTOCOL_VERSION => Err(version_mismatch(Some(v))),
-        (Err(_), None) => Err(version_mismatch(None)),
-        (Err(e), _) => Err(AgentError::new("failed", format!("bad message: {e}"))),
+    match v {
+        Some(v) if v != PROTOCOL_VERSION => Err(version_mismatch(Some(v))),
+        None => Err(version_mismatch(None)),
+        Some(_) => Err(AgentError::new("failed", format!("bad message: {e}"))),
     }
 }
 
