@@ -68,6 +68,8 @@ pub enum Command {
     Rm(RecordRef),
     /// Check every envelope, id, index entry and signature of the profile; names each bad record.
     Verify,
+    /// The profile's audit log: every security event, from every device (see `pvault audit verify`).
+    Audit(AuditArgs),
     /// Run a short demonstration in a temporary home and say what it did.
     Quickstart(QuickstartArgs),
     /// Run the agent in the foreground (it is started on demand by `pvault profile unlock`).
@@ -345,4 +347,27 @@ pub struct QuickstartArgs {
     /// Keep the temporary home afterwards (its path is printed).
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only entries since this time: a date (2026-11-30), an RFC 3339 time, or an age (90m, 12h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only entries of this kind (unlocked, unlock_failed, record_deleted, synced, ...).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Only entries written by this device (its id, or the start of it).
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every entry, MAC and signed checkpoint; names each entry that was modified, moved,
+    /// removed or cut off, and each forged checkpoint (exit code 3 when there is one).
+    Verify,
 }

@@ -41,6 +41,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(r) => show(g, &records::history(&ctx, r)?),
         Command::Rm(r) => show(g, &records::rm(&ctx, r)?),
         Command::Verify => records::show_checked(g, &records::verify(&ctx)?),
+        Command::Audit(args) => commands::audit::run(&ctx, args),
         Command::Quickstart(args) => show(g, &commands::quickstart::run(&ctx, args)?),
         Command::Agent(args) => commands::agent::run(&ctx, args),
         Command::Sync(args) => commands::sync::run(&ctx, args),

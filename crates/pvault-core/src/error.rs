@@ -274,6 +274,12 @@ pub enum Error {
     /// No history entry with a recoverable version by that id.
     #[error("sync history entry #{0} has no version to restore")]
     NothingToRestore(i64),
+    /// An audit event kind that does not exist.
+    #[error("unknown audit event kind '{0}' (one of: {names})", names = crate::audit::EventKind::names().join(", "))]
+    UnknownEventKind(String),
+    /// The audit log could not be written, so the action it would record was not done.
+    #[error("the audit log cannot be written ({0}); nothing was changed")]
+    AuditUnavailable(String),
     /// SQLite.
     #[error("local store: {0}")]
     Sqlite(#[from] rusqlite::Error),
@@ -364,6 +370,8 @@ impl Error {
             Error::SyncTampered(_) => "sync_tampered",
             Error::UnknownConflict(_) => "unknown_conflict",
             Error::NothingToRestore(_) => "nothing_to_restore",
+            Error::UnknownEventKind(_) => "unknown_event_kind",
+            Error::AuditUnavailable(_) => "audit_unavailable",
             Error::Sqlite(_) => "sqlite",
             Error::Crypto(_) => "crypto",
         }
@@ -418,6 +426,8 @@ impl Error {
             Error::SyncTampered(_) => ErrorKind::Damaged,
             Error::UnknownConflict(_) => ErrorKind::NotFound,
             Error::NothingToRestore(_) => ErrorKind::NotFound,
+            Error::UnknownEventKind(_) => ErrorKind::BadInput,
+            Error::AuditUnavailable(_) => ErrorKind::Io,
             Error::Sqlite(_) => ErrorKind::Io,
             Error::Crypto(_) => ErrorKind::Damaged,
         }

@@ -41,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod audit;
 mod error;
 mod fsutil;
 mod home;

@@ -20,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::audit::{AuditFilter, AuditListing, AuditReport};
 use crate::error::{Error, Result};
 use crate::sync::{Phase, SyncReport};
 use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
@@ -76,6 +77,13 @@ pub enum Op {
     Verify,
     /// Push local changes and pull the others' (the profile must be set up for sync).
     Sync,
+    /// List the audit log.
+    Audit {
+        /// Which entries.
+        filter: AuditFilter,
+    },
+    /// Check the audit log: every chain, MAC and checkpoint.
+    AuditVerify,
 }
 
 impl Op {
@@ -102,6 +110,10 @@ pub enum Reply {
     Verified(VerifyReport),
     /// `Sync`.
     Synced(SyncReport),
+    /// `Audit`.
+    Audit(AuditListing),
+    /// `AuditVerify`.
+    AuditVerified(AuditReport),
 }
 
 macro_rules! into {
@@ -144,6 +156,10 @@ into! {
     into_verified => Verified(VerifyReport),
     /// The report of a `Sync`.
     into_synced => Synced(SyncReport),
+    /// The entries of an `Audit`.
+    into_audit => Audit(AuditListing),
+    /// The report of an `AuditVerify`.
+    into_audit_verified => AuditVerified(AuditReport),
 }
 
 /// Something that runs operations on one unlocked profile.
@@ -190,6 +206,10 @@ impl Operations for Vault {
                     },
                 )?)
             }
+            Op::Audit { filter } => Reply::Audit(self.audit(&filter)?),
+            Op::AuditVerify => Reply::AuditVerified(
+                self.verify_audit(&mut |done, total| progress("verifying", done, total))?,
+            ),
         })
     }
 }

@@ -9,6 +9,7 @@
 //!   session. A cached record is used only while its revision on disk is unchanged.
 //! - Re-authentication for SECRET records is a challenge–response on the KEK: no password reaches here.
 
+use crate::audit::{Event, EventKind};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -141,12 +142,22 @@ impl Sessions {
 
     /// Locks one profile: its keys and cache are zeroized. Returns whether it was unlocked.
     pub fn lock(&mut self, name: &str) -> bool {
-        self.open.remove(name).is_some()
+        self.open
+            .remove(name)
+            .inspect(|s| s.vault.record_lock(EventKind::Locked))
+            .is_some()
     }
 
     /// Locks every profile; returns their names.
     pub fn lock_all(&mut self) -> Vec<String> {
-        let mut names: Vec<String> = self.open.drain().map(|(n, _)| n).collect();
+        let mut names: Vec<String> = self
+            .open
+            .drain()
+            .map(|(n, s)| {
+                s.vault.record_lock(EventKind::Locked);
+                n
+            })
+            .collect();
         names.sort();
         names
     }
@@ -160,7 +171,9 @@ impl Sessions {
             .map(|(n, _)| n.clone())
             .collect();
         for n in &expired {
-            self.open.remove(n);
+            if let Some(s) = self.open.remove(n) {
+                s.vault.record_lock(EventKind::AutoLocked);
+            }
         }
         expired
     }
@@ -297,6 +310,8 @@ impl Sessions {
             ));
         }
         if !s.vault.check_reauth_proof(&challenge, proof) {
+            s.vault
+                .note(Event::new(EventKind::ReauthFailed).with("error", "wrong_proof"));
             let summary = s.vault.summary().clone();
             let left = self.pv.record_failed_attempt(&summary)?;
             return Err(Error::WrongPassword {
@@ -305,6 +320,7 @@ impl Sessions {
             });
         }
         s.last_used = Instant::now();
+        s.vault.record_now(Event::new(EventKind::Reauthenticated))?;
         s.vault.mark_reauthenticated();
         Ok(())
     }

@@ -75,6 +75,8 @@ pub enum Kind {
     KeyWrap = 3,
     /// The sealed description of a record travelling through the sync server.
     SyncItem = 4,
+    /// An entry of the audit log.
+    Audit = 5,
 }
 
 /// Where an envelope belongs. All of it is authenticated; none of it is stored in the envelope.

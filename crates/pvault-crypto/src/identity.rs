@@ -58,9 +58,19 @@ impl Identity {
         }
     }
 
+    pub(crate) fn sharing_secret(&self) -> &x25519_dalek::StaticSecret {
+        &self.sharing
+    }
+
     /// Signs a message with the Ed25519 key.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
+    }
+
+    /// Checks a signature made by [`Identity::sign`] with this identity.
+    pub fn verify_own(&self, message: &[u8], signature: &[u8]) -> bool {
+        ed25519_dalek::Signature::from_slice(signature)
+            .is_ok_and(|sig| self.signing.verifying_key().verify(message, &sig).is_ok())
     }
 
     /// Vouches for a chain head: signs its 32 bytes as they are with the Ed25519 key.

@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 mod base32;
 pub mod chain;
 mod classification;
@@ -39,6 +40,7 @@ mod kdf;
 mod keyfile;
 mod keys;
 pub mod random;
+mod sealed_box;
 mod secret;
 mod secret_key;
 
@@ -49,6 +51,7 @@ pub use error::{CryptoError, Result};
 pub use pvault_codec as codec;
 
 // Keys and their derivation
+pub use audit::AuditKeys;
 pub use classification::{Classification, UnknownClassification};
 pub use identity::{Identity, PublicIdentity};
 pub use kdf::{KdfParams, PasswordKey};

@@ -2,6 +2,7 @@
 //! library and returns what came back, for `output` to print.
 
 pub mod agent;
+pub mod audit;
 pub mod profile;
 pub mod quickstart;
 pub mod records;

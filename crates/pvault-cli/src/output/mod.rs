@@ -3,6 +3,7 @@
 //! command group holds those results and how they read.
 
 pub mod agent;
+pub mod audit;
 pub mod profile;
 pub mod quickstart;
 pub mod records;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use pvault_crypto::{CryptoError, KeyFile, ProfileId, SecretKey, UnlockedKeys};
 use zeroize::Zeroizing;
 
+use crate::audit::{self, Event, EventKind, Log};
 use crate::error::{Error, IoContext, Result};
 use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE};
 use crate::home::{Home, ProfileSummary, validate_profile_name};
@@ -110,7 +111,8 @@ impl Pvault {
         let display = options.display_name.as_deref().unwrap_or(&options.name);
         let summary = new_summary(&profile, &options.name, display, options.security);
         let level = options.security;
-        let (_, keys) = self.install(&summary, || {
+        let created = Event::new(EventKind::ProfileCreated).with("security", level.to_string());
+        let (_, keys) = self.install(&summary, created, || {
             Ok(KeyFile::create(
                 profile,
                 password,
@@ -127,9 +129,11 @@ impl Pvault {
     /// Writes a new profile's directory (made private first): the key file `keys` makes, an empty
     /// store, then its registry entry. On any failure the directory is removed and nothing is
     /// registered.
+    /// `first` is the first entry of its audit log, written with the store.
     fn install(
         &self,
         summary: &ProfileSummary,
+        first: Event,
         keys: impl FnOnce() -> Result<(KeyFile, UnlockedKeys)>,
     ) -> Result<(KeyFile, UnlockedKeys)> {
         let dir = self.dir(summary);
@@ -137,7 +141,19 @@ impl Pvault {
             fsutil::create_private_dir(&dir)?;
             let (file, keys) = keys()?;
             fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
-            drop(store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?);
+            let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?;
+            let audit = keys.audit_keys();
+            let device = self.home.device_id()?;
+            let log = Log {
+                keys: &audit,
+                identity: keys.identity(),
+                profile: keys.profile_id(),
+                device: &device,
+            };
+            let tx = store::WriteTx::begin(&conn)?;
+            log.append(&tx, first)?;
+            tx.commit()?;
+            drop(conn);
             fsutil::sync_dir(&dir)?;
             self.home.add(summary.clone())?;
             Ok((file, keys))
@@ -172,8 +188,11 @@ impl Pvault {
             });
         }
         let summary = new_summary(&profile, name, name, security);
-        let (file, keys) = self.install(&summary, || Ok((file, keys)))?;
-        self.open_vault(summary, file, keys)
+        let joined = Event::new(EventKind::ProfileCreated)
+            .with("security", security.to_string())
+            .with("via", "join");
+        let (file, keys) = self.install(&summary, joined, || Ok((file, keys)))?;
+        self.open_vault(summary, file, keys, None)
     }
 
     fn key_file(&self, summary: &ProfileSummary) -> Result<KeyFile> {
@@ -197,8 +216,36 @@ impl Pvault {
         Ok(file)
     }
 
-    /// Checks credentials against the key file, counting failures on disk.
+    /// Checks credentials against the key file, counting failures on disk and sealing each one into
+    /// the profile's audit inbox (`failed` is the kind it is recorded as).
     fn authenticate(
+        &self,
+        summary: &ProfileSummary,
+        file: &KeyFile,
+        creds: &Credentials,
+        failed: EventKind,
+    ) -> Result<UnlockedKeys> {
+        let result = self.check_credentials(summary, file, creds);
+        if let Err(e) = &result
+            && e.is_wrong_password()
+        {
+            self.record_locked_event(summary, file, Event::new(failed).with("error", e.code()));
+        }
+        result
+    }
+
+    /// Seals an event into a locked profile's audit inbox. Best effort: the attempt counter on disk
+    /// is what enforces the lockout; a store that cannot be written loses only this entry.
+    fn record_locked_event(&self, summary: &ProfileSummary, file: &KeyFile, event: Event) {
+        let write = || -> Result<()> {
+            let profile = ProfileId::parse(&summary.id)?;
+            let conn = store::open(&self.dir(summary).join(STORE_FILE), &profile, false)?;
+            audit::add_locked_event(&conn, &file.public_identity()?, &event)
+        };
+        let _ = write();
+    }
+
+    fn check_credentials(
         &self,
         summary: &ProfileSummary,
         file: &KeyFile,
@@ -234,22 +281,23 @@ impl Pvault {
     }
 
     /// Opens the store of an unlocked profile.
+    /// `via` names how it was unlocked, for the audit log (`None`: no unlock entry).
     fn open_vault(
         &self,
         summary: ProfileSummary,
         file: KeyFile,
         keys: UnlockedKeys,
+        via: Option<&str>,
     ) -> Result<Vault> {
         let dir = self.dir(&summary);
         let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), false)?;
-        Ok(Vault::new(
-            summary,
-            dir,
-            file,
-            keys,
-            conn,
-            self.home.device_id()?,
-        ))
+        let vault = Vault::new(summary, dir, file, keys, conn, self.home.device_id()?);
+        if let Some(via) = via {
+            // A store that cannot take the entry still opens for reading; writes are refused
+            // until the entry is written.
+            vault.note(Event::new(EventKind::Unlocked).with("via", via));
+        }
+        Ok(vault)
     }
 
     /// Unlocks a profile (the named one, or the current one). Runs the KDF once; the cost does not
@@ -257,8 +305,8 @@ impl Pvault {
     pub fn unlock(&self, name: Option<&str>, creds: &Credentials) -> Result<Vault> {
         let summary = self.resolve(name)?;
         let file = self.key_file(&summary)?;
-        let keys = self.authenticate(&summary, &file, creds)?;
-        self.open_vault(summary, file, keys)
+        let keys = self.authenticate(&summary, &file, creds, EventKind::UnlockFailed)?;
+        self.open_vault(summary, file, keys, Some("password"))
     }
 
     /// Opens a profile with keys unlocked elsewhere (by the CLI, which ran the KDF) and handed over as
@@ -267,7 +315,7 @@ impl Pvault {
         let summary = self.home.profile(name)?;
         let file = self.key_file(&summary)?;
         let keys = UnlockedKeys::from_transfer_bytes(transfer, &file)?;
-        self.open_vault(summary, file, keys)
+        self.open_vault(summary, file, keys, Some("agent"))
     }
 
     /// Unlocks a profile and returns its keys in transfer form, for the agent (runs the KDF here).
@@ -278,7 +326,7 @@ impl Pvault {
     ) -> Result<(ProfileSummary, pvault_crypto::SecretVec)> {
         let summary = self.resolve(name)?;
         let file = self.key_file(&summary)?;
-        let keys = self.authenticate(&summary, &file, creds)?;
+        let keys = self.authenticate(&summary, &file, creds, EventKind::UnlockFailed)?;
         Ok((summary, keys.to_transfer_bytes()))
     }
 
@@ -292,7 +340,7 @@ impl Pvault {
     ) -> Result<[u8; 32]> {
         let summary = self.home.profile(name)?;
         let file = self.key_file(&summary)?;
-        let keys = self.authenticate(&summary, &file, creds)?;
+        let keys = self.authenticate(&summary, &file, creds, EventKind::ReauthFailed)?;
         Ok(keys.reauth_proof(challenge))
     }
 
@@ -319,10 +367,11 @@ impl Pvault {
     /// unlock attempt; a success opens the re-authentication window of `vault`.
     pub fn reauthenticate(&self, vault: &mut Vault, creds: &Credentials) -> Result<()> {
         let summary = vault.summary().clone();
-        let keys = self.authenticate(&summary, vault.key_file(), creds)?;
+        let keys = self.authenticate(&summary, vault.key_file(), creds, EventKind::ReauthFailed)?;
         if keys.profile_id() != vault.profile_id() {
             return Err(Error::StoreMismatch(vault.dir().to_path_buf()));
         }
+        vault.record_now(Event::new(EventKind::Reauthenticated))?;
         vault.mark_reauthenticated();
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! - [`versions`]: every version of append-only collections (breakthroughs);
 //! - [`index`]: the blind index;
 //! - [`sync_log`]: conflicts kept for the user and the sync history;
-//! - [`meta`]: small named values (clock, key fence, sync position).
+//! - [`meta`]: small named values (clock, key fence, sync position);
+//! - [`audit`]: the audit log's entries, checkpoints and the inbox of sealed events.
 //!
 //! One database per profile (physical segregation). WAL with `synchronous=FULL`: a write is durable
 //! when its transaction commits, which is when the CLI acknowledges it. Nothing secret is stored in
@@ -14,6 +15,7 @@
 //! Migrations are the numbered files in `store/migrations/`, applied in order; `PRAGMA user_version`
 //! is the number of the last one applied.
 
+pub(crate) mod audit;
 pub(crate) mod index;
 pub(crate) mod meta;
 pub(crate) mod records;
@@ -27,6 +29,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use crate::error::{Error, Result};
 
+pub(crate) use audit::*;
 pub(crate) use index::*;
 pub(crate) use meta::*;
 pub(crate) use records::*;
@@ -34,9 +37,10 @@ pub(crate) use sync_log::*;
 pub(crate) use versions::*;
 
 /// The migrations, in order: migration `n` (from 1) brings a store to version `n`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("migrations/0001_records.sql"),
     include_str!("migrations/0002_sync.sql"),
+    include_str!("migrations/0003_audit.sql"),
 ];
 
 /// Store format version (`PRAGMA user_version`): the number of migrations.

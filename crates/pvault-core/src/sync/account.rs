@@ -5,6 +5,7 @@
 //! profile's store. It also keeps the key bundle: the key file without the Secret Key, every secret in
 //! it wrapped under the KEK. Nothing it holds checks a password guess without the Secret Key.
 
+use crate::audit::{Event, EventKind};
 use pvault_crypto::{KdfSection, KeyFile, ProfileId, SecretKey};
 use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, RegisterAccount};
 use pvault_proto::auth::{SigningKey, public_key_string};
@@ -77,6 +78,7 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
         store::SYNC_BUNDLE_HASH,
         &pvault_crypto::sha256(bundle.as_bytes()),
     )?;
+    vault.record_now(device_added("setup", &cfg))?;
     Ok(cfg)
 }
 
@@ -183,6 +185,7 @@ pub fn join(
         store::SYNC_BUNDLE_HASH,
         &pvault_crypto::sha256(bundle_of(&vault).1.as_bytes()),
     )?;
+    vault.record_now(device_added("join", &cfg))?;
     Ok(vault)
 }
 
@@ -208,13 +211,19 @@ pub fn remove_device(vault: &Vault, device_id: &str) -> Result<AccountInfo> {
         None::<&()>,
         Some(&signer),
     )?;
+    let tx = WriteTx::begin(vault.conn())?;
     store::add_history(
-        vault.conn(),
+        &tx,
         "device",
         None,
         &format!("device {device_id} removed from the account"),
         None,
     )?;
+    vault.record(
+        &tx,
+        Event::new(EventKind::DeviceRemoved).with("device_id", device_id),
+    )?;
+    tx.commit()?;
     Ok(info)
 }
 
@@ -232,7 +241,22 @@ pub fn leave(vault: &Vault) -> Result<Option<SyncConfig>> {
             &format!("stopped syncing with {}", c.server),
             None,
         )?;
+        vault.record(
+            &tx,
+            Event::new(EventKind::DeviceRemoved)
+                .with("device_id", c.device_id.as_str())
+                .with("via", "leave"),
+        )?;
     }
     tx.commit()?;
     Ok(cfg)
+}
+
+/// The audit entry of this device joining the profile's sync.
+fn device_added(via: &str, cfg: &SyncConfig) -> Event {
+    Event::new(EventKind::DeviceAdded)
+        .with("via", via)
+        .with("device_id", cfg.device_id.as_str())
+        .with("device_name", cfg.device_name.as_str())
+        .with("server", cfg.server.as_str())
 }

@@ -1,5 +1,6 @@
 //! Conflicts kept for the user, and versions set aside by a resolution, brought back on request.
 
+use crate::audit::{Event, EventKind};
 use pvault_crypto::Classification;
 use serde::Serialize;
 use serde_json::Value;
@@ -208,6 +209,15 @@ pub fn resolve_conflict(vault: &Vault, conflict: i64, keep: Keep) -> Result<Reso
         }
     };
     store::close_conflict(&tx, conflict)?;
+    let mut event = Event::new(EventKind::ConflictResolved)
+        .with("conflict", conflict)
+        .with("collection", c.collection.as_str())
+        .with("id", id.as_str())
+        .with("kept", format!("{keep:?}").to_lowercase());
+    if let Some(copy) = &copy_id {
+        event = event.with("copy_id", copy.as_str());
+    }
+    vault.record(&tx, event)?;
     tx.commit()?;
     Ok(Resolved {
         collection: c.collection,

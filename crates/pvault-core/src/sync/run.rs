@@ -6,6 +6,7 @@ use std::ops::Not;
 use super::engine::{Engine, Phase};
 use super::state::{SyncReport, SyncStatus, config};
 use super::{account, bundle};
+use crate::audit::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::store::{self, sync_log::HistoryEntry};
 use crate::vault::Vault;
@@ -24,7 +25,19 @@ pub fn sync(
     loop {
         let mut engine = Engine::open(vault, policy)?;
         match engine.run(progress) {
-            Ok(()) => return Ok(engine.report),
+            Ok(()) => {
+                let report = engine.report.clone();
+                drop(engine);
+                vault.record_now(
+                    Event::new(EventKind::Synced)
+                        .with("pushed", report.pushed)
+                        .with("pulled", report.pulled)
+                        .with("conflicts", report.conflicts)
+                        .with("kept_for_user", report.kept_for_user)
+                        .with("head_seq", report.head_seq),
+                )?;
+                return Ok(report);
+            }
             Err(Error::UnknownEpoch(id)) if !adopted => {
                 drop(engine);
                 adopted = true;

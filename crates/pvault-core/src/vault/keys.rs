@@ -91,7 +91,18 @@ impl Vault {
     }
 
     pub(crate) fn store_key_file(&mut self, file: KeyFile, keys: UnlockedKeys) -> Result<()> {
-        fsutil::write_atomic(&self.dir.join(crate::home::KEY_FILE), &file.encode())?;
+        self.write_key_file(&file)?;
+        self.use_key_file(file, keys);
+        Ok(())
+    }
+
+    /// Writes a key file in place of this profile's (atomically).
+    pub(crate) fn write_key_file(&self, file: &KeyFile) -> Result<()> {
+        fsutil::write_atomic(&self.dir.join(crate::home::KEY_FILE), &file.encode())
+    }
+
+    /// Takes up a key file already written and its keys.
+    pub(crate) fn use_key_file(&mut self, file: KeyFile, keys: UnlockedKeys) {
         self.key_file = file;
         self.keys = keys;
         self.naming = self.keys.naming_key();
@@ -104,7 +115,6 @@ impl Vault {
             .lock()
             .expect("index key cache lock")
             .retain(|id, _| live.contains(id));
-        Ok(())
     }
 
     /// The unlocked keys in transfer form, to open a second handle on the profile (a background

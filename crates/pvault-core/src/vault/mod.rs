@@ -21,6 +21,7 @@ use crate::home::ProfileSummary;
 use crate::store::{self};
 use pvault_model::models::CollectionName;
 
+mod audit;
 mod chain;
 mod keys;
 mod read;
@@ -141,6 +142,9 @@ pub struct Vault {
     index_keys: Mutex<HashMap<u32, Arc<IndexKey>>>,
     reauth_until: Option<Instant>,
     reauth_window: Duration,
+    audit_keys: pvault_crypto::AuditKeys,
+    audit_pending: Mutex<Vec<crate::audit::Event>>,
+    audit_on: bool,
 }
 
 /// A collection name given by a caller, checked.
@@ -190,6 +194,7 @@ impl Vault {
     ) -> Self {
         let profile = *keys.profile_id();
         let naming = keys.naming_key();
+        let audit_keys = keys.audit_keys();
         let summary_window = summary.reauth_window();
         Vault {
             summary,
@@ -204,6 +209,9 @@ impl Vault {
             index_keys: Mutex::new(HashMap::new()),
             reauth_until: None,
             reauth_window: summary_window,
+            audit_keys,
+            audit_pending: Mutex::new(Vec::new()),
+            audit_on: true,
         }
     }
 

@@ -5,6 +5,7 @@ use pvault_crypto::envelope;
 use serde::Serialize;
 
 use super::*;
+use crate::audit::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::store::{self, Row, VersionRow};
 use pvault_model::models::{self, CollectionName};
@@ -55,7 +56,13 @@ impl Vault {
             new_password,
             self.summary.security.kdf_params(),
         )?;
-        self.store_key_file(file, keys)
+        // The entry commits only once the new key file is in place.
+        let tx = self.begin_write()?;
+        self.record(&tx, Event::new(EventKind::PasswordChanged))?;
+        self.write_key_file(&file)?;
+        tx.commit()?;
+        self.use_key_file(file, keys);
+        Ok(())
     }
 
     /// Rotates keys: a new epoch becomes current, every record and version is resealed under it in
@@ -80,6 +87,12 @@ impl Vault {
         {
             let tx = self.begin_write()?;
             store::set_meta_u64(&tx, store::KEY_ID, u64::from(current))?;
+            let kind = if resumed {
+                EventKind::RotationResumed
+            } else {
+                EventKind::RotationStarted
+            };
+            self.record(&tx, Event::new(kind).with("key_id", current))?;
             tx.commit()?;
         }
         let total = store::count_not_under(&self.conn, current)?;
@@ -107,11 +120,12 @@ impl Vault {
             .collect();
         if syncing {
             // Every record is pushed again under the new epoch; the old ones stay readable.
+            report.kept_for_sync = old;
             let tx = self.begin_write()?;
             store::mark_all_dirty(&tx)?;
             store::set_meta_u64(&tx, store::ROTATING, 0)?;
+            self.record(&tx, rotation_finished(&report))?;
             tx.commit()?;
-            report.kept_for_sync = old;
             return Ok(report);
         }
         self.check_all_sealed_under(current)?;
@@ -120,8 +134,11 @@ impl Vault {
         // Old ciphertext pages may linger in the WAL; checkpoint so they leave it (they are unreadable
         // without the destroyed keys either way).
         store::checkpoint_wal(&self.conn)?;
-        store::set_meta_u64(&self.conn, store::ROTATING, 0)?;
         report.destroyed = old;
+        let tx = self.begin_write()?;
+        store::set_meta_u64(&tx, store::ROTATING, 0)?;
+        self.record(&tx, rotation_finished(&report))?;
+        tx.commit()?;
         Ok(report)
     }
 
@@ -239,4 +256,14 @@ impl Vault {
         }
         Ok(added)
     }
+}
+
+/// The audit entry of a finished rotation.
+fn rotation_finished(r: &RotateReport) -> Event {
+    Event::new(EventKind::RotationFinished)
+        .with("key_id", r.key_id)
+        .with("records", r.records)
+        .with("versions", r.versions)
+        .with("destroyed", r.destroyed.clone())
+        .with("kept_for_sync", r.kept_for_sync.clone())
 }

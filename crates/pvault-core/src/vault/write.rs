@@ -5,6 +5,7 @@ use pvault_crypto::envelope;
 use rusqlite::Connection;
 
 use super::*;
+use crate::audit::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::store::{self, Row, VersionRow, WriteTx};
 use pvault_model::hlc;
@@ -50,6 +51,7 @@ impl Vault {
         }
         store::set_meta_u64(&tx, store::HLC, revision)?;
         self.count_seals(&tx, key_id, seals)?;
+        self.record(&tx, written_event(&out))?;
         tx.commit()?;
         progress(total, total);
         Ok(out)
@@ -57,7 +59,10 @@ impl Vault {
 
     /// Begins a write transaction, refusing if another process has rotated the keys since this vault
     /// was unlocked: writing under an epoch that rotation is about to destroy would lose the write.
+    /// Events kept from before (an unlock the store could not take) are written first; while they
+    /// cannot be, every write is refused.
     pub(crate) fn begin_write(&self) -> Result<WriteTx<'_>> {
+        self.flush_audit()?;
         let tx = WriteTx::begin(&self.conn)?;
         let fenced = store::meta_u64(&tx, store::KEY_ID)?;
         if fenced > u64::from(self.keys.current().id()) {
@@ -248,6 +253,12 @@ impl Vault {
         let revision = hlc::next(store::meta_u64(&tx, store::HLC)?, hlc::wall_ms());
         let tomb = self.write_tombstone(&tx, row, id, revision)?;
         store::set_meta_u64(&tx, store::HLC, revision)?;
+        self.record(
+            &tx,
+            Event::new(EventKind::RecordDeleted)
+                .with("collection", name.as_str())
+                .with("id", id),
+        )?;
         tx.commit()?;
         Ok(Written {
             collection: name.to_string(),
@@ -289,4 +300,30 @@ impl Vault {
         self.count_seals(conn, key_id, 1)?;
         Ok(tomb)
     }
+}
+
+/// Ids listed in full in a `records_written` entry; a larger write lists counts only.
+const LISTED_IDS: usize = 32;
+
+/// The audit entry of one write transaction: how many records per collection, and their ids when
+/// there are few.
+fn written_event(written: &[Written]) -> Event {
+    let mut counts = serde_json::Map::new();
+    for w in written {
+        let n = counts
+            .entry(w.collection.clone())
+            .or_insert(serde_json::Value::from(0u64));
+        *n = (n.as_u64().unwrap_or(0) + 1).into();
+    }
+    let mut event = Event::new(EventKind::RecordsWritten)
+        .with("records", written.len() as u64)
+        .with("collections", serde_json::Value::Object(counts));
+    if written.len() <= LISTED_IDS {
+        let ids: Vec<String> = written
+            .iter()
+            .map(|w| format!("{}/{}", w.collection, w.id))
+            .collect();
+        event = event.with("ids", ids);
+    }
+    event
 }

@@ -50,6 +50,11 @@ impl UnlockedKeys {
         IndexKey::new(&self.naming)
     }
 
+    /// The audit log's keys (derived from the naming key: stable across rotations).
+    pub fn audit_keys(&self) -> crate::AuditKeys {
+        crate::AuditKeys::derive(self.profile, &self.naming)
+    }
+
     /// The identity keys.
     pub fn identity(&self) -> &Identity {
         &self.identity

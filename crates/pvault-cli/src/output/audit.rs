@@ -1,0 +1,103 @@
+//! How the audit log and its verification read.
+
+use pvault_core::audit::{AuditEntry, AuditListing, AuditReport};
+use serde_json::Value;
+
+use super::{Show, time_ms, to_json};
+
+/// `pvault audit`.
+pub struct AuditList(pub AuditListing);
+
+impl Show for AuditList {
+    fn json(&self) -> String {
+        to_json(&self.0)
+    }
+
+    fn text(&self) -> String {
+        let mut out: Vec<String> = self.0.entries.iter().map(entry_line).collect();
+        if out.is_empty() {
+            out.push("no audit entries match".to_string());
+        }
+        if self.0.unreadable > 0 {
+            out.push(format!(
+                "{} entr{} could not be opened; run `pvault audit verify`",
+                self.0.unreadable,
+                if self.0.unreadable == 1 { "y" } else { "ies" }
+            ));
+        }
+        out.join("\n")
+    }
+}
+
+/// One entry: time, device (short), position, kind, details as `key=value`.
+fn entry_line(e: &AuditEntry) -> String {
+    let details: Vec<String> = e
+        .detail
+        .iter()
+        .map(|(k, v)| format!("{}={}", safe(k), safe(&value_text(v))))
+        .collect();
+    format!(
+        "{}  {}  #{:<5} {:<18} {}",
+        time_ms(e.at),
+        safe(&e.device.chars().take(8).collect::<String>()),
+        e.seq,
+        e.kind.as_str(),
+        details.join(" ")
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Entries may come from other devices: control characters are shown escaped.
+fn safe(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// `pvault audit verify`.
+pub struct AuditVerified {
+    pub profile: String,
+    pub report: AuditReport,
+}
+
+impl Show for AuditVerified {
+    fn json(&self) -> String {
+        to_json(&self.report)
+    }
+
+    fn text(&self) -> String {
+        let r = &self.report;
+        let mut out = vec![format!(
+            "profile '{}': audit log of {} entries from {} device(s) and {} signed checkpoint(s) checked{}",
+            self.profile,
+            r.entries,
+            r.devices,
+            r.checkpoints,
+            if r.ok() { ", no problems" } else { "" }
+        )];
+        for p in &r.problems {
+            out.push(format!(
+                "  device {} entry {}: {:?}: {}",
+                safe(&p.device),
+                p.seq,
+                p.kind,
+                safe(&p.detail)
+            ));
+        }
+        out.join("\n")
+    }
+}

@@ -1,0 +1,165 @@
+//! The audit log's tables: entries (one hash chain per device), signed checkpoints, and the inbox of
+//! events sealed while the profile was locked.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Result;
+
+/// One stored entry, as it is on disk (sealed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AuditRow {
+    pub device: String,
+    pub seq: u64,
+    pub entry: Vec<u8>,
+    pub hash: Vec<u8>,
+    pub mac: Vec<u8>,
+}
+
+/// One stored checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CheckpointRow {
+    pub device: String,
+    pub size: u64,
+    pub hash: Vec<u8>,
+    pub at: i64,
+    pub signature: Vec<u8>,
+}
+
+/// The last entry of `device`'s chain: its position and hash.
+pub(crate) fn audit_head(conn: &Connection, device: &str) -> Result<Option<(u64, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT seq, hash FROM audit_log WHERE device = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([device], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .optional()?)
+}
+
+/// Appends an entry. Fails if the position is taken.
+pub(crate) fn add_audit(conn: &Connection, row: &AuditRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (device, seq, entry, hash, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        row.device,
+        row.seq as i64,
+        row.entry,
+        row.hash,
+        row.mac
+    ])?;
+    Ok(())
+}
+
+/// Calls `f` with every entry, by device then position, without holding them all in memory.
+pub(crate) fn each_audit(
+    conn: &Connection,
+    mut f: impl FnMut(AuditRow) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        // CAST: a value of another type written into a column by hand reads as the bytes it is.
+        "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
+         FROM audit_log ORDER BY device, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        f(AuditRow {
+            device: r.get(0)?,
+            seq: r.get::<_, i64>(1)? as u64,
+            entry: r.get(2)?,
+            hash: r.get(3)?,
+            mac: r.get(4)?,
+        })?;
+    }
+    Ok(())
+}
+
+/// Number of entries.
+pub(crate) fn audit_count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Stores a checkpoint (a second copy of one already kept is ignored).
+pub(crate) fn add_checkpoint(conn: &Connection, c: &CheckpointRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO audit_checkpoints (device, size, hash, at, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![c.device, c.size as i64, c.hash, c.at, c.signature])?;
+    Ok(())
+}
+
+/// Every checkpoint, by device then size.
+pub(crate) fn checkpoints(conn: &Connection) -> Result<Vec<CheckpointRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT device, size, CAST(hash AS BLOB), at, CAST(signature AS BLOB)
+         FROM audit_checkpoints ORDER BY device, size",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(CheckpointRow {
+            device: r.get(0)?,
+            size: r.get::<_, i64>(1)? as u64,
+            hash: r.get(2)?,
+            at: r.get(3)?,
+            signature: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The checkpoints of `device`, oldest first.
+pub(crate) fn checkpoints_of(conn: &Connection, device: &str) -> Result<Vec<CheckpointRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, size, CAST(hash AS BLOB), at, CAST(signature AS BLOB)
+         FROM audit_checkpoints WHERE device = ?1 ORDER BY size",
+    )?;
+    let rows = stmt.query_map([device], |r| {
+        Ok(CheckpointRow {
+            device: r.get(0)?,
+            size: r.get::<_, i64>(1)? as u64,
+            hash: r.get(2)?,
+            at: r.get(3)?,
+            signature: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The stored chain hash of entry `seq` of `device`.
+pub(crate) fn audit_hash_at(conn: &Connection, device: &str, seq: u64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT CAST(hash AS BLOB) FROM audit_log WHERE device = ?1 AND seq = ?2")?
+        .query_row(params![device, seq as i64], |r| r.get(0))
+        .optional()?)
+}
+
+/// Drops one checkpoint.
+pub(crate) fn drop_checkpoint(conn: &Connection, device: &str, size: u64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM audit_checkpoints WHERE device = ?1 AND size = ?2")?
+        .execute(params![device, size as i64])?;
+    Ok(())
+}
+
+/// Adds a sealed event to the inbox.
+pub(crate) fn add_inbox(conn: &Connection, sealed: &[u8]) -> Result<()> {
+    conn.execute("INSERT INTO audit_inbox (sealed) VALUES (?1)", [sealed])?;
+    Ok(())
+}
+
+/// Whether the inbox holds anything.
+pub(crate) fn inbox_waiting(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM audit_inbox)")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// The inbox, oldest first.
+pub(crate) fn inbox(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
+    let mut stmt = conn.prepare("SELECT id, sealed FROM audit_inbox ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Empties the inbox up to and including `id`.
+pub(crate) fn clear_inbox(conn: &Connection, up_to: i64) -> Result<()> {
+    conn.execute("DELETE FROM audit_inbox WHERE id <= ?1", [up_to])?;
+    Ok(())
+}

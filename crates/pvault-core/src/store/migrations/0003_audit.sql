@@ -1,0 +1,29 @@
+-- Store version 3: the audit log. Applied on top of version 2 (new stores get all three).
+-- One hash chain per device: entries of other devices arrive by sync and are kept as they came.
+CREATE TABLE audit_log (
+    device TEXT    NOT NULL,   -- device that wrote the entry
+    seq    INTEGER NOT NULL,   -- its place in that device's chain, from 1
+    entry  BLOB    NOT NULL,   -- envelope (kind 5) of the event, under the profile's audit key
+    hash   BLOB    NOT NULL,   -- link("pvault/audit/entry/v1", previous hash, device, seq, entry)
+    mac    BLOB    NOT NULL,   -- HMAC(audit MAC key, hash)
+    synced INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
+
+-- Signed statements "device D's chain had `size` entries ending in `hash`": the newest one of each
+-- device is what a truncated tail is measured against.
+CREATE TABLE audit_checkpoints (
+    device    TEXT    NOT NULL,
+    size      INTEGER NOT NULL,
+    hash      BLOB    NOT NULL,
+    at        INTEGER NOT NULL,   -- Unix milliseconds
+    signature BLOB    NOT NULL,   -- Ed25519, profile identity, over the checkpoint text
+    PRIMARY KEY (device, size)
+) WITHOUT ROWID;
+
+-- Events that happened while the profile was locked (a failed unlock), sealed to the profile's
+-- public key: anyone may add one, only the owner reads them; moved into the chain at the next unlock.
+CREATE TABLE audit_inbox (
+    id     INTEGER PRIMARY KEY,
+    sealed BLOB NOT NULL
+);
