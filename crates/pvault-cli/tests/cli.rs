@@ -5,6 +5,8 @@
 
 #[path = "cli/agent.rs"]
 mod agent;
+#[path = "cli/audit.rs"]
+mod audit;
 #[path = "cli/bad_input.rs"]
 mod bad_input;
 #[path = "cli/cli_support.rs"]

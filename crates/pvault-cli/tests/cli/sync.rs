@@ -802,3 +802,111 @@ fn a_connection_cut_mid_push_loses_nothing_and_the_next_sync_resumes() {
     let st = b.cmd(&["--profile", "alice", "sync", "status"]).ok_json();
     assert_eq!(st["server"]["records"], 20, "{st}");
 }
+
+/// The kinds and devices of a profile's audit log, as `pvault audit --json` lists them.
+fn audit_entries(home: &Home, profile: &str) -> Vec<(String, String)> {
+    home.cmd(&["--profile", profile, "audit"]).ok_json()["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["device"].as_str().expect("device").to_string(),
+                e["kind"].as_str().expect("kind").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_device_holds_the_whole_audit_log_and_a_cut_off_tail_is_seen_by_the_other() {
+    let server = SqliteServer::start();
+    let url = server.handle.url();
+    let (a, b) = (Home::new(), Home::new());
+    let p = a.create("alice", "standard");
+    a.put("alice", "notes", "n1", &json!({"text": "one"}));
+    setup(&a, "alice", &url);
+    join(&b, &p, &url);
+    b.put("alice", "notes", "n2", &json!({"text": "two"}));
+    sync(&b, "alice");
+    sync(&a, "alice");
+    sync(&b, "alice");
+
+    let on_a = audit_entries(&a, "alice");
+    let on_b = audit_entries(&b, "alice");
+    let device_a = on_a
+        .iter()
+        .find(|(_, k)| k == "profile_created")
+        .map(|(d, _)| d.clone())
+        .expect("A created the profile");
+    let device_b = on_b
+        .iter()
+        .find(|(d, k)| k == "device_added" && *d != device_a)
+        .map(|(d, _)| d.clone())
+        .expect("B joined");
+    for (on, name) in [(&on_a, "A"), (&on_b, "B")] {
+        for (device, kind) in [
+            (&device_a, "profile_created"),
+            (&device_a, "device_added"),
+            (&device_a, "synced"),
+            (&device_b, "device_added"),
+            (&device_b, "records_written"),
+        ] {
+            assert!(
+                on.iter().any(|(d, k)| d == device && k == kind),
+                "{name} lacks {kind} of {device}: {on:?}"
+            );
+        }
+    }
+    let verified = b.cmd(&["--profile", "alice", "audit", "verify"]).ok_json();
+    assert_eq!(verified["devices"], 2, "{verified}");
+    assert_eq!(verified["problems"], json!([]), "{verified}");
+
+    // Someone cuts off the tail of A's log on A's disk, checkpoint and all: A alone cannot tell.
+    let db = a.db(&p.id);
+    let last: i64 = db
+        .query_row(
+            "SELECT max(seq) FROM audit_log WHERE device = ?1",
+            [&device_a],
+            |r| r.get(0),
+        )
+        .expect("A's last entry");
+    db.execute_batch(&format!(
+        "DELETE FROM audit_log WHERE device = '{device_a}' AND seq > {};
+         DELETE FROM audit_checkpoints WHERE device = '{device_a}';",
+        last - 3
+    ))
+    .expect("cut off");
+    drop(db);
+    // A goes on and syncs; B, at its next sync, sees that A's chain no longer matches the copy it holds.
+    // (More entries than were cut off, so that some land past the old end on every timing.)
+    for n in ["n3", "n4", "n5"] {
+        a.put("alice", "notes", n, &json!({"text": n}));
+    }
+    sync(&a, "alice");
+    sync(&b, "alice");
+    let out = b
+        .cmd(&["--profile", "alice", "--json", "audit", "verify"])
+        .run()
+        .code(3);
+    let report: Value = serde_json::from_str(&out.stdout).expect("report");
+    let problems = report["problems"].as_array().expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["device"] == device_a.as_str() && p["kind"] == "forked"),
+        "{report}"
+    );
+    // A was told too: its pushes met entries the server already held with other content.
+    let anomalies = a
+        .cmd(&["--profile", "alice", "audit", "--kind", "anomaly"])
+        .ok_json();
+    assert!(
+        anomalies["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["detail"]["what"] == "audit_fork"),
+        "{anomalies}"
+    );
+}

@@ -287,23 +287,64 @@ impl Log<'_> {
                 signature: self.identity.sign(text.as_bytes()).to_vec(),
             },
         )?;
-        // The new checkpoint vouches for the older ones, which are dropped, but only those that
-        // are genuine and agree with the chain: one that does not is evidence, kept for verify.
-        for old in store::checkpoints_of(conn, self.device)? {
-            if old.size >= size {
+        self.prune_checkpoints(conn, self.device, size)
+    }
+
+    /// The newest checkpoint of a device vouches for its older ones, which are dropped, but only
+    /// those that are genuine and agree with the chain: one that does not is evidence, kept for
+    /// verify to name.
+    fn prune_checkpoints(&self, conn: &Connection, device: &str, newest: u64) -> Result<()> {
+        for old in store::checkpoints_of(conn, device)? {
+            if old.size >= newest {
                 continue;
             }
             let old_hash = hash32(&old.hash);
-            let text = checkpoint_text(self.profile, self.device, old.size, &old_hash, old.at);
+            let text = checkpoint_text(self.profile, device, old.size, &old_hash, old.at);
             let genuine = self.identity.verify_own(text.as_bytes(), &old.signature);
             let agrees =
-                store::audit_hash_at(conn, self.device, old.size)?.is_some_and(|h| h == old.hash);
+                store::audit_hash_at(conn, device, old.size)?.is_some_and(|h| h == old.hash);
             if genuine && agrees {
-                store::drop_checkpoint(conn, self.device, old.size)?;
+                store::drop_checkpoint(conn, device, old.size)?;
             }
         }
         Ok(())
     }
+
+    /// Takes in an entry of another device from the sync server. An entry this device already
+    /// holds with other content is a fork (one of the two copies was rewritten): it is not
+    /// stored, and the answer says so.
+    pub(crate) fn receive_entry(&self, conn: &Connection, row: &AuditRow) -> Result<Received> {
+        match store::audit_entry(conn, &row.device, row.seq)? {
+            Some(held)
+                if held.entry == row.entry && held.hash == row.hash && held.mac == row.mac =>
+            {
+                Ok(Received::Known)
+            }
+            Some(_) => Ok(Received::Differs),
+            None => {
+                store::add_received_audit(conn, row)?;
+                Ok(Received::New)
+            }
+        }
+    }
+
+    /// Takes in another device's checkpoint from the sync server: kept beside the ones held, the
+    /// older ones it vouches for dropped.
+    pub(crate) fn receive_checkpoint(&self, conn: &Connection, c: &CheckpointRow) -> Result<()> {
+        store::add_checkpoint(conn, c)?;
+        self.prune_checkpoints(conn, &c.device, c.size)
+    }
+}
+
+/// What became of an entry received from the sync server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// Stored.
+    New,
+    /// Already held, the same.
+    Known,
+    /// Already held with other content: not stored.
+    Differs,
 }
 
 /// The signed text of a checkpoint, in the form of a C2SP `tlog-checkpoint` body: an origin line

@@ -22,6 +22,9 @@ pub enum ProblemKind {
     Reordered,
     /// Positions are missing from the middle of a chain.
     Removed,
+    /// A genuine entry that chains from another entry than the one held before it: the log forked
+    /// (an entry before it was rewritten, here or on the device that wrote it).
+    Forked,
     /// The chain ends before a signed checkpoint says it does.
     Truncated,
     /// A chain hash is not vouched for by the audit key (the chain was rewritten).
@@ -203,6 +206,15 @@ fn check_entry(
                 row.seq,
                 ProblemKind::Modified,
                 format!("entry {} was modified (it does not open)", row.seq),
+            ),
+            Some(_) if computed != stored && row.seq == chain.next && mac_ok => problem(
+                row.seq,
+                ProblemKind::Forked,
+                format!(
+                    "entry {} is genuine but chains from another entry {} than the one held here: the log forked",
+                    row.seq,
+                    row.seq - 1
+                ),
             ),
             Some(_) if computed != stored && row.seq == chain.next => problem(
                 row.seq,

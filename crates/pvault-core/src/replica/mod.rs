@@ -3,10 +3,14 @@
 //!
 //! - [`item`]: the sealed sync item, a row in transit whose envelopes are the row's own, with what
 //!   the server must not see sealed beside them;
+//! - [`audit`]: audit log entries and checkpoints in transit;
 //! - [`apply`]: storing versions from elsewhere as they are, decrypting versions for conflict
 //!   resolution, and writing a resolution's outcome.
 
 mod apply;
+mod audit;
 mod item;
+
+pub(crate) use audit::{AuditItem, is_audit_item};
 
 pub(crate) use item::item_is_tombstone;

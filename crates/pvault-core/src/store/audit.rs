@@ -35,6 +35,63 @@ pub(crate) fn audit_head(conn: &Connection, device: &str) -> Result<Option<(u64,
         .optional()?)
 }
 
+/// Up to `limit` entries of `device` not yet sent to the sync server, oldest first.
+pub(crate) fn unsynced_audit(
+    conn: &Connection,
+    device: &str,
+    limit: usize,
+) -> Result<Vec<AuditRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, seq, entry, hash, mac FROM audit_log
+         WHERE device = ?1 AND synced = 0 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![device, limit as i64], |r| {
+        Ok(AuditRow {
+            device: r.get(0)?,
+            seq: r.get::<_, i64>(1)? as u64,
+            entry: r.get(2)?,
+            hash: r.get(3)?,
+            mac: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks an entry as held by the sync server.
+pub(crate) fn mark_audit_synced(conn: &Connection, device: &str, seq: u64) -> Result<()> {
+    conn.prepare_cached("UPDATE audit_log SET synced = 1 WHERE device = ?1 AND seq = ?2")?
+        .execute(params![device, seq as i64])?;
+    Ok(())
+}
+
+/// One entry, if present.
+pub(crate) fn audit_entry(conn: &Connection, device: &str, seq: u64) -> Result<Option<AuditRow>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
+             FROM audit_log WHERE device = ?1 AND seq = ?2",
+        )?
+        .query_row(params![device, seq as i64], |r| {
+            Ok(AuditRow {
+                device: r.get(0)?,
+                seq: r.get::<_, i64>(1)? as u64,
+                entry: r.get(2)?,
+                hash: r.get(3)?,
+                mac: r.get(4)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Stores an entry received from the sync server (already there: synced).
+pub(crate) fn add_received_audit(conn: &Connection, row: &AuditRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (device, seq, entry, hash, mac, synced) VALUES (?1, ?2, ?3, ?4, ?5, 1)",
+    )?
+    .execute(params![row.device, row.seq as i64, row.entry, row.hash, row.mac])?;
+    Ok(())
+}
+
 /// Appends an entry. Fails if the position is taken.
 pub(crate) fn add_audit(conn: &Connection, row: &AuditRow) -> Result<()> {
     conn.prepare_cached(

@@ -28,6 +28,9 @@ pub(crate) const SYNC_PULLED_HASH: &str = "sync/pulled_hash";
 pub(crate) const SYNC_BUNDLE_HASH: &str = "sync/bundle_hash";
 /// `meta` key of the time of the last completed sync (Unix ms).
 pub(crate) const SYNC_LAST_SYNC: &str = "sync/last_sync";
+/// Size of this device's audit checkpoint last published, and the server sequence it got.
+pub(crate) const SYNC_AUDIT_CHECKPOINT: &str = "sync/audit_checkpoint";
+pub(crate) const SYNC_AUDIT_CHECKPOINT_SEQ: &str = "sync/audit_checkpoint_seq";
 
 pub(crate) fn now_ms() -> i64 {
     pvault_model::hlc::wall_ms() as i64

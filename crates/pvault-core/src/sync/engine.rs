@@ -21,7 +21,7 @@ use pvault_model::Policy;
 use pvault_model::resolve::{self, Context, Decision};
 
 /// Rows per push request.
-const PUSH_ITEMS: usize = 2000;
+pub(super) const PUSH_ITEMS: usize = 2000;
 /// Bytes of sealed rows per push request (the server's default limit is 32 MiB).
 const PUSH_BYTES: usize = 8 << 20;
 /// Changes per pull page.
@@ -48,6 +48,12 @@ pub(crate) struct Engine<'a> {
     /// Records this sync pushed, with the sequence numbers the server gave them: the pull that
     /// follows skips decrypting them (it still chains them).
     pub pushed: HashMap<[u8; 16], u64>,
+}
+
+/// A pulled change opened: a record row and its id, or an audit item.
+enum Opened<'p> {
+    Row(&'p pvault_proto::batch::Change, Row, String),
+    Audit(crate::replica::AuditItem),
 }
 
 impl<'a> Engine<'a> {
@@ -86,6 +92,7 @@ impl<'a> Engine<'a> {
         for round in 1..=MAX_ROUNDS {
             self.report.rounds = round;
             self.push_all(progress)?;
+            self.push_audit()?;
             self.pull_all(progress)?;
             if store::dirty_count(self.vault.conn())? == 0 {
                 break;
@@ -146,8 +153,8 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn push_batch(&mut self, batch: Vec<(DirtyRow, PushItem)>) -> Result<()> {
-        let (rows, items): (Vec<DirtyRow>, Vec<PushItem>) = batch.into_iter().unzip();
+    /// Sends one push request and reads the server's answer.
+    pub(super) fn send_push(&self, items: Vec<PushItem>) -> Result<PushResult> {
         let body = PushRequest { items }.encode();
         let answer = self.server.send(
             "POST",
@@ -156,7 +163,12 @@ impl<'a> Engine<'a> {
             CONTENT_TYPE,
             Some(&self.signer),
         )?;
-        let result = PushResult::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))?;
+        PushResult::decode(&answer).map_err(|e| Error::Protocol(e.to_string()))
+    }
+
+    fn push_batch(&mut self, batch: Vec<(DirtyRow, PushItem)>) -> Result<()> {
+        let (rows, items): (Vec<DirtyRow>, Vec<PushItem>) = batch.into_iter().unzip();
+        let result = self.send_push(items)?;
         let by_rid: HashMap<[u8; 16], &DirtyRow> = rows.iter().map(|d| (d.row.rid, d)).collect();
         let conn = self.vault.conn();
         let tx = WriteTx::begin(conn)?;
@@ -250,13 +262,30 @@ impl<'a> Engine<'a> {
                 continue;
             }
             if let Some(blob) = &c.blob {
+                if crate::replica::is_audit_item(blob) {
+                    opened.push(Opened::Audit(self.vault.open_audit_item(&c.rid, blob)?));
+                    continue;
+                }
                 let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
-                opened.push((c, row, id));
+                opened.push(Opened::Row(c, row, id));
             }
         }
         let tx = WriteTx::begin(conn)?;
-        let newest = opened.iter().map(|(_, row, _)| row.revision).max();
-        for (c, row, id) in opened {
+        let newest = opened
+            .iter()
+            .filter_map(|o| match o {
+                Opened::Row(_, row, _) => Some(row.revision),
+                Opened::Audit(_) => None,
+            })
+            .max();
+        for o in opened {
+            let (c, row, id) = match o {
+                Opened::Row(c, row, id) => (c, row, id),
+                Opened::Audit(item) => {
+                    self.apply_audit_item(&tx, item)?;
+                    continue;
+                }
+            };
             match store::sync_seq_of(&tx, &row.collection, &row.rid)? {
                 Some((seq, _)) if seq >= c.seq => continue,
                 Some((_, true)) => {

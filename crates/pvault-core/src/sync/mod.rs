@@ -9,6 +9,7 @@
 //!   sync did. A version a resolution set aside is kept sealed in the history and can be restored.
 
 mod account;
+mod audit;
 mod bundle;
 mod conflicts;
 mod device;

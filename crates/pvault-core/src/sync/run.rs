@@ -28,14 +28,18 @@ pub fn sync(
             Ok(()) => {
                 let report = engine.report.clone();
                 drop(engine);
-                vault.record_now(
-                    Event::new(EventKind::Synced)
-                        .with("pushed", report.pushed)
-                        .with("pulled", report.pulled)
-                        .with("conflicts", report.conflicts)
-                        .with("kept_for_user", report.kept_for_user)
-                        .with("head_seq", report.head_seq),
-                )?;
+                // Only a sync that moved records is an event: one that moved only audit entries
+                // would otherwise make the devices' background syncs answer each other forever.
+                if report.pushed + report.pulled + report.conflicts > 0 {
+                    vault.record_now(
+                        Event::new(EventKind::Synced)
+                            .with("pushed", report.pushed)
+                            .with("pulled", report.pulled)
+                            .with("conflicts", report.conflicts)
+                            .with("kept_for_user", report.kept_for_user)
+                            .with("head_seq", report.head_seq),
+                    )?;
+                }
                 return Ok(report);
             }
             Err(Error::UnknownEpoch(id)) if !adopted => {

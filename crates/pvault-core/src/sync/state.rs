@@ -39,6 +39,12 @@ pub struct SyncReport {
     pub pending: u64,
     /// Push/pull rounds.
     pub rounds: u32,
+    /// Audit log entries sent (this device's) and received (the other devices').
+    #[serde(default)]
+    pub audit_pushed: u64,
+    /// Audit log entries received from other devices.
+    #[serde(default)]
+    pub audit_pulled: u64,
 }
 
 /// Sync state of a profile.

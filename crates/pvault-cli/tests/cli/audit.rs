@@ -1,0 +1,127 @@
+//! `pvault audit` and `pvault audit verify`, run as a user would, against real store files.
+
+use serde_json::{Value, json};
+
+use crate::cli_support::Home;
+
+fn kinds(listing: &Value) -> Vec<String> {
+    listing["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["kind"].as_str().expect("kind").to_string())
+        .collect()
+}
+
+#[test]
+fn the_audit_log_lists_what_happened_and_verify_names_tampering() {
+    let home = Home::new();
+    let p = home.create("alice", "standard");
+    home.put("alice", "notes", "n1", &json!({"text": "one"}));
+    home.put("alice", "notes", "n2", &json!({"text": "two"}));
+    home.cmd(&["rm", "notes", "n1"]).ok();
+    home.cmd(&["list", "notes"])
+        .password("not the password")
+        .run();
+
+    let all = home.cmd(&["audit"]).ok_json();
+    let got = kinds(&all);
+    for want in [
+        "profile_created",
+        "unlocked",
+        "records_written",
+        "record_deleted",
+        "unlock_failed",
+    ] {
+        assert!(got.iter().any(|k| k == want), "{want} missing: {got:?}");
+    }
+    let deleted = home.cmd(&["audit", "--kind", "record_deleted"]).ok_json();
+    assert_eq!(kinds(&deleted), vec!["record_deleted"]);
+    assert_eq!(deleted["entries"][0]["detail"]["id"], "n1");
+    let text = home.cmd(&["audit", "--since", "1d"]).ok();
+    assert!(text.stdout.contains("record_deleted"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("collection=notes id=n1"),
+        "{}",
+        text.stdout
+    );
+    let future = home.cmd(&["audit", "--since", "2999-01-01"]).ok();
+    assert!(
+        future.stdout.contains("no audit entries match"),
+        "{}",
+        future.stdout
+    );
+
+    // Bad filters are named, and nothing is listed.
+    home.cmd(&["audit", "--kind", "bogus"])
+        .run()
+        .error_line(&["unknown audit event kind 'bogus'", "unlock_failed"]);
+    home.cmd(&["audit", "--since", "yesterday"])
+        .run()
+        .error_line(&["--since", "yesterday", "7d"]);
+
+    let ok = home.cmd(&["audit", "verify"]).ok();
+    assert!(ok.stdout.contains("no problems"), "{}", ok.stdout);
+
+    // One byte of entry 3 changed on disk: named, with its position, exit code 3.
+    let db = home.db(&p.id);
+    let (device, entry): (String, Vec<u8>) = db
+        .query_row(
+            "SELECT device, entry FROM audit_log WHERE seq = 3",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("entry 3");
+    let mut bad = entry.clone();
+    bad[30] ^= 0x40;
+    db.execute(
+        "UPDATE audit_log SET entry = ?1 WHERE seq = 3",
+        rusqlite::params![bad],
+    )
+    .expect("tamper");
+    let out = home.cmd(&["audit", "verify"]).run().code(3);
+    out.assert_mentions(
+        &out.stdout,
+        &[&format!("device {device} entry 3"), "modified"],
+    );
+    out.assert_mentions(&out.stderr, &["1 problem", "entry 3"]);
+    let json_out = home.cmd(&["--json", "audit", "verify"]).run().code(3);
+    let report: Value = serde_json::from_str(&json_out.stdout).expect("json report");
+    assert_eq!(report["problems"][0]["seq"], 3, "{report}");
+    assert_eq!(report["problems"][0]["kind"], "modified", "{report}");
+    // The listing still shows the rest, and says one entry does not open.
+    let listed = home.cmd(&["audit"]).ok();
+    assert!(
+        listed.stdout.contains("1 entry could not be opened"),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn a_read_only_store_still_reads_but_refuses_writes_it_cannot_audit() {
+    let home = Home::new();
+    let p = home.create("alice", "standard");
+    home.put("alice", "notes", "n1", &json!({"text": "one"}));
+    // The audit log refuses every new entry, as a full disk would.
+    home.db(&p.id)
+        .execute_batch(
+            "CREATE TRIGGER full BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .expect("trigger");
+    let before = home.snapshot();
+    let got = home.cmd(&["get", "notes", "n1"]).ok_json();
+    assert_eq!(got["data"]["text"], "one");
+    home.cmd(&["put", "notes", "--id", "n2", "--data", r#"{"text":"two"}"#])
+        .run()
+        .error_line(&[
+            "audit log cannot be written",
+            "disk is full",
+            "nothing was changed",
+        ]);
+    home.cmd(&["rm", "notes", "n1"])
+        .run()
+        .error_line(&["audit log cannot be written", "nothing was changed"]);
+    home.snapshot()
+        .assert_same(&before, "writes refused while the audit log is full");
+}
