@@ -91,7 +91,12 @@ impl Vault {
     }
 
     pub(crate) fn store_key_file(&mut self, file: KeyFile, keys: UnlockedKeys) -> Result<()> {
-        fsutil::write_atomic(&self.dir.join(crate::home::KEY_FILE), &file.encode())?;
+        {
+            // Serialized with the checksum upgrade after an unlock (`profile/`), which must not
+            // write an older file over this one.
+            let _lock = crate::home::lock_key_file(&self.dir)?;
+            fsutil::write_atomic(&self.dir.join(crate::home::KEY_FILE), &file.encode())?;
+        }
         self.key_file = file;
         self.keys = keys;
         self.naming = self.keys.naming_key();
