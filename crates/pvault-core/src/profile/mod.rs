@@ -393,8 +393,8 @@ impl Pvault {
         }
         let dir = self.dir(&summary);
         {
-            // So that no key-file write of another process lands between the shred and the removal
-            // (best effort: a directory already gone has no lock to take).
+            // So that another process adding the checksum, which read the file before the shred,
+            // cannot write it back after (best effort: a directory already gone has no lock).
             let _lock = lock_key_file(&dir).ok();
             fsutil::shred(&dir.join(KEY_FILE))?;
             fsutil::sync_dir(&dir)?;

@@ -344,12 +344,14 @@ impl KeyFile {
     /// "pvault/v1/keyfile-checksum" | format | version (u64) | profile_id
     /// | kdf.alg | kdf.m_kib (u32) | kdf.t (u32) | kdf.p (u32) | kdf.salt
     /// | 0x00 (secret_key null) or 0x01 | secret_key
-    /// | current_key_id (u32) | number of epochs (u32) | per epoch, in file order: key_id (u32) | wrapped_root
+    /// | current_key_id (u32) | number of epochs (u32)
+    /// | per epoch, in file order: key_id (u32) | wrapped_root
     /// | naming_key | identity.ed25519_public | identity.x25519_public | identity.wrapped_secret
     /// ```
     ///
     /// Integers are big-endian; strings are their UTF-8 bytes exactly as stored (the base64 and hex
-    /// text, not the bytes it encodes). Written as 64 lower-case hex digits (`docs/format.md`, §3).
+    /// text, not the bytes it encodes). Written as 64 lower-case hex digits (`docs/format.md`,
+    /// §3.0).
     pub fn checksum(&self) -> [u8; 32] {
         let u32_be = |v: u32| v.to_be_bytes();
         let mut h = ChainHasher::new()
