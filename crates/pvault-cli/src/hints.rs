@@ -16,6 +16,9 @@ fn next_step(code: &str, profile: Option<&str>) -> Option<String> {
         }
         "key_exhausted" => ": run `pvault profile rotate-keys`",
         "rotation_incomplete" => "; run `pvault verify`",
+        "key_file_damaged" => {
+            " (to join in another home: `pvault --home DIR sync join --server URL --username NAME`)"
+        }
         "locked" => {
             return Some(format!(
                 ": run `pvault profile unlock {}`, or give the password (prompt, --password-file, PVAULT_PASSWORD)",

@@ -145,6 +145,20 @@ pub enum Error {
         /// Version supported.
         supported: i64,
     },
+    /// A key file that is damaged: it does not decode, its checksum does not match, or its keys open
+    /// only in part. Never a wrong password, and never counted as a failed unlock.
+    #[error(
+        "the key file of profile '{profile}' ({}) is damaged: {reason}. This is not a wrong password, and no failed unlock was counted. Restore the file from a backup or from another device of this profile, or join the profile again through sync",
+        path.display()
+    )]
+    KeyFileDamaged {
+        /// Profile name.
+        profile: String,
+        /// The key file.
+        path: PathBuf,
+        /// Which check failed (never a secret).
+        reason: String,
+    },
     /// Profile files that do not belong together.
     #[error("profile store {0} is damaged or belongs to another profile")]
     StoreMismatch(PathBuf),
@@ -344,6 +358,7 @@ impl Error {
             Error::ClassificationTooLow { .. } => "classification_too_low",
             Error::Tampered { .. } => "tampered",
             Error::NewerFormat { .. } => "newer_format",
+            Error::KeyFileDamaged { .. } => "key_file_damaged",
             Error::StoreMismatch(_) => "store_mismatch",
             Error::ConfirmationMismatch(_) => "confirmation_mismatch",
             Error::KeyExhausted(_) => "key_exhausted",
@@ -400,6 +415,7 @@ impl Error {
             Error::ClassificationTooLow { .. } => ErrorKind::BadInput,
             Error::Tampered { .. } => ErrorKind::Damaged,
             Error::NewerFormat { .. } => ErrorKind::NewerFormat,
+            Error::KeyFileDamaged { .. } => ErrorKind::Damaged,
             Error::StoreMismatch(_) => ErrorKind::Damaged,
             Error::ConfirmationMismatch(_) => ErrorKind::BadInput,
             Error::KeyExhausted(_) => ErrorKind::NeedsRotation,
@@ -444,6 +460,7 @@ impl Error {
             | Error::WrongPasswordOrSecretKey { profile: p, .. }
             | Error::TooManyAttempts { profile: p, .. }
             | Error::LockedOut { profile: p, .. }
+            | Error::KeyFileDamaged { profile: p, .. }
             | Error::SyncAlreadySetUp { profile: p, .. } => Some(p),
             _ => None,
         }
@@ -552,6 +569,11 @@ mod tests {
                 server: "http://s".into(),
             },
             Error::InvalidDeviceId("x".into()),
+            Error::KeyFileDamaged {
+                profile: "a".into(),
+                path: "/h/key.json".into(),
+                reason: "the checksum does not match the file's contents".into(),
+            },
         ];
         for e in samples {
             let text = e.to_string();
@@ -580,6 +602,14 @@ mod tests {
             id: "i".into(),
         };
         assert!(tampered.is_damaged() && !tampered.is_wrong_password());
+        let key_file = Error::KeyFileDamaged {
+            profile: "alice".into(),
+            path: "/h/key.json".into(),
+            reason: "r".into(),
+        };
+        assert!(key_file.is_damaged() && !key_file.is_wrong_password());
+        assert_eq!(key_file.code(), "key_file_damaged");
+        assert_eq!(key_file.profile(), Some("alice"));
         assert!(
             Error::NotFound {
                 collection: "c".into(),

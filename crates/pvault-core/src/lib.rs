@@ -58,7 +58,7 @@ pub use error::{Error, ErrorKind, Result};
 
 // Profiles
 pub use home::{Home, ProfileSettings, ProfileSummary, validate_profile_name};
-pub use profile::{CreatedProfile, Credentials, NewProfile, ProfileDetails, Pvault};
+pub use profile::{CreatedProfile, Credentials, KeyDetails, NewProfile, ProfileDetails, Pvault};
 pub use pvault_model::{AttemptPolicy, SecurityLevel, models};
 
 // Sessions (the agent's state)

@@ -511,3 +511,203 @@ fn updates_keep_classification_and_refuse_lowering_below_minimum() {
         .unwrap_err();
     assert!(matches!(err, Error::ClassificationTooLow { .. }), "{err}");
 }
+
+/// The key file of a profile.
+fn key_path(pv: &Pvault, name: &str) -> PathBuf {
+    pv.home()
+        .profile_dir(&pv.home().profile(name).unwrap().id)
+        .join("key.json")
+}
+
+/// Rewrites a key file as pvault 0.1 wrote it (no checksum).
+fn strip_checksum(path: &Path) -> Vec<u8> {
+    let file = pvault_crypto::KeyFile::decode(&std::fs::read(path).unwrap()).unwrap();
+    let old = file.encode_without_checksum();
+    std::fs::write(path, &old).unwrap();
+    old
+}
+
+/// Flips the lowest bit of the first digit inside the value of `member` (it stays valid base64).
+fn flip_in(bytes: &[u8], member: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    let start = text.find(&format!("\"{member}\": \"")).unwrap() + member.len() + 5;
+    let at = (start..bytes.len())
+        .find(|&i| bytes[i].is_ascii_digit())
+        .unwrap();
+    let mut out = bytes.to_vec();
+    out[at] ^= 1;
+    out
+}
+
+#[track_caller]
+fn assert_key_file_damaged<T>(r: pvault_core::Result<T>, words: &[&str]) {
+    match r {
+        Err(e @ Error::KeyFileDamaged { .. }) => {
+            assert!(e.is_damaged() && !e.is_wrong_password());
+            let text = e.to_string();
+            for w in words {
+                assert!(text.contains(w), "{w:?} not in {text}");
+            }
+        }
+        Err(e) => panic!("expected KeyFileDamaged, got {e:?}"),
+        Ok(_) => panic!("expected KeyFileDamaged, got success"),
+    }
+}
+
+#[test]
+fn a_damaged_key_file_is_reported_as_damage_and_counts_no_failed_attempt() {
+    let f = fixture();
+    let mut a = create(&f.pv, "alice", "pw");
+    put(&mut a, "research", "r", note("kept"));
+    drop(a);
+    let path = key_path(&f.pv, "alice");
+    let good = std::fs::read(&path).unwrap();
+    let creds = Credentials::password("pw");
+    for member in ["salt", "wrapped_root", "naming_key", "wrapped_secret"] {
+        std::fs::write(&path, flip_in(&good, member)).unwrap();
+        for _ in 0..3 {
+            assert_key_file_damaged(
+                f.pv.unlock(Some("alice"), &creds),
+                &["alice", "key.json", "checksum", "not a wrong password"],
+            );
+            assert_key_file_damaged(f.pv.unlock_for_transfer(Some("alice"), &creds), &[]);
+            assert_key_file_damaged(f.pv.reauth_proof("alice", &creds, &[0; 32]), &[]);
+        }
+        let shown = f.pv.details(Some("alice")).unwrap();
+        assert_eq!(shown.failed_attempts, 0, "{member}");
+        assert!(shown.keys.is_none());
+        assert!(
+            shown
+                .key_file_damaged
+                .as_deref()
+                .unwrap()
+                .contains("checksum"),
+            "{shown:?}"
+        );
+        assert!(shown.key_file_error().unwrap().is_damaged());
+        // A wrong password on a damaged file is reported as damage too: nothing is derived.
+        assert_key_file_damaged(
+            f.pv.unlock(Some("alice"), &Credentials::password("wrong")),
+            &[],
+        );
+        assert_eq!(f.pv.details(Some("alice")).unwrap().failed_attempts, 0);
+    }
+    std::fs::write(&path, &good).unwrap();
+    let a = f.pv.unlock(Some("alice"), &creds).unwrap();
+    assert_eq!(a.get("research", "r").unwrap().data["body"], "kept");
+    assert!(
+        f.pv.details(Some("alice"))
+            .unwrap()
+            .key_file_damaged
+            .is_none()
+    );
+}
+
+#[test]
+fn without_a_checksum_wraps_that_do_not_open_under_the_right_password_are_damage() {
+    let f = fixture();
+    drop(create(&f.pv, "alice", "pw"));
+    let path = key_path(&f.pv, "alice");
+    let old = strip_checksum(&path);
+    for member in ["wrapped_root", "naming_key", "wrapped_secret"] {
+        std::fs::write(&path, flip_in(&old, member)).unwrap();
+        assert_key_file_damaged(
+            f.pv.unlock(Some("alice"), &Credentials::password("pw")),
+            &["alice", "open"],
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            flip_in(&old, member),
+            "a damaged file is not rewritten"
+        );
+    }
+    assert_eq!(f.pv.details(Some("alice")).unwrap().failed_attempts, 0);
+    // A wrong password is still one.
+    std::fs::write(&path, &old).unwrap();
+    assert!(matches!(
+        f.pv.unlock(Some("alice"), &Credentials::password("wrong")),
+        Err(Error::WrongPassword { .. })
+    ));
+    assert_eq!(f.pv.details(Some("alice")).unwrap().failed_attempts, 1);
+}
+
+#[test]
+fn a_key_file_without_checksum_gets_one_at_the_next_successful_unlock() {
+    let f = fixture();
+    let mut a = create(&f.pv, "alice", "pw");
+    put(&mut a, "research", "r", note("kept"));
+    drop(a);
+    let path = key_path(&f.pv, "alice");
+    let old = strip_checksum(&path);
+    let decoded = pvault_crypto::KeyFile::decode(&old).unwrap();
+    assert!(!decoded.has_checksum());
+
+    // A failed unlock writes nothing.
+    assert!(
+        f.pv.unlock(Some("alice"), &Credentials::password("wrong"))
+            .is_err()
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), old);
+
+    // The upgrade cannot be written (its lock is a directory): the unlock still succeeds and the
+    // file is left as it was.
+    let lock = path.with_file_name("key.lock");
+    std::fs::create_dir(&lock).unwrap();
+    let a =
+        f.pv.unlock(Some("alice"), &Credentials::password("pw"))
+            .unwrap();
+    assert_eq!(a.get("research", "r").unwrap().data["body"], "kept");
+    drop(a);
+    assert_eq!(std::fs::read(&path).unwrap(), old);
+    std::fs::remove_dir(&lock).unwrap();
+
+    // Now it is written: the same key file, with a checksum.
+    let a =
+        f.pv.unlock(Some("alice"), &Credentials::password("pw"))
+            .unwrap();
+    drop(a);
+    let new = std::fs::read(&path).unwrap();
+    let upgraded = pvault_crypto::KeyFile::decode(&new).unwrap();
+    assert!(upgraded.has_checksum());
+    assert_eq!(upgraded, decoded, "nothing but the checksum changed");
+    assert_eq!(new, decoded.encode());
+    let a =
+        f.pv.unlock(Some("alice"), &Credentials::password("pw"))
+            .unwrap();
+    assert_eq!(a.get("research", "r").unwrap().data["body"], "kept");
+    drop(a);
+    assert_eq!(std::fs::read(&path).unwrap(), new, "written once");
+    // Its damage is now caught by the checksum.
+    std::fs::write(&path, flip_in(&new, "salt")).unwrap();
+    assert_key_file_damaged(
+        f.pv.unlock(Some("alice"), &Credentials::password("pw")),
+        &["checksum"],
+    );
+}
+
+#[test]
+fn a_password_change_writes_the_checksum() {
+    let f = fixture();
+    let mut a = create(&f.pv, "alice", "pw");
+    drop(a);
+    let path = key_path(&f.pv, "alice");
+    strip_checksum(&path);
+    // Opened with the upgrade out of the way, so the password change is what writes it.
+    let lock = path.with_file_name("key.lock");
+    std::fs::create_dir(&lock).unwrap();
+    a =
+        f.pv.unlock(Some("alice"), &Credentials::password("pw"))
+            .unwrap();
+    std::fs::remove_dir(&lock).unwrap();
+    assert!(
+        !pvault_crypto::KeyFile::decode(&std::fs::read(&path).unwrap())
+            .unwrap()
+            .has_checksum()
+    );
+    a.change_password(b"new").unwrap();
+    assert!(
+        pvault_crypto::KeyFile::decode(&std::fs::read(&path).unwrap())
+            .unwrap()
+            .has_checksum()
+    );
+}

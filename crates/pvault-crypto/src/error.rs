@@ -38,6 +38,11 @@ pub enum CryptoError {
     /// A key file that does not decode.
     #[error("invalid key file: {0}")]
     InvalidKeyFile(String),
+    /// A key file that decodes but does not check out: its checksum does not match its contents,
+    /// its KDF parameters are outside the accepted range, or the KEK opens some of its wrapped keys
+    /// but not others. Never a wrong password, and it names only which check failed.
+    #[error("the key file is damaged: {0}")]
+    KeyFileDamaged(String),
     /// A key file written by a newer pvault.
     #[error(
         "key file format version {0} is newer than this pvault understands (1); upgrade pvault"

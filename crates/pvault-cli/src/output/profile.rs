@@ -220,33 +220,43 @@ impl Show for Details {
 
     fn text(&self) -> String {
         let (d, s) = (&self.0, &self.0.summary);
-        [
+        let mut lines = vec![
             format!("name:            {}", s.name),
             format!("display name:    {}", s.display_name),
             format!("id:              {}", s.id),
             format!("security level:  {}", s.security),
             format!("created:         {}", s.created),
-            format!(
-                "key epochs:      {:?} (current {})",
-                d.key_ids, d.current_key_id
-            ),
-            format!(
-                "KDF:             Argon2id m={} KiB t={} p={}",
-                d.kdf.m_kib, d.kdf.t, d.kdf.p
-            ),
-            format!(
-                "Secret Key:      {}",
-                if d.secret_key_on_device {
-                    "kept on this device (wrapped)"
-                } else {
-                    "typed at every unlock"
-                }
-            ),
-            format!("identity:        ed25519 {}", d.identity),
+        ];
+        match (&d.keys, &d.key_file_damaged) {
+            (Some(k), _) => lines.extend([
+                format!(
+                    "key epochs:      {:?} (current {})",
+                    k.key_ids, k.current_key_id
+                ),
+                format!(
+                    "KDF:             Argon2id m={} KiB t={} p={}",
+                    k.kdf.m_kib, k.kdf.t, k.kdf.p
+                ),
+                format!(
+                    "Secret Key:      {}",
+                    if k.secret_key_on_device {
+                        "kept on this device (wrapped)"
+                    } else {
+                        "typed at every unlock"
+                    }
+                ),
+                format!("identity:        ed25519 {}", k.identity),
+            ]),
+            (None, reason) => lines.push(format!(
+                "key file:        DAMAGED ({})",
+                reason.as_deref().unwrap_or("unreadable")
+            )),
+        }
+        lines.extend([
             format!("failed unlocks:  {}", d.failed_attempts),
             format!("directory:       {}", d.dir.display()),
-        ]
-        .join("\n")
+        ]);
+        lines.join("\n")
     }
 }
 

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::cli_support::{
-    Home, Output, PASSWORD, Profile, count, find, now_secs, revision, row_by_revision,
+    Home, Output, PASSWORD, Profile, contains, count, find, now_secs, revision, row_by_revision,
     unique_marker,
 };
 
@@ -569,6 +569,110 @@ fn files_from_a_newer_pvault_are_refused() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .expect("user_version");
     assert_eq!(version, 99, "the store was not migrated or rewritten");
+}
+
+/// Flips the lowest bit of the first digit inside the string value of `member` (the text stays
+/// valid base64, so only the checksum can tell).
+fn flip_digit_in(bytes: &[u8], member: &str) -> Vec<u8> {
+    let needle = format!("\"{member}\": \"");
+    let start = find(bytes, needle.as_bytes()).expect("member") + needle.len();
+    let at = (start..bytes.len())
+        .find(|&i| bytes[i].is_ascii_digit())
+        .expect("a digit");
+    let mut out = bytes.to_vec();
+    out[at] ^= 1;
+    out
+}
+
+#[test]
+fn a_damaged_key_file_is_reported_as_damage_and_never_counted_or_locked_out() {
+    let (home, p) = populated();
+    let key_path = home.profile_dir(&p.id).join("key.json");
+    let good = std::fs::read(&key_path).expect("key.json");
+    assert!(
+        contains(&good, b"\"checksum\""),
+        "a new key file has a checksum"
+    );
+    let damaged = flip_digit_in(&good, "salt");
+    std::fs::write(&key_path, &damaged).expect("write");
+    let words = [
+        "alice",
+        "key.json",
+        "damaged",
+        "checksum",
+        "not a wrong password",
+        "no failed unlock was counted",
+        "backup",
+    ];
+    // Ten tries, more than the free failures of the standard level: never a delay, never a lockout.
+    for round in 0..10 {
+        let args: &[&str] = match round % 3 {
+            0 => &["profile", "unlock"],
+            1 => &["get", "notes", "n1"],
+            _ => &["list", "notes"],
+        };
+        let out = home.cmd(args).run();
+        out.error_line(&words);
+        out.assert_not_shown(PASSWORD);
+        let shown = home.cmd(&["--json", "profile", "show"]).no_password().run();
+        let details = shown.code(3).json();
+        assert_eq!(details["failed_attempts"], 0, "round {round}: {details}");
+        assert!(
+            details["key_file_damaged"]
+                .as_str()
+                .is_some_and(|r| r.contains("checksum")),
+            "{details}"
+        );
+        assert!(details.get("kdf").is_none(), "{details}");
+    }
+    // A wrong password on the damaged file: damage as well (nothing is derived, nothing counted).
+    home.cmd(&["get", "notes", "n1"])
+        .password("wrong password 123")
+        .run()
+        .error_line(&["damaged"]);
+    assert_eq!(home.attempts(&p.id)["failures"], 0);
+    // Shown as text too, with exit code 3 and the same message on stderr.
+    let text = home.cmd(&["profile", "show"]).no_password().run().code(3);
+    assert!(
+        text.stdout.contains("key file:        DAMAGED")
+            && text.stdout.contains("failed unlocks:  0"),
+        "{}",
+        text.stdout
+    );
+    text.assert_mentions(&text.stderr, &words);
+    assert_eq!(
+        std::fs::read(&key_path).expect("key.json"),
+        damaged,
+        "a damaged key file is left as it is"
+    );
+
+    // Put back from a backup, it opens at once: no delay was ever earned.
+    std::fs::write(&key_path, &good).expect("restore");
+    let n1 = home.cmd(&["get", "notes", "n1"]).ok_json();
+    assert_eq!(n1["data"]["text"], "one");
+    let shown = home.cmd(&["profile", "show"]).no_password().ok_json();
+    assert_eq!(shown["failed_attempts"], 0);
+    assert!(shown.get("key_file_damaged").is_none(), "{shown}");
+
+    // Damage in a wrapped key or the KDF parameters reads the same way.
+    for damaged in [
+        flip_digit_in(&good, "wrapped_root"),
+        flip_digit_in(&good, "naming_key"),
+        flip_digit_in(&good, "wrapped_secret"),
+        String::from_utf8(good.clone())
+            .expect("UTF-8")
+            .replacen("\"t\": 3", "\"t\": 2", 1)
+            .into_bytes(),
+    ] {
+        assert_ne!(damaged, good);
+        std::fs::write(&key_path, &damaged).expect("write");
+        home.cmd(&["get", "notes", "n1"])
+            .run()
+            .error_line(&["damaged", "checksum"]);
+    }
+    assert_eq!(home.attempts(&p.id)["failures"], 0);
+    std::fs::write(&key_path, &good).expect("restore");
+    home.cmd(&["get", "notes", "n1"]).ok();
 }
 
 #[test]

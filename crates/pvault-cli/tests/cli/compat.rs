@@ -7,7 +7,11 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::cli_support::{Home, PASSWORD};
+use crate::cli_support::{Home, PASSWORD, contains};
+
+/// Profile ids in the fixture's registry.
+const ALICE: &str = "60effc3c0e1350bee44c5cc7697edecb";
+const BOB: &str = "087b296369a85e6e63023c742b42be07";
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -33,6 +37,10 @@ fn old_home() -> Home {
 #[test]
 fn a_home_written_by_pvault_0_1_opens_reads_verifies_and_takes_writes() {
     let home = old_home();
+    let alice_key = home.profile_dir(ALICE).join("key.json");
+    let bob_key = home.profile_dir(BOB).join("key.json");
+    let old_bob_key = std::fs::read(&bob_key).unwrap();
+    assert!(!contains(&std::fs::read(&alice_key).unwrap(), b"checksum"));
     let list = home.cmd(&["profile", "list"]).no_password().ok_json();
     let names: Vec<_> = list["profiles"]
         .as_array()
@@ -45,6 +53,11 @@ fn a_home_written_by_pvault_0_1_opens_reads_verifies_and_takes_writes() {
 
     let tx = home.cmd(&["get", "transactions", "tx1"]).ok_json();
     assert_eq!(tx["data"]["asset"], "BTC");
+    // That unlock gave alice's key file its checksum (nothing else changed); bob's is untouched.
+    let upgraded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&alice_key).unwrap()).unwrap();
+    assert_eq!(upgraded["checksum"].as_str().map(str::len), Some(64));
+    assert_eq!(std::fs::read(&bob_key).unwrap(), old_bob_key);
     assert_eq!(tx["data"]["memo"], "fixture");
     let by_index = home
         .cmd(&["list", "transactions", "--where", "asset=eth"])
@@ -125,4 +138,35 @@ fn a_home_written_by_pvault_0_1_opens_reads_verifies_and_takes_writes() {
         .cmd(&["--profile", "bob", "get", "settings", "lang"])
         .ok_json();
     assert_eq!(bob["data"]["value"], "en");
+    assert!(contains(&std::fs::read(&bob_key).unwrap(), b"\"checksum\""));
+}
+
+/// A key file written by pvault 0.1 has no checksum: damage to a wrapped key under the right
+/// password is still damage (the keys that open prove the password), and is never counted.
+#[test]
+fn damage_to_a_key_file_without_checksum_is_not_a_wrong_password() {
+    let home = old_home();
+    let alice_key = home.profile_dir(ALICE).join("key.json");
+    let old = std::fs::read(&alice_key).unwrap();
+    let text = String::from_utf8(old.clone()).unwrap();
+    let naming = text.find("\"naming_key\": \"").unwrap() + 20;
+    let at = (naming..old.len())
+        .find(|&i| old[i].is_ascii_digit())
+        .unwrap();
+    let mut damaged = old.clone();
+    damaged[at] ^= 1;
+    std::fs::write(&alice_key, &damaged).unwrap();
+    for _ in 0..3 {
+        home.cmd(&["get", "settings", "theme"]).run().error_line(&[
+            "alice",
+            "damaged",
+            "naming key",
+            "not a wrong password",
+        ]);
+    }
+    assert_eq!(std::fs::read(&alice_key).unwrap(), damaged, "not rewritten");
+    let shown = home.cmd(&["profile", "show"]).no_password().ok_json();
+    assert_eq!(shown["failed_attempts"], 0);
+    std::fs::write(&alice_key, &old).unwrap();
+    home.cmd(&["get", "settings", "theme"]).ok();
 }

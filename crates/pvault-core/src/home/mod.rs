@@ -9,6 +9,7 @@
 //!     key.json               the key file (every secret in it wrapped)
 //!     store.db (+ -wal)      the encrypted SQLite store
 //!     attempts.json          failed-unlock counters
+//!     key.lock               serializes rewrites of key.json between processes
 //! ```
 
 use std::fs::File;
@@ -24,6 +25,17 @@ use pvault_model::{Policy, SecurityLevel, Strategy};
 pub(crate) const KEY_FILE: &str = "key.json";
 pub(crate) const STORE_FILE: &str = "store.db";
 pub(crate) const ATTEMPTS_FILE: &str = "attempts.json";
+pub(crate) const KEY_LOCK_FILE: &str = "key.lock";
+
+/// Takes the lock that serializes rewrites of the key file in the profile directory `dir` between
+/// processes, until the returned file is dropped. Held only while a key file is written, never
+/// across another lock.
+pub(crate) fn lock_key_file(dir: &Path) -> Result<File> {
+    let path = dir.join(KEY_LOCK_FILE);
+    let f = fsutil::open_lock_file(&path)?;
+    f.lock().at(&path)?;
+    Ok(f)
+}
 
 /// Registry format version this code reads and writes.
 const REGISTRY_VERSION: i64 = 1;

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{self, Event, EventKind, Log};
 use crate::error::{Error, IoContext, Result};
-use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE};
+use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE, lock_key_file};
 use crate::home::{Home, ProfileSummary, validate_profile_name};
 use crate::vault::Vault;
 use crate::{fsutil, store};
@@ -195,6 +195,8 @@ impl Pvault {
         self.open_vault(summary, file, keys, None)
     }
 
+    /// Reads and decodes the key file of a profile. A file that does not decode, or whose checksum
+    /// does not match, is [`Error::KeyFileDamaged`] (before any password is asked for or counted).
     fn key_file(&self, summary: &ProfileSummary) -> Result<KeyFile> {
         let path = self.dir(summary).join(KEY_FILE);
         let bytes = std::fs::read(&path).at(&path)?;
@@ -204,10 +206,7 @@ impl Pvault {
                 found: v as i64,
                 supported: pvault_crypto::KEY_FILE_VERSION as i64,
             },
-            other => Error::Home {
-                path: path.clone(),
-                message: other.to_string(),
-            },
+            other => self.key_file_damaged(summary, other),
         })?;
         // A key file copied in from another profile would otherwise read as a wrong password.
         if file.profile_id != summary.id {
@@ -216,8 +215,22 @@ impl Pvault {
         Ok(file)
     }
 
+    /// The error for a damaged key file of `summary`, from what pvault-crypto found.
+    fn key_file_damaged(&self, summary: &ProfileSummary, e: CryptoError) -> Error {
+        let reason = match e {
+            CryptoError::KeyFileDamaged(r) | CryptoError::InvalidKeyFile(r) => r,
+            other => other.to_string(),
+        };
+        Error::KeyFileDamaged {
+            profile: summary.name.clone(),
+            path: self.dir(summary).join(KEY_FILE),
+            reason,
+        }
+    }
+
     /// Checks credentials against the key file, counting failures on disk and sealing each one into
-    /// the profile's audit inbox (`failed` is the kind it is recorded as).
+    /// the profile's audit inbox (`failed` is the kind it is recorded as). Only a wrong password or
+    /// Secret Key is counted: a damaged key file is [`Error::KeyFileDamaged`] and counts nothing.
     fn authenticate(
         &self,
         summary: &ProfileSummary,
@@ -226,10 +239,18 @@ impl Pvault {
         failed: EventKind,
     ) -> Result<UnlockedKeys> {
         let result = self.check_credentials(summary, file, creds);
-        if let Err(e) = &result
-            && e.is_wrong_password()
-        {
-            self.record_locked_event(summary, file, Event::new(failed).with("error", e.code()));
+        match &result {
+            Err(e) if e.is_wrong_password() => {
+                self.record_locked_event(summary, file, Event::new(failed).with("error", e.code()));
+            }
+            Err(e @ Error::KeyFileDamaged { .. }) => self.record_locked_event(
+                summary,
+                file,
+                Event::new(EventKind::Anomaly)
+                    .with("what", "key_file_damaged")
+                    .with("error", e.code()),
+            ),
+            _ => {}
         }
         result
     }
@@ -276,8 +297,48 @@ impl Pvault {
             Err(CryptoError::SecretKeyRequired) => {
                 Err(Error::SecretKeyRequired(summary.name.clone()))
             }
+            Err(
+                e @ (CryptoError::KeyFileDamaged(_)
+                | CryptoError::InvalidKeyFile(_)
+                | CryptoError::InvalidKdfParams(_)),
+            ) => Err(self.key_file_damaged(summary, e)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// After a successful unlock with `creds`: gives a key file written before checksums (`file`, as
+    /// read from disk) its checksum. Best effort: when it cannot be done (a read-only directory, a
+    /// full disk, another process rewrote the file meanwhile) nothing changes, the unlock goes on,
+    /// and the next one tries again. Nothing is reported: there is nothing the user must do.
+    fn add_checksum(&self, summary: &ProfileSummary, file: &KeyFile, creds: &Credentials) {
+        // A typed Secret Key is used in place of a stored one, so this unlock did not check the
+        // stored wrap: the checksum must not vouch for what was not checked.
+        if file.has_checksum() || (creds.secret_key.is_some() && file.stores_secret_key()) {
+            return;
+        }
+        let _ = self.try_add_checksum(summary, file);
+    }
+
+    /// Rewrites the key file with a checksum, if it is still `file` without one. Returns whether it
+    /// wrote.
+    fn try_add_checksum(&self, summary: &ProfileSummary, file: &KeyFile) -> Result<bool> {
+        let dir = self.dir(summary);
+        let path = dir.join(KEY_FILE);
+        // Under the lock every key-file write takes, from disk again: a password change or rotation
+        // written since `file` was read must not be replaced by the older contents.
+        let _lock = lock_key_file(&dir)?;
+        let on_disk = KeyFile::decode(&std::fs::read(&path).at(&path)?)?;
+        if on_disk.has_checksum() || on_disk != *file {
+            return Ok(false);
+        }
+        // Nothing may be lost: what is written must read back as the same key file.
+        let bytes = file.encode();
+        let back = KeyFile::decode(&bytes)?;
+        if !back.has_checksum() || back != *file {
+            return Ok(false);
+        }
+        fsutil::write_atomic(&path, &bytes)?;
+        Ok(true)
     }
 
     /// Opens the store of an unlocked profile.
@@ -306,6 +367,7 @@ impl Pvault {
         let summary = self.resolve(name)?;
         let file = self.key_file(&summary)?;
         let keys = self.authenticate(&summary, &file, creds, EventKind::UnlockFailed)?;
+        self.add_checksum(&summary, &file, creds);
         self.open_vault(summary, file, keys, Some("password"))
     }
 
@@ -327,6 +389,7 @@ impl Pvault {
         let summary = self.resolve(name)?;
         let file = self.key_file(&summary)?;
         let keys = self.authenticate(&summary, &file, creds, EventKind::UnlockFailed)?;
+        self.add_checksum(&summary, &file, creds);
         Ok((summary, keys.to_transfer_bytes()))
     }
 
@@ -341,6 +404,7 @@ impl Pvault {
         let summary = self.home.profile(name)?;
         let file = self.key_file(&summary)?;
         let keys = self.authenticate(&summary, &file, creds, EventKind::ReauthFailed)?;
+        self.add_checksum(&summary, &file, creds);
         Ok(keys.reauth_proof(challenge))
     }
 
@@ -385,8 +449,13 @@ impl Pvault {
             return Err(Error::ConfirmationMismatch(name.to_string()));
         }
         let dir = self.dir(&summary);
-        fsutil::shred(&dir.join(KEY_FILE))?;
-        fsutil::sync_dir(&dir)?;
+        {
+            // So that another process adding the checksum, which read the file before the shred,
+            // cannot write it back after (best effort: a directory already gone has no lock).
+            let _lock = lock_key_file(&dir).ok();
+            fsutil::shred(&dir.join(KEY_FILE))?;
+            fsutil::sync_dir(&dir)?;
+        }
         std::fs::remove_dir_all(&dir)
             .or_else(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
@@ -408,6 +477,19 @@ pub struct ProfileDetails {
     pub summary: ProfileSummary,
     /// Profile directory.
     pub dir: PathBuf,
+    /// What the key file tells; `None` when it is damaged.
+    #[serde(flatten)]
+    pub keys: Option<KeyDetails>,
+    /// Why the key file is damaged, when it is (then `keys` is `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file_damaged: Option<String>,
+    /// Consecutive failed unlock attempts.
+    pub failed_attempts: u32,
+}
+
+/// What a profile's key file tells without a password.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyDetails {
     /// Argon2id cost.
     pub kdf: pvault_crypto::KdfParams,
     /// Live key epochs.
@@ -418,15 +500,40 @@ pub struct ProfileDetails {
     pub secret_key_on_device: bool,
     /// Ed25519 public identity (hex).
     pub identity: String,
-    /// Consecutive failed unlock attempts.
-    pub failed_attempts: u32,
+}
+
+impl ProfileDetails {
+    /// The key file's damage as the error an unlock would give, when it is damaged.
+    pub fn key_file_error(&self) -> Option<Error> {
+        self.key_file_damaged
+            .as_ref()
+            .map(|reason| Error::KeyFileDamaged {
+                profile: self.summary.name.clone(),
+                path: self.dir.join(KEY_FILE),
+                reason: reason.clone(),
+            })
+    }
 }
 
 impl Pvault {
-    /// Describes a profile from its public files; needs no password.
+    /// Describes a profile from its public files; needs no password. A damaged key file is
+    /// described as such (and the failed-attempt counters are still shown).
     pub fn details(&self, name: Option<&str>) -> Result<ProfileDetails> {
         let summary = self.resolve(name)?;
-        let file = self.key_file(&summary)?;
+        let (keys, key_file_damaged) = match self.key_file(&summary) {
+            Ok(file) => (
+                Some(KeyDetails {
+                    kdf: file.kdf_params(),
+                    key_ids: file.epochs.iter().map(|e| e.key_id).collect(),
+                    current_key_id: file.current_key_id,
+                    secret_key_on_device: file.stores_secret_key(),
+                    identity: hex::encode(file.public_identity()?.ed25519),
+                }),
+                None,
+            ),
+            Err(Error::KeyFileDamaged { reason, .. }) => (None, Some(reason)),
+            Err(e) => return Err(e),
+        };
         let dir = self.dir(&summary);
         let attempts = AttemptGuard::new(
             &dir.join(ATTEMPTS_FILE),
@@ -435,11 +542,8 @@ impl Pvault {
         )
         .load()?;
         Ok(ProfileDetails {
-            kdf: file.kdf_params(),
-            key_ids: file.epochs.iter().map(|e| e.key_id).collect(),
-            current_key_id: file.current_key_id,
-            secret_key_on_device: file.stores_secret_key(),
-            identity: hex::encode(file.public_identity()?.ed25519),
+            keys,
+            key_file_damaged,
             failed_attempts: attempts.failures,
             summary,
             dir,

@@ -33,7 +33,10 @@ pub(super) fn bundle_of(vault: &Vault) -> (String, String) {
         format: BUNDLE_FORMAT.into(),
         version: 1,
         security: vault.summary().security,
-        key_file: serde_json::from_slice(&key_file.encode()).expect("key file is JSON"),
+        // Without the checksum: devices running a pvault that predates it refuse unknown members,
+        // and would no longer join or adopt a rotation. The bundle is checked by unlocking it.
+        key_file: serde_json::from_slice(&key_file.encode_without_checksum())
+            .expect("key file is JSON"),
     };
     (
         serde_json::to_string(&key_file.kdf).expect("kdf serializes"),

@@ -96,8 +96,10 @@ impl Vault {
         Ok(())
     }
 
-    /// Writes a key file in place of this profile's (atomically).
+    /// Writes a key file in place of this profile's (atomically), serialized with the checksum
+    /// upgrade after an unlock (`profile/`), which must not write an older file over this one.
     pub(crate) fn write_key_file(&self, file: &KeyFile) -> Result<()> {
+        let _lock = crate::home::lock_key_file(&self.dir)?;
         fsutil::write_atomic(&self.dir.join(crate::home::KEY_FILE), &file.encode())
     }
 

@@ -1,5 +1,6 @@
 //! `keyfile_v1.json`: two key files (random salts and nonces, so made once), what unlocking them
-//! must give, and the edits and wrong credentials that must make them fail.
+//! must give, and the edits and wrong credentials that must make them fail. The files carry their
+//! checksum; vectors that `unset` it read them as a file written before checksums.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -46,6 +47,7 @@ fn make_files() -> Files {
 pub fn keyfile() -> Value {
     let f = make_files();
     let mut vectors = credentials(&f.typed_sk);
+    vectors.extend(checksum_failures(&f.stored, &f.typed));
     vectors.extend(decode_failures());
     vectors.extend(unlock_failures(&f.stored));
     let value = |f: &KeyFile| serde_json::from_slice::<Value>(&f.encode()).unwrap();
@@ -53,8 +55,9 @@ pub fn keyfile() -> Value {
         "description": "Key files (docs/format.md, 'Key file'), made once with random salts and nonces \
             and KDF cost m=64 KiB t=1 p=1. Each vector takes files[file], applies 'set' (JSON pointer -> \
             new value), decodes it with KeyFile::decode, and unlocks it with the password (UTF-8) and the \
-            typed Secret Key when given. 'ok' vectors must unlock to expected[file]; the others must fail \
-            at 'fails_at' with 'expect'. expected: root keys by epoch, the Secret Key, the public identity, \
+            typed Secret Key when given; 'unset' (JSON pointers) removes members first, so a vector \
+            that unsets /checksum reads the file as one written before checksums. 'ok' vectors must \
+            unlock to expected[file]; the others must fail at 'fails_at' with 'expect'. expected: root keys by epoch, the Secret Key, the public identity, \
             the naming key's token over the single part 'message', and the Ed25519 signature of 'message'.",
         "message": String::from_utf8_lossy(MESSAGE),
         "files": {"stored": value(&f.stored), "typed": value(&f.typed)},
@@ -69,18 +72,37 @@ fn ok(description: &str, file: &str, password: &str, sk: Option<&str>) -> Value 
         "expect": "ok"})
 }
 
+/// The same, with members removed first (`unset`) or changed (`set`).
+fn ok_edited(
+    description: &str,
+    file: &str,
+    password: &str,
+    sk: Option<&str>,
+    unset: &[&str],
+    set: Value,
+) -> Value {
+    json!({"description": description, "file": file, "password": password, "secret_key": sk,
+        "unset": unset, "set": set, "expect": "ok"})
+}
+
+/// What a vector that reads a file as one written before checksums removes.
+const NO_CHECKSUM: &[&str] = &["/checksum"];
+
 /// A vector that must fail at `fails_at` with `expect`.
 struct Fail<'a> {
     file: &'a str,
     password: &'a str,
     sk: Option<&'a str>,
     fails_at: &'a str,
+    /// Members removed before `set` is applied.
+    unset: &'a [&'a str],
 }
 
 impl Fail<'_> {
     fn vector(&self, description: &str, set: Value, expect: &str) -> Value {
         json!({"description": description, "file": self.file, "password": self.password,
-            "secret_key": self.sk, "set": set, "fails_at": self.fails_at, "expect": expect})
+            "secret_key": self.sk, "unset": self.unset, "set": set, "fails_at": self.fails_at,
+            "expect": expect})
     }
 
     /// One vector per `(description, set, expect)`.
@@ -97,6 +119,13 @@ const STORED: Fail = Fail {
     password: STORED_PASSWORD,
     sk: None,
     fails_at: "decode",
+    unset: &[],
+};
+
+/// The stored file without its checksum, as pvault 0.1 wrote it: each structural check is reached.
+const STORED_V0: Fail = Fail {
+    unset: NO_CHECKSUM,
+    ..STORED
 };
 
 /// Unlocking with the right and the wrong password and Secret Key.
@@ -108,6 +137,7 @@ fn credentials(typed_sk: &str) -> Vec<Value> {
         password,
         sk,
         fails_at: "unlock",
+        unset: &[],
     };
     let typed = |password, sk| unlock("typed", password, sk);
     vec![
@@ -143,13 +173,134 @@ fn credentials(typed_sk: &str) -> Vec<Value> {
             json!({}),
             "WrongPasswordOrSecretKey",
         ),
+        ok_edited(
+            "written before checksums (no checksum member); the Secret Key is stored",
+            "stored",
+            STORED_PASSWORD,
+            None,
+            NO_CHECKSUM,
+            json!({}),
+        ),
+        ok_edited(
+            "written before checksums (no checksum member); the Secret Key is typed",
+            "typed",
+            TYPED_PASSWORD,
+            Some(typed_sk),
+            NO_CHECKSUM,
+            json!({}),
+        ),
+        unlock("stored", "correct horse battery stapler", None)
+            .with_unset(NO_CHECKSUM)
+            .vector(
+                "wrong password, file written before checksums",
+                json!({}),
+                "WrongPassword",
+            ),
     ]
 }
 
-/// Edits of the stored file that `KeyFile::decode` refuses.
+impl<'a> Fail<'a> {
+    fn with_unset(self, unset: &'a [&'a str]) -> Self {
+        Fail { unset, ..self }
+    }
+}
+
+/// Edits of the stored file that its checksum catches before anything is derived.
+fn checksum_failures(stored: &KeyFile, typed: &KeyFile) -> Vec<Value> {
+    const DAMAGED: &str = "KeyFileDamaged";
+    // The lowest bit of the first digit at or after `at`: the text stays valid base64 (or hex), so
+    // only the checksum can tell.
+    let flip = |s: &str, at: usize| {
+        let mut b = s.as_bytes().to_vec();
+        let at = (at..b.len()).find(|&i| b[i].is_ascii_digit()).unwrap();
+        b[at] ^= 1;
+        String::from_utf8(b).unwrap()
+    };
+    let checksum = hex::encode(stored.checksum());
+    let mut cases = vec![
+        (
+            "salt changed by one bit",
+            json!({"/kdf/salt": flip(&stored.kdf.salt, 3)}),
+        ),
+        (
+            "KDF memory changed, within the accepted range",
+            json!({"/kdf/m_kib": 65}),
+        ),
+        ("KDF passes changed", json!({"/kdf/t": 3})),
+        (
+            "stored Secret Key wrap changed by one bit",
+            json!({"/secret_key": flip(stored.secret_key.as_deref().unwrap(), 30)}),
+        ),
+        (
+            "root key wrap of epoch 1 changed by one bit",
+            json!({"/epochs/0/wrapped_root": flip(&stored.epochs[0].wrapped_root, 30)}),
+        ),
+        (
+            "naming key wrap changed by one bit",
+            json!({"/naming_key": flip(&stored.naming_key, 30)}),
+        ),
+        (
+            "identity wrap changed by one bit",
+            json!({"/identity/wrapped_secret": flip(&stored.identity.wrapped_secret, 30)}),
+        ),
+        (
+            "another profile id",
+            json!({"/profile_id": hex::encode(OTHER_PROFILE)}),
+        ),
+        (
+            "checksum changed",
+            json!({"/checksum": flip(&checksum, 10)}),
+        ),
+        (
+            "checksum is not 64 hex digits",
+            json!({"/checksum": &checksum[..63]}),
+        ),
+        (
+            "hostile KDF memory (4 GB), checksum kept",
+            json!({"/kdf/m_kib": 4_000_000_000u32}),
+        ),
+    ]
+    .into_iter()
+    .map(|(d, set)| (d, set, DAMAGED))
+    .collect::<Vec<_>>();
+    cases.push((
+        "unknown field, checksum kept",
+        json!({"/comment": "hi"}),
+        "InvalidKeyFile",
+    ));
+    let mut vectors: Vec<Value> = cases
+        .into_iter()
+        .map(|(d, set, expect)| STORED.vector(d, set, expect))
+        .collect();
+    vectors.push(
+        Fail {
+            file: "typed",
+            password: TYPED_PASSWORD,
+            sk: None,
+            ..STORED
+        }
+        .vector(
+            "typed file: salt changed by one bit",
+            json!({"/kdf/salt": flip(&typed.kdf.salt, 3)}),
+            DAMAGED,
+        ),
+    );
+    vectors.push(ok_edited(
+        "checksum in upper-case hex",
+        "stored",
+        STORED_PASSWORD,
+        None,
+        &[],
+        json!({"/checksum": checksum.to_uppercase()}),
+    ));
+    vectors
+}
+
+/// Edits of the stored file (its checksum removed, so that each check is reached) that
+/// `KeyFile::decode` refuses.
 fn decode_failures() -> Vec<Value> {
     const INVALID: &str = "InvalidKeyFile";
-    const KDF: &str = "InvalidKdfParams";
+    const KDF: &str = "KeyFileDamaged";
     let cases = [
         (
             "version 2, with fields this reader does not know",
@@ -184,12 +335,21 @@ fn decode_failures() -> Vec<Value> {
             INVALID,
         ),
     ];
-    STORED.vectors(cases)
+    let mut vectors = STORED_V0.vectors(cases);
+    // Version is read before the checksum: no edit of a newer file is taken for damage.
+    vectors.push(STORED.vector(
+        "version 2, checksum kept",
+        json!({"/version": 2}),
+        "UnsupportedKeyFileVersion(2)",
+    ));
+    vectors
 }
 
-/// Edits of the stored file that decode but must not unlock.
+/// Edits of the stored file (its checksum removed, as pvault 0.1 wrote it) that decode but must
+/// not unlock. The Secret Key is stored, so the password is proven before any root key is opened:
+/// a wrap that does not open is damage.
 fn unlock_failures(stored: &KeyFile) -> Vec<Value> {
-    const INVALID: &str = "InvalidKeyFile";
+    const INVALID: &str = "KeyFileDamaged";
     let tampered = |s: &str| {
         let mut b = B64.decode(s).unwrap();
         b[20] ^= 1;
@@ -238,7 +398,7 @@ fn unlock_failures(stored: &KeyFile) -> Vec<Value> {
     ];
     let unlock = Fail {
         fails_at: "unlock",
-        ..STORED
+        ..STORED_V0
     };
     unlock.vectors(cases)
 }

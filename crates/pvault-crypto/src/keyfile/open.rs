@@ -36,7 +36,11 @@ impl KeyFile {
                     &b64d("secret_key", stored)?,
                 )
                 .map_err(|_| CryptoError::WrongPassword)?;
-                (SecretKey::from_bytes(&raw)?, false)
+                // It opened, so the password is right: a wrong size can only be a bad file.
+                let sk = SecretKey::from_bytes(&raw).map_err(|_| {
+                    CryptoError::KeyFileDamaged("the stored Secret Key is not 16 bytes".into())
+                })?;
+                (sk, false)
             }
             (None, None) => return Err(CryptoError::SecretKeyRequired),
         };
@@ -63,6 +67,7 @@ impl KeyFile {
         )?;
         let wk = AesKey::new(&pk.secret_key_wrap_key(&salt));
         let mut out = self.clone();
+        out.checksummed = false;
         out.secret_key = Some(B64.encode(envelope::wrap(
             &wk,
             0,
@@ -134,8 +139,15 @@ impl KeyFile {
         )
     }
 
-    /// Opens every wrapped key with a KEK. `typed`: the Secret Key was typed in (so a failure means a
-    /// wrong password or Secret Key, not a damaged file).
+    /// Opens every wrapped key with a KEK. `typed`: the Secret Key was typed in (otherwise it came
+    /// out of the file, which proved the password).
+    ///
+    /// Only a KEK that opens no root key at all is a wrong password or Secret Key
+    /// ([`CryptoError::WrongPasswordOrSecretKey`], when `typed`). Everything else that does not open is
+    /// damage ([`CryptoError::KeyFileDamaged`]), never counted as a failed unlock: some epochs' root
+    /// keys opening and others not, the naming key or identity keys not opening under a root that
+    /// did, identity keys that do not match the public ones, or, when the stored Secret Key already
+    /// proved the password, no root key opening.
     pub(super) fn open_with(
         &self,
         profile: ProfileId,
@@ -143,57 +155,78 @@ impl KeyFile {
         sk: SecretKey,
         typed: bool,
     ) -> Result<UnlockedKeys> {
+        let damaged = |what: String| CryptoError::KeyFileDamaged(what);
         let kek_cipher = AesKey::new(&kek);
         let mut roots = BTreeMap::new();
+        let mut closed = Vec::new();
         for e in &self.epochs {
             let label = root_label(e.key_id);
-            let raw = envelope::unwrap(
-                &kek_cipher,
-                &wrap_aad(&profile, &label),
-                &b64d("wrapped_root", &e.wrapped_root)?,
-            )
-            .map_err(|_| {
-                if typed {
-                    CryptoError::WrongPasswordOrSecretKey
-                } else {
-                    CryptoError::InvalidKeyFile(format!(
-                        "root key {} does not open: the key file is damaged",
-                        e.key_id
-                    ))
-                }
+            let wrapped = b64d("wrapped_root", &e.wrapped_root)?;
+            let Ok(raw) = envelope::unwrap(&kek_cipher, &wrap_aad(&profile, &label), &wrapped)
+            else {
+                closed.push(e.key_id);
+                continue;
+            };
+            let arr: [u8; 32] = raw[..].try_into().map_err(|_| {
+                damaged(format!(
+                    "the root key of epoch {} is not 32 bytes",
+                    e.key_id
+                ))
             })?;
-            let arr: [u8; 32] = raw[..]
-                .try_into()
-                .map_err(|_| CryptoError::InvalidKeyFile("root key size".into()))?;
             roots.insert(
                 e.key_id,
                 RootKey::from_key(e.key_id, Key32::from_bytes(arr)),
             );
         }
-        let cur = &roots[&self.current_key_id];
+        if let Some(opened) = roots.keys().next() {
+            if let Some(id) = closed.first() {
+                return Err(damaged(format!(
+                    "the root key of epoch {id} does not open, while that of epoch {opened} does"
+                )));
+            }
+        } else if typed {
+            return Err(CryptoError::WrongPasswordOrSecretKey);
+        } else {
+            return Err(damaged(
+                "no root key opens, though the password opened the stored Secret Key".into(),
+            ));
+        }
+        let cur = roots.get(&self.current_key_id).ok_or_else(|| {
+            damaged(format!(
+                "current_key_id {} names no epoch",
+                self.current_key_id
+            ))
+        })?;
         let wk = AesKey::new(&cur.derive(&profile, Purpose::Wrap));
-        let damaged = |what: &str| {
-            CryptoError::InvalidKeyFile(format!("{what} does not open: the key file is damaged"))
+        let under = |what: &str| {
+            damaged(format!(
+                "the {what} does not open under the root key of epoch {}",
+                self.current_key_id
+            ))
         };
         let naming_raw = envelope::unwrap(
             &wk,
             &wrap_aad(&profile, "naming"),
             &b64d("naming_key", &self.naming_key)?,
         )
-        .map_err(|_| damaged("naming key"))?;
+        .map_err(|_| under("naming key"))?;
         let naming: [u8; 32] = naming_raw[..]
             .try_into()
-            .map_err(|_| damaged("naming key"))?;
+            .map_err(|_| damaged("the naming key is not 32 bytes".into()))?;
         let id_raw = envelope::unwrap(
             &wk,
             &wrap_aad(&profile, "identity"),
             &b64d("identity.wrapped_secret", &self.identity.wrapped_secret)?,
         )
-        .map_err(|_| damaged("identity key"))?;
-        let id_bytes: &[u8; 64] = id_raw[..].try_into().map_err(|_| damaged("identity key"))?;
+        .map_err(|_| under("identity key"))?;
+        let id_bytes: &[u8; 64] = id_raw[..]
+            .try_into()
+            .map_err(|_| damaged("the identity keys are not 64 bytes".into()))?;
         let identity = Identity::from_secret_bytes(id_bytes);
         if identity.public() != self.public_identity()? {
-            return Err(damaged("identity key"));
+            return Err(damaged(
+                "the identity keys do not match the public identity".into(),
+            ));
         }
         Ok(UnlockedKeys {
             profile,

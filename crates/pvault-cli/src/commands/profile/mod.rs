@@ -18,7 +18,15 @@ pub fn run(ctx: &Ctx, cmd: ProfileCommand) -> Result<()> {
         ProfileCommand::Create(args) => show(g, &lifecycle::create(ctx, args)?),
         ProfileCommand::List => show(g, &lifecycle::list(ctx)?),
         ProfileCommand::Use { name } => show(g, &lifecycle::use_profile(ctx, name)?),
-        ProfileCommand::Show { name } => show(g, &lifecycle::details(ctx, name)?),
+        ProfileCommand::Show { name } => {
+            // A damaged key file is shown (with the failed-attempt count), then exit code 3.
+            let details = lifecycle::details(ctx, name)?;
+            show(g, &details)?;
+            match details.0.key_file_error() {
+                Some(e) => Err(crate::Damaged(crate::hints::render(&e)).into()),
+                None => Ok(()),
+            }
+        }
         ProfileCommand::Delete { name, confirm } => {
             show(g, &lifecycle::delete(ctx, name, confirm)?)
         }
