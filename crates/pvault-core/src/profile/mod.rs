@@ -358,6 +358,8 @@ impl Pvault {
             // until the entry is written.
             vault.note(Event::new(EventKind::Unlocked).with("via", via));
         }
+        // Best effort, like the entry above: tried again at every unlock until it is done.
+        let _ = vault.tag_migrated_rows();
         Ok(vault)
     }
 

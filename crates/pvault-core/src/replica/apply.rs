@@ -38,7 +38,7 @@ impl Vault {
         id: &str,
         seq: u64,
     ) -> Result<()> {
-        store::put_synced_row(conn, row, seq)?;
+        store::put_synced_row(conn, row, seq, &self.row_tag(row))?;
         let tokens = if row.deleted {
             Vec::new()
         } else {

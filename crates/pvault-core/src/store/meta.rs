@@ -32,6 +32,16 @@ pub(crate) const SYNC_LAST_SYNC: &str = "sync/last_sync";
 pub(crate) const SYNC_AUDIT_CHECKPOINT: &str = "sync/audit_checkpoint";
 pub(crate) const SYNC_AUDIT_CHECKPOINT_SEQ: &str = "sync/audit_checkpoint_seq";
 
+/// Set by the migration that introduced row tags when the store had rows: they are tagged at the
+/// next unlock.
+pub(crate) const ROWS_UNTAGGED: &str = "rows/untagged";
+
+/// Removes a `meta` value.
+pub(crate) fn delete_meta(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+    Ok(())
+}
+
 pub(crate) fn now_ms() -> i64 {
     pvault_model::hlc::wall_ms() as i64
 }

@@ -55,10 +55,9 @@ pub fn get_row(conn: &Connection, collection: &str, rid: &[u8; 16]) -> Result<Op
 }
 
 /// Runs a statement whose parameters are the ten `ROW_COLUMNS` of `row` (`?1`..`?10`), then
-/// `seq` as `?11` when given.
-fn execute_row(stmt: &mut Statement<'_>, row: &Row, seq: Option<u64>) -> Result<usize> {
+/// `extra` as `?11`, `?12`...
+fn execute_row(stmt: &mut Statement<'_>, row: &Row, extra: &[&dyn ToSql]) -> Result<usize> {
     let (rid, revision, version) = (&row.rid[..], row.revision as i64, row.version as i64);
-    let seq = seq.map(|s| s as i64);
     let mut params: Vec<&dyn ToSql> = vec![
         &row.collection,
         &rid,
@@ -71,21 +70,56 @@ fn execute_row(stmt: &mut Statement<'_>, row: &Row, seq: Option<u64>) -> Result<
         &version,
         &row.deleted,
     ];
-    if let Some(seq) = &seq {
-        params.push(seq);
-    }
+    params.extend_from_slice(extra);
     Ok(stmt.execute(params.as_slice())?)
 }
 
-/// Inserts or replaces a record row, and marks it for sync.
-pub fn put_row(conn: &Connection, row: &Row) -> Result<()> {
+/// Inserts or replaces a record row with its tag (see `vault/tag.rs`), and marks it for sync.
+pub fn put_row(conn: &Connection, row: &Row, tag: &[u8]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, dirty)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1)
+        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, tag, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1)
          ON CONFLICT (collection, rid) DO UPDATE SET id_box = ?3, classification = ?4, key_id = ?5, body = ?6,
-             revision = ?7, device = ?8, version = ?9, deleted = ?10, dirty = 1",
+             revision = ?7, device = ?8, version = ?9, deleted = ?10, tag = ?11, dirty = 1",
     )?;
-    execute_row(&mut stmt, row, None)?;
+    execute_row(&mut stmt, row, &[&tag])?;
+    Ok(())
+}
+
+/// The stored tag of every row (`None`: a row without one), by collection and row key.
+pub(crate) fn row_tags(
+    conn: &Connection,
+) -> Result<std::collections::HashMap<(String, [u8; 16]), Option<Vec<u8>>>> {
+    let mut stmt = conn.prepare("SELECT collection, rid, CAST(tag AS BLOB) FROM records")?;
+    let rows = stmt.query_map([], |r| {
+        let rid: Vec<u8> = r.get(1)?;
+        let mut rid16 = [0u8; 16];
+        if rid.len() == 16 {
+            rid16.copy_from_slice(&rid);
+        }
+        Ok(((r.get::<_, String>(0)?, rid16), r.get(2)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Rows that have no tag (in a store migrated from before row tags), up to `limit`.
+pub(crate) fn untagged_rows(conn: &Connection, limit: usize) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM records WHERE tag IS NULL LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], row_from_sql)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets a row's tag without changing anything else.
+pub(crate) fn set_row_tag(
+    conn: &Connection,
+    collection: &str,
+    rid: &[u8; 16],
+    tag: &[u8],
+) -> Result<()> {
+    conn.prepare_cached("UPDATE records SET tag = ?3 WHERE collection = ?1 AND rid = ?2")?
+        .execute(params![collection, &rid[..], tag])?;
     Ok(())
 }
 
@@ -124,17 +158,19 @@ pub fn rows_not_under(conn: &Connection, current: u32, limit: usize) -> Result<V
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Rewrites a record's envelopes under a new epoch without making a new revision.
-pub fn reseal_row(conn: &Connection, row: &Row) -> Result<()> {
+/// Rewrites a record's envelopes under a new epoch, with the new tag, without making a new
+/// revision.
+pub fn reseal_row(conn: &Connection, row: &Row, tag: &[u8]) -> Result<()> {
     conn.prepare_cached(
-        "UPDATE records SET key_id = ?3, id_box = ?4, body = ?5 WHERE collection = ?1 AND rid = ?2",
+        "UPDATE records SET key_id = ?3, id_box = ?4, body = ?5, tag = ?6 WHERE collection = ?1 AND rid = ?2",
     )?
     .execute(params![
         row.collection,
         &row.rid[..],
         row.key_id,
         row.id_box,
-        row.body
+        row.body,
+        tag
     ])?;
     Ok(())
 }
@@ -233,15 +269,16 @@ pub(crate) fn set_sync_seq(
     Ok(())
 }
 
-/// Stores a row exactly as it came from the server: synced at `seq`, not dirty.
-pub(crate) fn put_synced_row(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
+/// Stores a row exactly as it came from the server, with its tag: synced at `seq`, not dirty.
+pub(crate) fn put_synced_row(conn: &Connection, row: &Row, seq: u64, tag: &[u8]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, sync_seq, dirty)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0)
+        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, sync_seq, tag, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)
          ON CONFLICT (collection, rid) DO UPDATE SET id_box = ?3, classification = ?4, key_id = ?5, body = ?6,
-             revision = ?7, device = ?8, version = ?9, deleted = ?10, sync_seq = ?11, dirty = 0",
+             revision = ?7, device = ?8, version = ?9, deleted = ?10, sync_seq = ?11, tag = ?12, dirty = 0",
     )?;
-    execute_row(&mut stmt, row, Some(seq))?;
+    let seq = seq as i64;
+    execute_row(&mut stmt, row, &[&seq, &tag])?;
     Ok(())
 }
 
@@ -260,7 +297,8 @@ pub(crate) fn set_base(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
     let mut stmt = conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO sync_base ({ROW_COLUMNS}, sync_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?;
-    execute_row(&mut stmt, row, Some(seq))?;
+    let seq = seq as i64;
+    execute_row(&mut stmt, row, &[&seq])?;
     Ok(())
 }
 

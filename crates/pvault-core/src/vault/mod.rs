@@ -26,6 +26,7 @@ mod chain;
 mod keys;
 mod read;
 mod rotate;
+mod tag;
 mod verify;
 mod write;
 
@@ -143,6 +144,7 @@ pub struct Vault {
     reauth_until: Option<Instant>,
     reauth_window: Duration,
     audit_keys: pvault_crypto::AuditKeys,
+    tag_key: IndexKey,
     audit_pending: Mutex<Vec<crate::audit::Event>>,
     audit_on: bool,
 }
@@ -195,6 +197,7 @@ impl Vault {
         let profile = *keys.profile_id();
         let naming = keys.naming_key();
         let audit_keys = keys.audit_keys();
+        let tag_key = keys.row_tag_key();
         let summary_window = summary.reauth_window();
         Vault {
             summary,
@@ -210,6 +213,7 @@ impl Vault {
             reauth_until: None,
             reauth_window: summary_window,
             audit_keys,
+            tag_key,
             audit_pending: Mutex::new(Vec::new()),
             audit_on: true,
         }

@@ -178,15 +178,13 @@ impl Vault {
                 }
             };
             seals += 1;
-            store::reseal_row(
-                &tx,
-                &Row {
-                    key_id: current,
-                    id_box,
-                    body,
-                    ..row
-                },
-            )?;
+            let resealed = Row {
+                key_id: current,
+                id_box,
+                body,
+                ..row
+            };
+            store::reseal_row(&tx, &resealed, &self.row_tag(&resealed))?;
             *done += 1;
         }
         self.count_seals(&tx, current, seals)?;

@@ -31,9 +31,14 @@ impl Vault {
         let versions = store::all_versions(&self.conn)?;
         let total = (rows.len() + versions.len()) as u64;
         let mut ids: HashMap<(String, [u8; 16]), String> = HashMap::new();
+        let tags = store::row_tags(&self.conn)?;
         for row in &rows {
             report.records += 1;
-            if let Err(p) = self.verify_row(row, &mut ids) {
+            let tag = tags
+                .get(&(row.collection.clone(), row.rid))
+                .cloned()
+                .flatten();
+            if let Err(p) = self.verify_row(row, tag.as_deref(), &mut ids) {
                 report.problems.push(p);
             }
             if report.records % 1024 == 0 {
@@ -76,13 +81,70 @@ impl Vault {
                 });
             }
         }
+        report.problems.extend(self.verify_meta(&rows)?);
         progress(total, total);
         Ok(report)
+    }
+
+    /// The store's own values checked against what they count: the clock must not be behind any
+    /// revision, an epoch's seal count must not be below the envelopes sealed under it (a lowered
+    /// count would let the epoch seal past its nonce budget), and the key fence must name a live
+    /// epoch.
+    fn verify_meta(&self, rows: &[Row]) -> Result<Vec<Unreadable>> {
+        let mut problems = Vec::new();
+        let problem = |what: &str, p: String| Unreadable {
+            collection: "(store)".to_string(),
+            id: what.to_string(),
+            problem: p,
+        };
+        let hlc = store::meta_u64(&self.conn, store::HLC)?;
+        let newest = rows.iter().map(|r| r.revision).max().unwrap_or(0);
+        if hlc < newest {
+            problems.push(problem(
+                "meta/hlc",
+                "the clock is behind the newest revision (edited on disk)".to_string(),
+            ));
+        }
+        // Only what this device sealed counts against its budget (a pulled row was sealed by the
+        // device that wrote it), so this is a lower bound.
+        let mut sealed: HashMap<u32, u64> = HashMap::new();
+        let envelopes = rows
+            .iter()
+            .filter(|r| r.device == self.device)
+            .flat_map(|r| [Some(&r.id_box), r.body.as_ref()])
+            .flatten();
+        for e in envelopes {
+            if let Ok(k) = envelope::key_id(e) {
+                *sealed.entry(k).or_default() += 1;
+            }
+        }
+        for (key_id, n) in sealed {
+            let counted = store::meta_u64(&self.conn, &store::seals(key_id))?;
+            if counted < n {
+                problems.push(problem(
+                    &store::seals(key_id),
+                    format!(
+                        "epoch {key_id} has sealed at least {n} envelopes but counts {counted} (edited on disk)"
+                    ),
+                ));
+            }
+        }
+        let fence = store::meta_u64(&self.conn, store::KEY_ID)?;
+        if fence > u64::from(self.key_id()) {
+            problems.push(problem(
+                "meta/key_id",
+                format!(
+                    "the key fence names epoch {fence}, newer than any this profile has (edited on disk)"
+                ),
+            ));
+        }
+        Ok(problems)
     }
 
     pub(crate) fn verify_row(
         &self,
         row: &Row,
+        tag: Option<&[u8]>,
         ids: &mut HashMap<(String, [u8; 16]), String>,
     ) -> std::result::Result<(), Unreadable> {
         let problem = |id: &str, p: &str| Unreadable {
@@ -98,6 +160,21 @@ impl Vault {
             )
         })?;
         ids.insert((row.collection.clone(), row.rid), id.clone());
+        match tag {
+            None => {
+                return Err(problem(
+                    &id,
+                    "row has no tag: its classification, revision, version, device or deletion flag cannot be vouched for (edited on disk)",
+                ));
+            }
+            Some(t) if t != self.row_tag(row) => {
+                return Err(problem(
+                    &id,
+                    "row was edited on disk: its classification, revision, version, device, deletion flag or envelopes are not the ones pvault wrote",
+                ));
+            }
+            Some(_) => {}
+        }
         let sealed_under = [Some(&row.id_box), row.body.as_ref()]
             .into_iter()
             .flatten()

@@ -230,7 +230,7 @@ impl Vault {
             version,
             deleted: false,
         };
-        store::put_row(conn, &row)?;
+        self.put_row(conn, &row)?;
         let tokens = self.index_tokens(key_id, collection, &plan.valid.index)?;
         // A new record has no old entries to replace; one without indexed fields has none at all.
         if plan.existing.is_some() || !tokens.is_empty() {
@@ -295,7 +295,7 @@ impl Vault {
             deleted: true,
             ..row
         };
-        store::put_row(conn, &tomb)?;
+        self.put_row(conn, &tomb)?;
         store::set_index(conn, &tomb.collection, &tomb.rid, &[])?;
         self.count_seals(conn, key_id, 1)?;
         Ok(tomb)

@@ -50,6 +50,17 @@ impl UnlockedKeys {
         IndexKey::new(&self.naming)
     }
 
+    /// The key that authenticates a stored row's clear columns (classification, revision, version,
+    /// deletion, device, which envelopes): `HKDF(naming key, profile id, "pvault/v1/row-tag")`, stable
+    /// across rotations like the naming key.
+    pub fn row_tag_key(&self) -> IndexKey {
+        IndexKey::new(&crate::kdf::hkdf32(
+            self.naming.expose(),
+            &self.profile.0,
+            b"pvault/v1/row-tag",
+        ))
+    }
+
     /// The audit log's keys (derived from the naming key: stable across rotations).
     pub fn audit_keys(&self) -> crate::AuditKeys {
         crate::AuditKeys::derive(self.profile, &self.naming)

@@ -1,4 +1,11 @@
--- Store version 3: the audit log. Applied on top of version 2 (new stores get all three).
+-- Store version 3: the audit log and row tags. Applied on top of version 2 (new stores get all three).
+
+-- A keyed tag over the clear columns of a record row (see vault/tag.rs): an edit of classification,
+-- revision, device, version, deleted or a swap of envelopes is found by verify. Rows of a store
+-- migrated from version 2 are tagged at the first unlock after the migration (marked below).
+ALTER TABLE records ADD COLUMN tag BLOB;
+INSERT INTO meta (key, value) SELECT 'rows/untagged', 1 WHERE EXISTS (SELECT 1 FROM records);
+
 -- One hash chain per device: entries of other devices arrive by sync and are kept as they came.
 CREATE TABLE audit_log (
     device TEXT    NOT NULL,   -- device that wrote the entry

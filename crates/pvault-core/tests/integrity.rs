@@ -1,0 +1,150 @@
+//! `Vault::verify` finds every edit on disk of a column that changes what a user sees, and of the
+//! store's own counters; it names the record.
+
+use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel, Vault};
+use rusqlite::Connection;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn profile() -> (tempfile::TempDir, Pvault, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let pv = Pvault::open(dir.path()).unwrap();
+    pv.create(
+        NewProfile {
+            name: "alice".into(),
+            display_name: None,
+            security: SecurityLevel::Standard,
+        },
+        PASSWORD.as_bytes(),
+    )
+    .unwrap();
+    let mut v = pv
+        .unlock(Some("alice"), &Credentials::password(PASSWORD))
+        .unwrap();
+    for id in ["a", "b"] {
+        v.put(NewRecord {
+            collection: "notes".into(),
+            id: Some(id.into()),
+            classification: None,
+            data: json!({"title": id, "body": "text"}),
+        })
+        .unwrap();
+    }
+    // A second version of `a`, so an older body exists to swap in.
+    v.put(NewRecord {
+        collection: "notes".into(),
+        id: Some("a".into()),
+        classification: None,
+        data: json!({"title": "a", "body": "newer"}),
+    })
+    .unwrap();
+    (dir, pv, v)
+}
+
+fn raw(pv: &Pvault, v: &Vault) -> Connection {
+    Connection::open(pv.home().profile_dir(&v.summary().id).join("store.db")).unwrap()
+}
+
+#[test]
+fn an_untouched_profile_verifies() {
+    let (_d, _pv, v) = profile();
+    let r = v.verify(&mut |_, _| {}).unwrap();
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+}
+
+#[test]
+fn every_edit_of_a_visible_column_is_named() {
+    for (what, sql) in [
+        (
+            "deleted",
+            "UPDATE records SET deleted = 1, body = NULL WHERE rowid IN (SELECT rowid FROM records LIMIT 1)",
+        ),
+        ("deleted flag only", "UPDATE records SET deleted = 1"),
+        ("version", "UPDATE records SET version = version + 5"),
+        ("revision", "UPDATE records SET revision = revision - 1"),
+        ("device", "UPDATE records SET device = 'someone-else'"),
+        ("tag removed", "UPDATE records SET tag = NULL"),
+    ] {
+        let (_d, pv, v) = profile();
+        // Tables WITHOUT ROWID: edit every row; at least one problem per edited row is required.
+        let sql = sql.replace(
+            " WHERE rowid IN (SELECT rowid FROM records LIMIT 1)",
+            " WHERE rid = (SELECT rid FROM records LIMIT 1)",
+        );
+        let edited = raw(&pv, &v).execute(&sql, []).unwrap();
+        assert!(edited > 0, "{what}");
+        let r = v.verify(&mut |_, _| {}).unwrap();
+        assert!(
+            r.problems.len() >= edited,
+            "{what}: {edited} row(s) edited, problems: {:?}",
+            r.problems
+        );
+        assert!(
+            r.problems
+                .iter()
+                .all(|p| p.collection == "notes" || p.collection == "(store)"),
+            "{what}: {:?}",
+            r.problems
+        );
+    }
+}
+
+#[test]
+fn an_older_body_swapped_back_in_is_named() {
+    let (_d, pv, mut v) = profile();
+    let conn = raw(&pv, &v);
+    let rid: Vec<u8> = conn
+        .query_row("SELECT rid FROM records WHERE version = 2", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let old_body: Vec<u8> = conn
+        .query_row("SELECT body FROM records WHERE rid = ?1", [&rid], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    // A newer write, then the old (valid, same record) body put back, with its version.
+    v.put(NewRecord {
+        collection: "notes".into(),
+        id: Some("a".into()),
+        classification: None,
+        data: json!({"title": "a", "body": "newest"}),
+    })
+    .unwrap();
+    conn.execute(
+        "UPDATE records SET body = ?1, version = 2 WHERE rid = ?2",
+        rusqlite::params![old_body, rid],
+    )
+    .unwrap();
+    // The envelope opens (it is genuine), but it is not the one this row holds.
+    assert_eq!(v.get("notes", "a").unwrap().data["body"], "newer");
+    let r = v.verify(&mut |_, _| {}).unwrap();
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.id == "a" && p.problem.contains("edited on disk")),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn lowered_counters_are_named() {
+    let (_d, pv, v) = profile();
+    let conn = raw(&pv, &v);
+    conn.execute("UPDATE meta SET value = 0 WHERE key = 'seals/1'", [])
+        .unwrap();
+    conn.execute("UPDATE meta SET value = 1 WHERE key = 'hlc'", [])
+        .unwrap();
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_id', 9)",
+        [],
+    )
+    .unwrap();
+    let r = v.verify(&mut |_, _| {}).unwrap();
+    let ids: Vec<&str> = r.problems.iter().map(|p| p.id.as_str()).collect();
+    for want in ["seals/1", "meta/hlc", "meta/key_id"] {
+        assert!(ids.contains(&want), "{want}: {:?}", r.problems);
+    }
+}
