@@ -86,10 +86,11 @@ pub fn put_row(conn: &Connection, row: &Row, tag: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The stored tag of every row (`None`: a row without one), by collection and row key.
-pub(crate) fn row_tags(
-    conn: &Connection,
-) -> Result<std::collections::HashMap<(String, [u8; 16]), Option<Vec<u8>>>> {
+/// Row tags by collection and row key (`None`: a row without one).
+pub(crate) type RowTags = std::collections::HashMap<(String, [u8; 16]), Option<Vec<u8>>>;
+
+/// The stored tag of every row.
+pub(crate) fn row_tags(conn: &Connection) -> Result<RowTags> {
     let mut stmt = conn.prepare("SELECT collection, rid, CAST(tag AS BLOB) FROM records")?;
     let rows = stmt.query_map([], |r| {
         let rid: Vec<u8> = r.get(1)?;
