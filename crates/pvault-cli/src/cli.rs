@@ -70,6 +70,9 @@ pub enum Command {
     Verify,
     /// The profile's audit log: every security event, from every device (see `pvault audit verify`).
     Audit(AuditArgs),
+    /// Anomalies: failed-unlock bursts, mass deletes, forks, attacks seen by sync, clock skew,
+    /// silent devices, a tampered audit log.
+    Anomalies,
     /// Run a short demonstration in a temporary home and say what it did.
     Quickstart(QuickstartArgs),
     /// Run the agent in the foreground (it is started on demand by `pvault profile unlock`).

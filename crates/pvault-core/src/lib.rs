@@ -45,6 +45,7 @@ pub mod audit;
 mod error;
 mod fsutil;
 mod home;
+pub mod integrity;
 pub mod ops;
 mod profile;
 mod replica;

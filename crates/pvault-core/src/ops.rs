@@ -22,6 +22,7 @@ use serde_json::Value;
 
 use crate::audit::{AuditFilter, AuditListing, AuditReport};
 use crate::error::{Error, Result};
+use crate::integrity::Anomaly;
 use crate::sync::{Phase, SyncReport};
 use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
 use pvault_crypto::Classification;
@@ -84,6 +85,8 @@ pub enum Op {
     },
     /// Check the audit log: every chain, MAC and checkpoint.
     AuditVerify,
+    /// Every anomaly, recorded or found in the audit log.
+    Anomalies,
 }
 
 impl Op {
@@ -114,6 +117,8 @@ pub enum Reply {
     Audit(AuditListing),
     /// `AuditVerify`.
     AuditVerified(AuditReport),
+    /// `Anomalies`.
+    Anomalies(Vec<Anomaly>),
 }
 
 macro_rules! into {
@@ -160,6 +165,8 @@ into! {
     into_audit => Audit(AuditListing),
     /// The report of an `AuditVerify`.
     into_audit_verified => AuditVerified(AuditReport),
+    /// The anomalies of an `Anomalies`.
+    into_anomalies => Anomalies(Vec<Anomaly>),
 }
 
 /// Something that runs operations on one unlocked profile.
@@ -207,6 +214,7 @@ impl Operations for Vault {
                 )?)
             }
             Op::Audit { filter } => Reply::Audit(self.audit(&filter)?),
+            Op::Anomalies => Reply::Anomalies(self.anomalies()?),
             Op::AuditVerify => Reply::AuditVerified(
                 self.verify_audit(&mut |done, total| progress("verifying", done, total))?,
             ),

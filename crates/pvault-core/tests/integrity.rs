@@ -148,3 +148,83 @@ fn lowered_counters_are_named() {
         assert!(ids.contains(&want), "{want}: {:?}", r.problems);
     }
 }
+
+#[test]
+fn a_mass_delete_is_an_anomaly_raised_and_recorded() {
+    let (_d, _pv, mut v) = profile();
+    let raised = v.on_security_anomaly();
+    let n = pvault_core::integrity::MASS_DELETE;
+    let records: Vec<NewRecord> = (0..n)
+        .map(|i| NewRecord {
+            collection: "notes".into(),
+            id: Some(format!("m{i}")),
+            classification: None,
+            data: json!({"title": "t", "body": "b"}),
+        })
+        .collect();
+    v.put_many(records, &mut |_, _| {}).unwrap();
+    for i in 0..n - 1 {
+        v.remove("notes", &format!("m{i}")).unwrap();
+    }
+    assert!(raised.try_recv().is_err(), "not yet a mass delete");
+    assert!(v.anomalies().unwrap().is_empty());
+    v.remove("notes", &format!("m{}", n - 1)).unwrap();
+    let a = raised.try_recv().expect("raised");
+    assert_eq!(a.what, "mass_delete");
+    assert_eq!(a.detail["deleted"], n);
+    let listed = v.anomalies().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].what, "mass_delete");
+}
+
+#[test]
+fn a_burst_of_failed_unlocks_is_an_anomaly_at_the_next_unlock() {
+    let (_d, pv, v) = profile();
+    drop(v);
+    let burst = pvault_core::integrity::FAILED_UNLOCK_BURST;
+    for _ in 0..burst {
+        assert!(
+            pv.unlock(Some("alice"), &Credentials::password("guess"))
+                .err()
+                .unwrap()
+                .is_wrong_password()
+        );
+    }
+    let v = pv
+        .unlock(Some("alice"), &Credentials::password(PASSWORD))
+        .unwrap();
+    let found = v.anomalies().unwrap();
+    let a = found
+        .iter()
+        .find(|a| a.what == "failed_unlock_burst")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(a.detail["failures"], burst);
+    // Fewer failures are not a burst.
+    drop(v);
+    for _ in 0..burst - 1 {
+        let _ = pv.unlock(Some("alice"), &Credentials::password("guess"));
+    }
+    let v = pv
+        .unlock(Some("alice"), &Credentials::password(PASSWORD))
+        .unwrap();
+    let bursts = v
+        .anomalies()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.what == "failed_unlock_burst")
+        .count();
+    assert_eq!(bursts, 1);
+}
+
+#[test]
+fn verify_raises_what_it_finds_to_listeners() {
+    let (_d, pv, v) = profile();
+    let violations = v.on_integrity_violation();
+    raw(&pv, &v)
+        .execute("UPDATE records SET version = 99", [])
+        .unwrap();
+    let r = v.verify(&mut |_, _| {}).unwrap();
+    let got: Vec<_> = violations.try_iter().collect();
+    assert_eq!(got.len(), r.problems.len());
+    assert!(!got.is_empty());
+}

@@ -8,7 +8,7 @@ use crate::Damaged;
 use crate::backend::Backend;
 use crate::cli::{AuditArgs, AuditCommand};
 use crate::context::Ctx;
-use crate::output::audit::{AuditList, AuditVerified};
+use crate::output::audit::{Anomalies, AuditList, AuditVerified};
 use crate::output::{self, show};
 
 pub fn run(ctx: &Ctx, args: AuditArgs) -> Result<()> {
@@ -46,6 +46,16 @@ fn list(ctx: &Ctx, args: &AuditArgs) -> Result<AuditList> {
         listing.entries.retain(|e| e.device.starts_with(d.as_str()));
     }
     Ok(AuditList(listing))
+}
+
+/// `pvault anomalies`.
+pub fn anomalies(ctx: &Ctx) -> Result<Anomalies> {
+    let pv = ctx.pv()?;
+    let mut backend = Backend::open(pv, &ctx.g)?;
+    let found = backend
+        .run(pv, &ctx.g, Op::Anomalies, &mut |_, _, _| {})?
+        .into_anomalies()?;
+    Ok(Anomalies(found))
 }
 
 fn verify(ctx: &Ctx) -> Result<AuditVerified> {

@@ -1,6 +1,7 @@
 //! How the audit log and its verification read.
 
 use pvault_core::audit::{AuditEntry, AuditListing, AuditReport};
+use pvault_core::integrity::Anomaly;
 use serde_json::Value;
 
 use super::{Show, time_ms, to_json};
@@ -99,5 +100,40 @@ impl Show for AuditVerified {
             ));
         }
         out.join("\n")
+    }
+}
+
+/// `pvault anomalies`.
+pub struct Anomalies(pub Vec<Anomaly>);
+
+impl Show for Anomalies {
+    fn json(&self) -> String {
+        to_json(&serde_json::json!({ "anomalies": self.0 }))
+    }
+
+    fn text(&self) -> String {
+        if self.0.is_empty() {
+            return "no anomalies".to_string();
+        }
+        self.0
+            .iter()
+            .map(|a| {
+                let details: Vec<String> = a
+                    .detail
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", safe(k), safe(&value_text(v))))
+                    .collect();
+                format!(
+                    "{}  {}  {:<20} {}",
+                    time_ms(a.at),
+                    safe(&a.device.chars().take(8).collect::<String>()),
+                    safe(&a.what),
+                    details.join(" ")
+                )
+                .trim_end()
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }

@@ -125,3 +125,38 @@ fn a_read_only_store_still_reads_but_refuses_writes_it_cannot_audit() {
     home.snapshot()
         .assert_same(&before, "writes refused while the audit log is full");
 }
+
+#[test]
+fn failed_unlocks_and_a_hidden_record_are_named() {
+    let home = Home::new();
+    let p = home.create("alice", "standard");
+    home.put("alice", "notes", "n1", &json!({"text": "one"}));
+    assert!(
+        home.cmd(&["anomalies"])
+            .ok()
+            .stdout
+            .contains("no anomalies")
+    );
+    for _ in 0..3 {
+        home.cmd(&["list", "notes"])
+            .password("a guess")
+            .run()
+            .code(1);
+    }
+    let found = home.cmd(&["anomalies"]).ok_json();
+    let list = found["anomalies"].as_array().expect("anomalies");
+    assert!(
+        list.iter()
+            .any(|a| a["what"] == "failed_unlock_burst" && a["detail"]["failures"] == 3),
+        "{found}"
+    );
+    // Setting deleted = 1 on disk hides a live record from `list`; verify names it.
+    home.db(&p.id)
+        .execute(
+            "UPDATE records SET deleted = 1 WHERE collection = 'notes'",
+            [],
+        )
+        .expect("hide");
+    let out = home.cmd(&["verify"]).run().code(3);
+    out.assert_mentions(&out.stderr, &["notes/n1", "edited on disk"]);
+}

@@ -376,12 +376,14 @@ pub(crate) fn add_locked_event(
 }
 
 /// Moves the inbox into this device's chain (in the caller's transaction). An inbox entry that does
-/// not open is not dropped silently: it becomes an anomaly entry.
+/// not open is not dropped silently: it becomes an anomaly entry. Returns how many failed unlocks
+/// and re-authentications it held.
 pub(crate) fn drain_inbox(conn: &Connection, log: &Log<'_>) -> Result<u64> {
     let inbox = store::inbox(conn)?;
     let Some((last, _)) = inbox.last() else {
         return Ok(0);
     };
+    let mut failed = 0;
     for (_, sealed) in &inbox {
         let event = log
             .identity
@@ -390,13 +392,21 @@ pub(crate) fn drain_inbox(conn: &Connection, log: &Log<'_>) -> Result<u64> {
             .and_then(|plain| serde_json::from_slice::<Event>(&plain).ok())
             .map(|e| e.with("while_locked", true))
             .unwrap_or_else(|| {
-                Event::new(EventKind::Anomaly).with(
-                    "what",
-                    "an event sealed while the profile was locked does not open",
-                )
+                Event::new(EventKind::Anomaly)
+                    .with("what", "inbox_entry_unreadable")
+                    .with(
+                        "detail",
+                        "an event sealed while the profile was locked does not open",
+                    )
             });
+        if matches!(
+            event.kind,
+            EventKind::UnlockFailed | EventKind::ReauthFailed
+        ) {
+            failed += 1;
+        }
         log.append(conn, event)?;
     }
     store::clear_inbox(conn, *last)?;
-    Ok(inbox.len() as u64)
+    Ok(failed)
 }

@@ -51,7 +51,20 @@ pub fn sync(
                     return Err(Error::UnknownEpoch(id));
                 }
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                if matches!(e, Error::SyncIntegrity(_) | Error::SyncTampered(_)) {
+                    vault.raise_now(
+                        crate::integrity::Anomaly::new(
+                            "sync_integrity",
+                            vault.log().device,
+                            store::now_ms(),
+                        )
+                        .with("error", e.code())
+                        .with("detail", e.to_string()),
+                    );
+                }
+                return Err(e);
+            }
         }
     }
 }

@@ -60,7 +60,8 @@ impl Vault {
         let write = || -> Result<()> {
             let tx = WriteTx::begin(&self.conn)?;
             let log = self.log();
-            audit::drain_inbox(&tx, &log)?;
+            let failed = audit::drain_inbox(&tx, &log)?;
+            self.check_failed_unlocks(&tx, failed)?;
             for e in pending.iter() {
                 log.append(&tx, e.clone())?;
             }

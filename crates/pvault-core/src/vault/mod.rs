@@ -21,6 +21,7 @@ use crate::home::ProfileSummary;
 use crate::store::{self};
 use pvault_model::models::CollectionName;
 
+mod anomaly;
 mod audit;
 mod chain;
 mod keys;
@@ -147,6 +148,7 @@ pub struct Vault {
     tag_key: IndexKey,
     audit_pending: Mutex<Vec<crate::audit::Event>>,
     audit_on: bool,
+    listeners: Mutex<anomaly::Listeners>,
 }
 
 /// A collection name given by a caller, checked.
@@ -216,6 +218,7 @@ impl Vault {
             tag_key,
             audit_pending: Mutex::new(Vec::new()),
             audit_on: true,
+            listeners: Mutex::new(Default::default()),
         }
     }
 

@@ -82,6 +82,7 @@ impl Vault {
             }
         }
         report.problems.extend(self.verify_meta(&rows)?);
+        self.raise_violations(&report.problems);
         progress(total, total);
         Ok(report)
     }
@@ -160,21 +161,6 @@ impl Vault {
             )
         })?;
         ids.insert((row.collection.clone(), row.rid), id.clone());
-        match tag {
-            None => {
-                return Err(problem(
-                    &id,
-                    "row has no tag: its classification, revision, version, device or deletion flag cannot be vouched for (edited on disk)",
-                ));
-            }
-            Some(t) if t != self.row_tag(row) => {
-                return Err(problem(
-                    &id,
-                    "row was edited on disk: its classification, revision, version, device, deletion flag or envelopes are not the ones pvault wrote",
-                ));
-            }
-            Some(_) => {}
-        }
         let sealed_under = [Some(&row.id_box), row.body.as_ref()]
             .into_iter()
             .flatten()
@@ -185,8 +171,20 @@ impl Vault {
                 "key id column does not match the record's envelopes",
             ));
         }
+        // After the more specific checks, so that their message is the one given.
+        let tagged = || match tag {
+            None => Err(problem(
+                &id,
+                "row has no tag: its classification, revision, version, device or deletion flag cannot be vouched for (edited on disk)",
+            )),
+            Some(t) if t != self.row_tag(row) => Err(problem(
+                &id,
+                "row was edited on disk: its classification, revision, version, device, deletion flag or envelopes are not the ones pvault wrote",
+            )),
+            Some(_) => Ok(()),
+        };
         if row.deleted {
-            return Ok(());
+            return tagged();
         }
         let payload = self
             .open_body(row, &id)
@@ -210,6 +208,6 @@ impl Vault {
         if stored != expected {
             return Err(problem(&id, "blind index entries do not match the record"));
         }
-        Ok(())
+        tagged()
     }
 }

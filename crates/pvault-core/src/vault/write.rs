@@ -259,6 +259,7 @@ impl Vault {
                 .with("collection", name.as_str())
                 .with("id", id),
         )?;
+        self.count_delete(&tx)?;
         tx.commit()?;
         Ok(Written {
             collection: name.to_string(),
