@@ -70,6 +70,8 @@ pub enum Command {
     Verify,
     /// The profile's audit log: every security event, from every device (see `pvault audit verify`).
     Audit(AuditArgs),
+    /// Verify, then restore every damaged record from the sync server's copy (says what first).
+    Repair(RepairArgs),
     /// Anomalies: failed-unlock bursts, mass deletes, forks, attacks seen by sync, clock skew,
     /// silent devices, a tampered audit log.
     Anomalies,
@@ -373,4 +375,11 @@ pub enum AuditCommand {
     /// Check every entry, MAC and signed checkpoint; names each entry that was modified, moved,
     /// removed or cut off, and each forged checkpoint (exit code 3 when there is one).
     Verify,
+}
+
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// Only say what would be repaired, and from where.
+    #[arg(long)]
+    pub dry_run: bool,
 }

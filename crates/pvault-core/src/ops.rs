@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::audit::{AuditFilter, AuditListing, AuditReport};
 use crate::error::{Error, Result};
 use crate::integrity::Anomaly;
-use crate::sync::{Phase, SyncReport};
+use crate::sync::{Phase, RepairReport, SyncReport};
 use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
 use pvault_crypto::Classification;
 
@@ -87,6 +87,11 @@ pub enum Op {
     AuditVerify,
     /// Every anomaly, recorded or found in the audit log.
     Anomalies,
+    /// Verify, then restore what is damaged from the sync server (`dry_run`: only say what).
+    Repair {
+        /// Only plan.
+        dry_run: bool,
+    },
 }
 
 impl Op {
@@ -119,6 +124,8 @@ pub enum Reply {
     AuditVerified(AuditReport),
     /// `Anomalies`.
     Anomalies(Vec<Anomaly>),
+    /// `Repair`.
+    Repaired(RepairReport),
 }
 
 macro_rules! into {
@@ -167,6 +174,8 @@ into! {
     into_audit_verified => AuditVerified(AuditReport),
     /// The anomalies of an `Anomalies`.
     into_anomalies => Anomalies(Vec<Anomaly>),
+    /// The report of a `Repair`.
+    into_repaired => Repaired(RepairReport),
 }
 
 /// Something that runs operations on one unlocked profile.
@@ -215,6 +224,7 @@ impl Operations for Vault {
             }
             Op::Audit { filter } => Reply::Audit(self.audit(&filter)?),
             Op::Anomalies => Reply::Anomalies(self.anomalies()?),
+            Op::Repair { dry_run } => Reply::Repaired(crate::sync::repair(self, dry_run)?),
             Op::AuditVerify => Reply::AuditVerified(
                 self.verify_audit(&mut |done, total| progress("verifying", done, total))?,
             ),

@@ -6,9 +6,9 @@ use pvault_core::ops::Op;
 
 use crate::Damaged;
 use crate::backend::Backend;
-use crate::cli::{AuditArgs, AuditCommand};
+use crate::cli::{AuditArgs, AuditCommand, RepairArgs};
 use crate::context::Ctx;
-use crate::output::audit::{Anomalies, AuditList, AuditVerified};
+use crate::output::audit::{Anomalies, AuditList, AuditVerified, Repaired};
 use crate::output::{self, show};
 
 pub fn run(ctx: &Ctx, args: AuditArgs) -> Result<()> {
@@ -46,6 +46,31 @@ fn list(ctx: &Ctx, args: &AuditArgs) -> Result<AuditList> {
         listing.entries.retain(|e| e.device.starts_with(d.as_str()));
     }
     Ok(AuditList(listing))
+}
+
+/// `pvault repair [--dry-run]`: prints the plan or what was done; exit code 3 while something
+/// stays damaged.
+pub fn repair(ctx: &Ctx, args: RepairArgs) -> Result<()> {
+    let pv = ctx.pv()?;
+    let mut backend = Backend::open(pv, &ctx.g)?;
+    let bar = output::progress(ctx.g.json, "verifying");
+    let report = backend
+        .run(
+            pv,
+            &ctx.g,
+            Op::Repair {
+                dry_run: args.dry_run,
+            },
+            &mut output::staged(&bar),
+        )?
+        .into_repaired()?;
+    bar.finish_and_clear();
+    let left = report.unrepaired.len();
+    show(&ctx.g, &Repaired(report))?;
+    if left > 0 {
+        return Err(Damaged(format!("{left} problem(s) could not be repaired")).into());
+    }
+    Ok(())
 }
 
 /// `pvault anomalies`.

@@ -2,6 +2,7 @@
 
 use pvault_core::audit::{AuditEntry, AuditListing, AuditReport};
 use pvault_core::integrity::Anomaly;
+use pvault_core::sync::RepairReport;
 use serde_json::Value;
 
 use super::{Show, time_ms, to_json};
@@ -135,5 +136,51 @@ impl Show for Anomalies {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// `pvault repair`.
+pub struct Repaired(pub RepairReport);
+
+impl Show for Repaired {
+    fn json(&self) -> String {
+        to_json(&self.0)
+    }
+
+    fn text(&self) -> String {
+        let r = &self.0;
+        if r.repaired.is_empty() && r.unrepaired.is_empty() {
+            return "nothing to repair: verify found no problems".to_string();
+        }
+        let verb = if r.dry_run {
+            "would repair"
+        } else {
+            "repaired"
+        };
+        let mut out: Vec<String> = r
+            .repaired
+            .iter()
+            .map(|a| {
+                format!(
+                    "{verb} {}/{} from {}: {}",
+                    safe(&a.collection),
+                    safe(&a.id),
+                    a.from,
+                    safe(&a.problem)
+                )
+            })
+            .collect();
+        for u in &r.unrepaired {
+            out.push(format!(
+                "cannot repair {}/{}: {}",
+                safe(&u.collection),
+                safe(&u.id),
+                safe(&u.problem)
+            ));
+        }
+        if r.dry_run && !r.repaired.is_empty() {
+            out.push("nothing was changed (--dry-run); run `pvault repair` to do it".to_string());
+        }
+        out.join("\n")
     }
 }

@@ -922,3 +922,96 @@ fn every_device_holds_the_whole_audit_log_and_a_cut_off_tail_is_seen_by_the_othe
         "{anomalies}"
     );
 }
+
+#[test]
+fn repair_restores_a_corrupted_record_from_the_server_after_saying_what_it_will_do() {
+    let server = SqliteServer::start();
+    let a = Home::new();
+    let p = a.create("alice", "standard");
+    a.put("alice", "notes", "n1", &json!({"text": "keep me"}));
+    a.put("alice", "notes", "n2", &json!({"text": "untouched"}));
+    setup(&a, "alice", &server.handle.url());
+    // A flipped byte in n1's body on disk.
+    let db = a.db(&p.id);
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = db
+        .prepare("SELECT rid, body FROM records WHERE collection = 'notes'")
+        .expect("select")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    let mut damaged = None;
+    for (rid, body) in rows {
+        let mut bad = body.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        db.execute(
+            "UPDATE records SET body = ?1 WHERE rid = ?2",
+            rusqlite::params![bad, rid],
+        )
+        .expect("damage");
+        if a.cmd(&["--profile", "alice", "get", "notes", "n1"])
+            .run()
+            .code
+            == Some(0)
+        {
+            // That was n2: put it back and damage the other.
+            db.execute(
+                "UPDATE records SET body = ?1 WHERE rid = ?2",
+                rusqlite::params![body, rid],
+            )
+            .expect("undo");
+            continue;
+        }
+        damaged = Some(rid);
+        break;
+    }
+    assert!(damaged.is_some(), "n1 damaged");
+    drop(db);
+    a.cmd(&["--profile", "alice", "verify"]).run().code(3);
+
+    let plan = a.cmd(&["--profile", "alice", "repair", "--dry-run"]).ok();
+    assert!(
+        plan.stdout.contains("would repair notes/n1 from server #"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("nothing was changed"),
+        "{}",
+        plan.stdout
+    );
+    a.cmd(&["--profile", "alice", "verify"]).run().code(3);
+
+    let done = a.cmd(&["--profile", "alice", "--json", "repair"]).ok_json();
+    assert_eq!(done["repaired"][0]["id"], "n1", "{done}");
+    assert_eq!(done["unrepaired"], json!([]), "{done}");
+    a.cmd(&["--profile", "alice", "verify"]).ok();
+    let got = a
+        .cmd(&["--profile", "alice", "get", "notes", "n1"])
+        .ok_json();
+    assert_eq!(got["data"]["text"], "keep me");
+    let repaired = a
+        .cmd(&["--profile", "alice", "audit", "--kind", "repaired"])
+        .ok_json();
+    assert_eq!(repaired["entries"][0]["detail"]["id"], "n1", "{repaired}");
+    // Nothing left: a second repair says so.
+    let again = a.cmd(&["--profile", "alice", "repair"]).ok();
+    assert!(
+        again.stdout.contains("nothing to repair"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn repair_without_a_source_names_what_stays_damaged() {
+    let a = Home::new();
+    let p = a.create("alice", "standard");
+    a.put("alice", "notes", "n1", &json!({"text": "x"}));
+    a.db(&p.id)
+        .execute("UPDATE records SET version = 42", [])
+        .expect("edit");
+    let out = a.cmd(&["--profile", "alice", "repair"]).run().code(3);
+    out.assert_mentions(&out.stdout, &["cannot repair notes/n1", "no repair source"]);
+}

@@ -73,7 +73,7 @@ impl<'a> Engine<'a> {
         })
     }
 
-    fn path(&self, tail: &str) -> String {
+    pub(super) fn path(&self, tail: &str) -> String {
         format!("/v1/profiles/{}/{tail}", hex::encode(self.account))
     }
 
@@ -214,7 +214,7 @@ impl<'a> Engine<'a> {
     fn verified_page(&self) -> Result<PullPage> {
         let conn = self.vault.conn();
         let since = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
-        let mut head = ChainHead {
+        let head = ChainHead {
             seq: since,
             hash: match store::meta_bytes(conn, store::SYNC_PULLED_HASH)? {
                 Some(h) => <[u8; 32]>::try_from(h.as_slice())
@@ -222,6 +222,12 @@ impl<'a> Engine<'a> {
                 None => ChainHead::genesis(&self.account).hash,
             },
         };
+        self.page_after(&head)
+    }
+
+    /// The page after `head`, checked to extend it.
+    pub(super) fn page_after(&self, head: &ChainHead) -> Result<PullPage> {
+        let since = head.seq;
         let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}"));
         let answer = match self.server.send("GET", &path, &[], "", Some(&self.signer)) {
             Err(Error::Server { code, .. }) if code == "since_ahead" => {
@@ -237,10 +243,11 @@ impl<'a> Engine<'a> {
                 "pull page does not start where asked".into(),
             ));
         }
+        let mut next = *head;
         for c in &page.changes {
-            head = head.next(c.seq, &c.rid, c.tombstone, &c.blob_hash);
+            next = next.next(c.seq, &c.rid, c.tombstone, &c.blob_hash);
         }
-        if head != page.end {
+        if next != page.end {
             return Err(Error::SyncIntegrity(format!(
                 "changes #{}..#{} do not extend the hash chain this device saw",
                 since + 1,

@@ -14,6 +14,7 @@ mod bundle;
 mod conflicts;
 mod device;
 mod engine;
+mod repair;
 mod run;
 mod state;
 mod tls;
@@ -29,6 +30,7 @@ pub use conflicts::{
 pub use engine::Phase;
 pub use pvault_model::resolve;
 pub use pvault_model::{Policy, Strategy};
+pub use repair::{RepairAction, RepairReport, repair};
 pub use run::{history, status, sync};
 pub use state::{SyncConfig, SyncReport, SyncStatus, config};
 pub use tls::CA_FILE_ENV;

@@ -87,6 +87,32 @@ impl Vault {
         Ok(report)
     }
 
+    /// Moves a counter verify found behind (`meta/hlc`, `seals/N`) up to what it counts; the key
+    /// fence is reset to the current epoch.
+    pub(crate) fn recount(&self, conn: &rusqlite::Connection, counter: &str) -> Result<()> {
+        let rows = store::rows_of(conn, None, true)?;
+        if counter == "meta/hlc" {
+            let newest = rows.iter().map(|r| r.revision).max().unwrap_or(0);
+            store::set_meta_u64(conn, store::HLC, newest)?;
+        } else if counter == "meta/key_id" {
+            store::set_meta_u64(conn, store::KEY_ID, u64::from(self.key_id()))?;
+        } else if let Some(k) = counter
+            .strip_prefix("seals/")
+            .and_then(|k| k.parse::<u32>().ok())
+        {
+            let n = rows
+                .iter()
+                .filter(|r| r.device == self.device)
+                .flat_map(|r| [Some(&r.id_box), r.body.as_ref()])
+                .flatten()
+                .filter(|e| envelope::key_id(e).ok() == Some(k))
+                .count() as u64;
+            let counted = store::meta_u64(conn, counter)?;
+            store::set_meta_u64(conn, counter, counted.max(n))?;
+        }
+        Ok(())
+    }
+
     /// The store's own values checked against what they count: the clock must not be behind any
     /// revision, an epoch's seal count must not be below the envelopes sealed under it (a lowered
     /// count would let the epoch seal past its nonce budget), and the key fence must name a live
