@@ -142,8 +142,11 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
     Ok(report)
 }
 
+/// Copies of records on the server by row key: `(seq, tombstone, blob)`.
+type Copies = HashMap<[u8; 16], (u64, bool, Vec<u8>)>;
+
 /// The current copy of every record on the server, by row key: `(seq, tombstone, blob)`. The log is read from genesis and must reach the head this device saw.
-fn server_copies(vault: &Vault) -> Result<HashMap<[u8; 16], (u64, bool, Vec<u8>)>> {
+fn server_copies(vault: &Vault) -> Result<Copies> {
     let policy = Policy::default();
     let engine = Engine::open(vault, &policy)?;
     let conn = vault.conn();
