@@ -70,6 +70,9 @@ pub enum Command {
     Verify,
     /// The profile's audit log: every security event, from every device (see `pvault audit verify`).
     Audit(AuditArgs),
+    /// The compliance report: what is stored per collection and classification, under which keys,
+    /// ciphers and KDF, the devices, the audit log's state and the last repair.
+    Report,
     /// Verify, then restore every damaged record from the sync server's copy (says what first).
     Repair(RepairArgs),
     /// Anomalies: failed-unlock bursts, mass deletes, forks, attacks seen by sync, clock skew,

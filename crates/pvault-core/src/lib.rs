@@ -67,8 +67,8 @@ pub use session::{SessionStatus, Sessions};
 
 // Records
 pub use vault::{
-    Attestation, Listing, MAX_RECORD_BYTES, NewRecord, Record, RotateReport, Unreadable, Vault,
-    VerifyReport, Written, validate_record_id,
+    Attestation, AuditSummary, ComplianceReport, Listing, MAX_RECORD_BYTES, NewRecord, Record,
+    RotateReport, StoredClass, Unreadable, Vault, VerifyReport, Written, validate_record_id,
 };
 
 // Re-exported from pvault-crypto, so callers need one dependency.

@@ -24,7 +24,7 @@ use crate::audit::{AuditFilter, AuditListing, AuditReport};
 use crate::error::{Error, Result};
 use crate::integrity::Anomaly;
 use crate::sync::{Phase, RepairReport, SyncReport};
-use crate::vault::{Listing, NewRecord, Record, Vault, VerifyReport, Written};
+use crate::vault::{ComplianceReport, Listing, NewRecord, Record, Vault, VerifyReport, Written};
 use pvault_crypto::Classification;
 
 /// Where a long operation is: a stage name (`verifying`, `pushing`, `pulling`), work done, and
@@ -87,6 +87,8 @@ pub enum Op {
     AuditVerify,
     /// Every anomaly, recorded or found in the audit log.
     Anomalies,
+    /// The compliance report.
+    Report,
     /// Verify, then restore what is damaged from the sync server (`dry_run`: only say what).
     Repair {
         /// Only plan.
@@ -126,6 +128,8 @@ pub enum Reply {
     Anomalies(Vec<Anomaly>),
     /// `Repair`.
     Repaired(RepairReport),
+    /// `Report`.
+    Report(Box<ComplianceReport>),
 }
 
 macro_rules! into {
@@ -176,6 +180,8 @@ into! {
     into_anomalies => Anomalies(Vec<Anomaly>),
     /// The report of a `Repair`.
     into_repaired => Repaired(RepairReport),
+    /// The compliance report of a `Report`.
+    into_report => Report(Box<ComplianceReport>),
 }
 
 /// Something that runs operations on one unlocked profile.
@@ -224,6 +230,7 @@ impl Operations for Vault {
             }
             Op::Audit { filter } => Reply::Audit(self.audit(&filter)?),
             Op::Anomalies => Reply::Anomalies(self.anomalies()?),
+            Op::Report => Reply::Report(Box::new(self.compliance_report()?)),
             Op::Repair { dry_run } => Reply::Repaired(crate::sync::repair(self, dry_run)?),
             Op::AuditVerify => Reply::AuditVerified(
                 self.verify_audit(&mut |done, total| progress("verifying", done, total))?,

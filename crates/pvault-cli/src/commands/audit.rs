@@ -8,7 +8,7 @@ use crate::Damaged;
 use crate::backend::Backend;
 use crate::cli::{AuditArgs, AuditCommand, RepairArgs};
 use crate::context::Ctx;
-use crate::output::audit::{Anomalies, AuditList, AuditVerified, Repaired};
+use crate::output::audit::{Anomalies, AuditList, AuditVerified, Repaired, Report};
 use crate::output::{self, show};
 
 pub fn run(ctx: &Ctx, args: AuditArgs) -> Result<()> {
@@ -71,6 +71,16 @@ pub fn repair(ctx: &Ctx, args: RepairArgs) -> Result<()> {
         return Err(Damaged(format!("{left} problem(s) could not be repaired")).into());
     }
     Ok(())
+}
+
+/// `pvault report`.
+pub fn report(ctx: &Ctx) -> Result<Report> {
+    let pv = ctx.pv()?;
+    let mut backend = Backend::open(pv, &ctx.g)?;
+    let report = backend
+        .run(pv, &ctx.g, Op::Report, &mut |_, _, _| {})?
+        .into_report()?;
+    Ok(Report(report))
 }
 
 /// `pvault anomalies`.

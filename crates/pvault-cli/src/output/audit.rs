@@ -1,5 +1,6 @@
 //! How the audit log and its verification read.
 
+use pvault_core::ComplianceReport;
 use pvault_core::audit::{AuditEntry, AuditListing, AuditReport};
 use pvault_core::integrity::Anomaly;
 use pvault_core::sync::RepairReport;
@@ -181,6 +182,86 @@ impl Show for Repaired {
         if r.dry_run && !r.repaired.is_empty() {
             out.push("nothing was changed (--dry-run); run `pvault repair` to do it".to_string());
         }
+        out.join("\n")
+    }
+}
+
+/// `pvault report`.
+pub struct Report(pub Box<ComplianceReport>);
+
+impl Show for Report {
+    fn json(&self) -> String {
+        to_json(&self.0)
+    }
+
+    fn text(&self) -> String {
+        let r = &self.0;
+        let mut out = vec![
+            format!(
+                "profile '{}' ({}), security {}",
+                safe(&r.profile),
+                r.profile_id,
+                r.security
+            ),
+            format!(
+                "keys: Argon2id m={} KiB t={} p={} + Secret Key ({}); epochs {:?}, new data under {}",
+                r.kdf.m_kib,
+                r.kdf.t,
+                r.kdf.p,
+                if r.secret_key_on_device {
+                    "kept on this device, wrapped"
+                } else {
+                    "not kept on this device"
+                },
+                r.epochs,
+                r.current_epoch
+            ),
+            "stored:".to_string(),
+        ];
+        if r.stored.is_empty() {
+            out.push("  nothing".to_string());
+        }
+        for s in &r.stored {
+            let epochs: Vec<String> = s
+                .by_epoch
+                .iter()
+                .map(|(k, n)| format!("{n} under epoch {k}"))
+                .collect();
+            out.push(format!(
+                "  {:<14} {:<12} {}  ({})",
+                safe(&s.collection),
+                s.classification.to_string(),
+                epochs.join(", "),
+                s.cipher
+            ));
+        }
+        let a = &r.audit;
+        out.push(format!(
+            "audit log: {} entries from {} device(s), {} signed checkpoint(s), {}; {} anomal{}; retention: {}",
+            a.entries,
+            a.devices.len(),
+            a.checkpoints,
+            if a.verified {
+                "verifies".to_string()
+            } else {
+                format!("{} problem(s), run `pvault audit verify`", a.problems)
+            },
+            a.anomalies,
+            if a.anomalies == 1 { "y" } else { "ies" },
+            r.audit_retention
+        ));
+        for (d, at) in &a.devices {
+            out.push(format!("  device {}: last entry {}", safe(d), time_ms(*at)));
+        }
+        out.push(format!(
+            "last repair: {}; last sync: {}",
+            r.last_repair.map(time_ms).unwrap_or_else(|| "never".into()),
+            match r.last_sync {
+                None => "not set up".to_string(),
+                Some(0) => "never".to_string(),
+                Some(t) => time_ms(t),
+            }
+        ));
         out.join("\n")
     }
 }

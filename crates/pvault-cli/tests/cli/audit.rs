@@ -160,3 +160,48 @@ fn failed_unlocks_and_a_hidden_record_are_named() {
     let out = home.cmd(&["verify"]).run().code(3);
     out.assert_mentions(&out.stderr, &["notes/n1", "edited on disk"]);
 }
+
+#[test]
+fn the_compliance_report_says_what_is_stored_and_how() {
+    let home = Home::new();
+    let p = home.create("alice", "standard");
+    home.put("alice", "notes", "n1", &json!({"text": "one"}));
+    home.put("alice", "notes", "n2", &json!({"text": "two"}));
+    home.put(
+        "alice",
+        "api_keys",
+        "k1",
+        &json!({"provider": "binance", "name": "prod", "secret": "s3cr3t-value"}),
+    );
+    let r = home.cmd(&["report"]).ok_json();
+    let stored = r["stored"].as_array().expect("stored");
+    let notes = stored
+        .iter()
+        .find(|s| s["collection"] == "notes")
+        .expect("notes");
+    assert_eq!(notes["by_epoch"]["1"], 2, "{r}");
+    assert_eq!(notes["cipher"], "AES-256-GCM");
+    let keys = stored
+        .iter()
+        .find(|s| s["collection"] == "api_keys")
+        .expect("api_keys");
+    assert!(
+        keys["cipher"].as_str().unwrap().contains("XChaCha20"),
+        "{r}"
+    );
+    assert_eq!(r["security"], "standard");
+    assert_eq!(r["epochs"], json!([1]));
+    assert_eq!(r["audit"]["verified"], true, "{r}");
+    assert!(
+        r["audit"]["by_kind"]["records_written"].as_u64() >= Some(3),
+        "{r}"
+    );
+    let text = home.cmd(&["report"]).ok().stdout;
+    assert!(!text.contains("s3cr3t-value"), "no secret in the report");
+    // A tampered log shows in the report.
+    home.db(&p.id)
+        .execute("DELETE FROM audit_log WHERE seq = 2", [])
+        .expect("tamper");
+    let r = home.cmd(&["report"]).ok_json();
+    assert_eq!(r["audit"]["verified"], false, "{r}");
+}

@@ -186,6 +186,19 @@ pub fn counts(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Live records by collection, classification and epoch: `(collection, classification, key id,
+/// count)`.
+pub(crate) fn census(conn: &Connection) -> Result<Vec<(String, u8, u32, u64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT collection, classification, key_id, COUNT(*) FROM records WHERE deleted = 0
+         GROUP BY collection, classification, key_id ORDER BY collection, classification, key_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// A dirty row and the server sequence number its edit is based on.
 pub(crate) struct DirtyRow {
     pub row: Row,

@@ -26,12 +26,14 @@ mod audit;
 mod chain;
 mod keys;
 mod read;
+mod report;
 mod rotate;
 mod tag;
 mod verify;
 mod write;
 
 pub use chain::Attestation;
+pub use report::{AuditSummary, ComplianceReport, StoredClass};
 pub use rotate::RotateReport;
 pub use verify::VerifyReport;
 
