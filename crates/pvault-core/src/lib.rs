@@ -8,6 +8,8 @@
 //!
 //! - `store/`: one SQLite file per profile; connection, write transactions, numbered migrations
 //!   (`store/migrations/*.sql`) and the only SQL of the engine.
+//! - [`audit`]: the audit log (per-device hash chains of sealed, MACed entries, signed checkpoints).
+//! - [`integrity`]: anomalies and what the audit log shows.
 //! - `home/`: the home directory, its file names and its registry of profiles (no secrets).
 //! - `vault/`: an unlocked profile ([`Vault`]), one file per concern: `keys` (purpose keys and AAD),
 //!   `read`, `write`, `chain` (breakthrough attestations), `verify`, `rotate` (password and keys).
@@ -19,8 +21,8 @@
 //! - `session.rs`: unlocked profiles held in memory ([`Sessions`]), the agent's state.
 //! - `agent/`: the per-user agent and its client, over a Unix socket.
 //!
-//! Rooms still to come, with their place kept: `audit/`, `integrity/` (beside `vault/verify`),
-//! `backup/` and `export/` (through `replica/`), `share/`, `migrate/`.
+//! Rooms still to come, with their place kept: `backup/` and `export/` (through `replica/`),
+//! `share/`, `migrate/`.
 //!
 //! ```no_run
 //! use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
