@@ -378,6 +378,22 @@ pub enum AuditCommand {
     /// Check every entry, MAC and signed checkpoint; names each entry that was modified, moved,
     /// removed or cut off, and each forged checkpoint (exit code 3 when there is one).
     Verify,
+    /// Write the whole log as a signed document that can be checked without the password
+    /// (entries stay sealed).
+    Export {
+        /// Write to this file (created, not overwritten) instead of stdout.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check an export made by `pvault audit export`; needs no profile and no password.
+    CheckExport {
+        /// The export.
+        file: PathBuf,
+        /// The profile's public identity key (hex, from `pvault profile show`) the export must be
+        /// signed by; without it, only the export's own consistency is checked.
+        #[arg(long, value_name = "HEX")]
+        identity: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::audit::{AuditFilter, AuditListing, AuditReport};
+use crate::audit::{AuditExport, AuditFilter, AuditListing, AuditReport};
 use crate::error::{Error, Result};
 use crate::integrity::Anomaly;
 use crate::sync::{Phase, RepairReport, SyncReport};
@@ -89,6 +89,8 @@ pub enum Op {
     Anomalies,
     /// The compliance report.
     Report,
+    /// The audit log as a signed export.
+    AuditExport,
     /// Verify, then restore what is damaged from the sync server (`dry_run`: only say what).
     Repair {
         /// Only plan.
@@ -130,6 +132,8 @@ pub enum Reply {
     Repaired(RepairReport),
     /// `Report`.
     Report(Box<ComplianceReport>),
+    /// `AuditExport`.
+    AuditExport(Box<AuditExport>),
 }
 
 macro_rules! into {
@@ -182,6 +186,8 @@ into! {
     into_repaired => Repaired(RepairReport),
     /// The compliance report of a `Report`.
     into_report => Report(Box<ComplianceReport>),
+    /// The document of an `AuditExport`.
+    into_audit_export => AuditExport(Box<AuditExport>),
 }
 
 /// Something that runs operations on one unlocked profile.
@@ -231,6 +237,7 @@ impl Operations for Vault {
             Op::Audit { filter } => Reply::Audit(self.audit(&filter)?),
             Op::Anomalies => Reply::Anomalies(self.anomalies()?),
             Op::Report => Reply::Report(Box::new(self.compliance_report()?)),
+            Op::AuditExport => Reply::AuditExport(Box::new(self.export_audit()?)),
             Op::Repair { dry_run } => Reply::Repaired(crate::sync::repair(self, dry_run)?),
             Op::AuditVerify => Reply::AuditVerified(
                 self.verify_audit(&mut |done, total| progress("verifying", done, total))?,

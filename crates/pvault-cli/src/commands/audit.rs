@@ -1,6 +1,6 @@
 //! `pvault audit [--since] [--kind] [--device]` and `pvault audit verify`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use pvault_core::audit::{AuditFilter, EventKind};
 use pvault_core::ops::Op;
 
@@ -8,7 +8,7 @@ use crate::Damaged;
 use crate::backend::Backend;
 use crate::cli::{AuditArgs, AuditCommand, RepairArgs};
 use crate::context::Ctx;
-use crate::output::audit::{Anomalies, AuditList, AuditVerified, Repaired, Report};
+use crate::output::audit::{Anomalies, AuditList, AuditVerified, ExportChecked, Repaired, Report};
 use crate::output::{self, show};
 
 pub fn run(ctx: &Ctx, args: AuditArgs) -> Result<()> {
@@ -27,8 +27,81 @@ pub fn run(ctx: &Ctx, args: AuditArgs) -> Result<()> {
             }
             Ok(())
         }
+        Some(AuditCommand::Export { output }) => export(ctx, output.as_deref()),
+        Some(AuditCommand::CheckExport { file, identity }) => {
+            check_export(ctx, &file, identity.as_deref())
+        }
         None => show(&ctx.g, &list(ctx, &args)?),
     }
+}
+
+/// `pvault audit export [-o FILE]`.
+fn export(ctx: &Ctx, output: Option<&std::path::Path>) -> Result<()> {
+    // A file that exists is refused before anything is unlocked.
+    if let Some(path) = output
+        && path.exists()
+    {
+        bail!("{} exists; give a new file name", path.display());
+    }
+    let pv = ctx.pv()?;
+    let mut backend = Backend::open(pv, &ctx.g)?;
+    let doc = backend
+        .run(pv, &ctx.g, Op::AuditExport, &mut |_, _, _| {})?
+        .into_audit_export()?;
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    match output {
+        None => print!("{text}"),
+        Some(path) => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            let entries: usize = doc.chains.iter().map(|c| c.entries.len()).sum();
+            if ctx.g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"file": path, "entries": entries, "identity": doc.identity})
+                );
+            } else {
+                println!(
+                    "wrote {} audit entries from {} device(s) to {}, signed by identity {}",
+                    entries,
+                    doc.chains.len(),
+                    path.display(),
+                    doc.identity
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `pvault audit check-export FILE [--identity HEX]`.
+fn check_export(ctx: &Ctx, file: &std::path::Path, identity: Option<&str>) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let doc: pvault_core::audit::AuditExport = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a pvault audit export", file.display()))?;
+    let check = pvault_core::audit::check_export(&doc, identity);
+    let problems = check.problems.len();
+    show(
+        &ctx.g,
+        &ExportChecked {
+            check,
+            signed_by_given: identity.is_some(),
+            identity: doc.identity,
+        },
+    )?;
+    if problems > 0 {
+        return Err(Damaged(format!("the export has {problems} problem(s)")).into());
+    }
+    Ok(())
 }
 
 fn list(ctx: &Ctx, args: &AuditArgs) -> Result<AuditList> {

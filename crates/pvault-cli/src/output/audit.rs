@@ -265,3 +265,40 @@ impl Show for Report {
         out.join("\n")
     }
 }
+
+/// `pvault audit check-export`.
+pub struct ExportChecked {
+    pub check: pvault_core::audit::ExportCheck,
+    pub signed_by_given: bool,
+    pub identity: String,
+}
+
+impl Show for ExportChecked {
+    fn json(&self) -> String {
+        to_json(&self.check)
+    }
+
+    fn text(&self) -> String {
+        let c = &self.check;
+        let mut out = vec![format!(
+            "{} entries from {} device(s) and {} checkpoint(s) checked{}",
+            c.entries,
+            c.devices,
+            c.checkpoints,
+            if c.problems.is_empty() {
+                if self.signed_by_given {
+                    ", no problems; signed by the identity given".to_string()
+                } else {
+                    format!(
+                        ", no problems; signed by identity {} (compare it with `pvault profile show`, or pass --identity)",
+                        safe(&self.identity)
+                    )
+                }
+            } else {
+                String::new()
+            }
+        )];
+        out.extend(c.problems.iter().map(|p| format!("  {}", safe(p))));
+        out.join("\n")
+    }
+}

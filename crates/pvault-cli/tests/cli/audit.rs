@@ -205,3 +205,82 @@ fn the_compliance_report_says_what_is_stored_and_how() {
     let r = home.cmd(&["report"]).ok_json();
     assert_eq!(r["audit"]["verified"], false, "{r}");
 }
+
+#[test]
+fn an_export_is_checked_without_the_password_and_any_change_to_it_is_named() {
+    let home = Home::new();
+    home.create("alice", "standard");
+    home.put("alice", "notes", "n1", &json!({"text": "one"}));
+    home.cmd(&["rm", "notes", "n1"]).ok();
+    let identity = home.cmd(&["profile", "show"]).ok_json()["identity"]
+        .as_str()
+        .expect("identity")
+        .to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("audit.json");
+    let file_arg = file.to_str().expect("utf-8");
+    let out = home.cmd(&["audit", "export", "-o", file_arg]).ok();
+    assert!(out.stdout.contains(&identity), "{}", out.stdout);
+    // Exporting again to the same file is refused: nothing is overwritten.
+    home.cmd(&["audit", "export", "-o", file_arg])
+        .run()
+        .error_line(&["exists"]);
+
+    let ok = home
+        .cmd(&["audit", "check-export", file_arg, "--identity", &identity])
+        .no_password()
+        .ok();
+    assert!(ok.stdout.contains("no problems"), "{}", ok.stdout);
+    // The export is recorded.
+    let exported = home.cmd(&["audit", "--kind", "exported"]).ok_json();
+    assert_eq!(
+        exported["entries"].as_array().map(Vec::len),
+        Some(1),
+        "{exported}"
+    );
+
+    // Another identity, a removed entry, a changed entry: each named, exit code 3.
+    let other = "00".repeat(32);
+    home.cmd(&["audit", "check-export", file_arg, "--identity", &other])
+        .no_password()
+        .run()
+        .code(3);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let mut removed = doc.clone();
+    removed["chains"][0]["entries"]
+        .as_array_mut()
+        .expect("entries")
+        .remove(1);
+    let mut changed = doc.clone();
+    let e = changed["chains"][0]["entries"][2]["entry"]
+        .as_str()
+        .expect("entry")
+        .to_string();
+    let flipped = if e.starts_with('A') { "B" } else { "A" }.to_string() + &e[1..];
+    changed["chains"][0]["entries"][2]["entry"] = Value::String(flipped);
+    let mut truncated = doc.clone();
+    truncated["chains"][0]["entries"]
+        .as_array_mut()
+        .expect("entries")
+        .pop();
+    for (what, bad) in [
+        ("removed", removed),
+        ("changed", changed),
+        ("truncated", truncated),
+    ] {
+        let path = dir.path().join(format!("{what}.json"));
+        std::fs::write(&path, serde_json::to_vec(&bad).expect("json")).expect("write");
+        let out = home
+            .cmd(&[
+                "audit",
+                "check-export",
+                path.to_str().expect("utf-8"),
+                "--identity",
+                &identity,
+            ])
+            .no_password()
+            .run()
+            .code(3);
+        assert!(out.stdout.contains("device "), "{what}: {}", out.stdout);
+    }
+}

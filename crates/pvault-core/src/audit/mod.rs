@@ -19,6 +19,7 @@
 //! This room sits beside `store/`: it takes a connection (inside the caller's transaction) and the
 //! keys, and knows nothing of vaults. `read` lists entries, `verify` checks them.
 
+pub(crate) mod export;
 pub(crate) mod read;
 pub(crate) mod verify;
 
@@ -32,6 +33,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::store::{self, AuditRow, CheckpointRow};
 
+pub use export::{AuditExport, ExportCheck, check_export};
 pub use read::{AuditEntry, AuditFilter, AuditListing};
 pub use verify::{AuditProblem, AuditReport, ProblemKind};
 

@@ -99,6 +99,18 @@ impl Vault {
         )
     }
 
+    /// The whole log as a signed export (an `exported` entry records it).
+    pub fn export_audit(&self) -> Result<audit::AuditExport> {
+        let doc = audit::export::export(&self.conn, &self.log())?;
+        let entries: usize = doc.chains.iter().map(|c| c.entries.len()).sum();
+        self.record_now(
+            Event::new(audit::EventKind::Exported)
+                .with("what", "audit log")
+                .with("entries", entries as u64),
+        )?;
+        Ok(doc)
+    }
+
     /// Turns the audit log off for this vault: for the benchmark that measures its cost only.
     #[doc(hidden)]
     pub fn disable_audit_for_benchmarks(&mut self) {
