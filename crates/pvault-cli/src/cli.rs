@@ -258,14 +258,15 @@ pub enum ProfileCommand {
     },
     /// Which profiles are unlocked in the agent, and when they lock.
     Status,
-    /// Change a profile setting: auto-lock DURATION, reauth-window DURATION, conflict-strategy
-    /// STRATEGY [--collection C], device-rank DEVICE,DEVICE,...
+    /// Change a profile setting: auto-lock DURATION, reauth-window DURATION, monitor DURATION|off,
+    /// conflict-strategy STRATEGY [--collection C], device-rank DEVICE,DEVICE,...
     Set {
-        /// auto-lock, reauth-window, conflict-strategy or device-rank.
+        /// auto-lock, reauth-window, monitor (how often the agent checks for anomalies),
+        /// conflict-strategy or device-rank.
         setting: String,
         /// A duration like 90s, 15m, 1h; a strategy (timestamp, profile-priority, merge, manual,
         /// security-first); device ids in priority order, comma-separated; "default" restores the
-        /// default.
+        /// default ("off" for monitor).
         value: String,
         /// For conflict-strategy: set it for this collection only.
         #[arg(long)]

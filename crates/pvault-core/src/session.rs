@@ -10,6 +10,7 @@
 //! - Re-authentication for SECRET records is a challenge–response on the KEK: no password reaches here.
 
 use crate::audit::{Event, EventKind};
+use crate::integrity::Anomaly;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,15 @@ struct Session {
     cache: RecordCache,
     challenge: Option<([u8; 32], Instant)>,
     watch: Option<Watcher>,
+    monitor: Option<Monitor>,
+}
+
+/// The agent's periodic check of an unlocked profile (`profile set monitor`).
+struct Monitor {
+    every: Duration,
+    last: Instant,
+    /// Anomalies already reported, so each is reported once.
+    seen: Vec<Anomaly>,
 }
 
 /// A background `sync --watch` of an unlocked profile, on its own thread with its own copy of the
@@ -130,6 +140,12 @@ impl Sessions {
             cache,
             challenge: None,
             watch: None,
+            monitor: summary.settings.monitor_secs.map(|secs| Monitor {
+                every: Duration::from_secs(secs.max(1)),
+                // The first check runs at the first tick.
+                last: Instant::now() - Duration::from_secs(secs.max(1)),
+                seen: Vec::new(),
+            }),
         };
         self.open.insert(name.to_string(), session);
         Ok(())
@@ -160,6 +176,36 @@ impl Sessions {
             .collect();
         names.sort();
         names
+    }
+
+    /// Runs the anomaly check of every unlocked profile whose monitor is due, and returns the
+    /// anomalies not reported before (by profile). A check that fails is reported as an anomaly
+    /// of its own (`monitor_failed`).
+    pub fn check_monitors(&mut self, now: Instant) -> Vec<(String, Anomaly)> {
+        let mut out = Vec::new();
+        for (name, s) in self.open.iter_mut() {
+            let Some(m) = s.monitor.as_mut() else {
+                continue;
+            };
+            if now.saturating_duration_since(m.last) < m.every {
+                continue;
+            }
+            m.last = now;
+            let found = s.vault.anomalies().unwrap_or_else(|e| {
+                vec![
+                    Anomaly::new("monitor_failed", "", crate::store::now_ms())
+                        .with("error", e.code())
+                        .with("detail", e.to_string()),
+                ]
+            });
+            for a in found {
+                if !m.seen.contains(&a) {
+                    m.seen.push(a.clone());
+                    out.push((name.clone(), a));
+                }
+            }
+        }
+        out
     }
 
     /// Locks the profiles idle for longer than their auto-lock time.

@@ -228,3 +228,57 @@ fn verify_raises_what_it_finds_to_listeners() {
     assert_eq!(got.len(), r.problems.len());
     assert!(!got.is_empty());
 }
+
+#[test]
+fn the_agent_monitor_reports_each_new_anomaly_once() {
+    use pvault_core::ops::Op;
+    use std::time::{Duration, Instant};
+    let (dir, pv, mut v) = profile();
+    let n = pvault_core::integrity::MASS_DELETE;
+    let records: Vec<NewRecord> = (0..n)
+        .map(|i| NewRecord {
+            collection: "notes".into(),
+            id: Some(format!("m{i}")),
+            classification: None,
+            data: json!({"title": "t", "body": "b"}),
+        })
+        .collect();
+    v.put_many(records, &mut |_, _| {}).unwrap();
+    drop(v);
+    pv.update_settings("alice", |s| s.monitor_secs = Some(60))
+        .unwrap();
+    let (_, transfer) = pv
+        .unlock_for_transfer(Some("alice"), &Credentials::password(PASSWORD))
+        .unwrap();
+    let mut sessions = pvault_core::Sessions::new(Pvault::open(dir.path()).unwrap());
+    sessions.unlock_with_keys("alice", &transfer).unwrap();
+    let start = Instant::now();
+    assert!(sessions.check_monitors(start).is_empty(), "nothing yet");
+    for i in 0..n {
+        sessions
+            .run(
+                "alice",
+                Op::Remove {
+                    collection: "notes".into(),
+                    id: format!("m{i}"),
+                },
+            )
+            .unwrap();
+    }
+    // Not due before its interval.
+    assert!(
+        sessions
+            .check_monitors(start + Duration::from_secs(30))
+            .is_empty()
+    );
+    let found = sessions.check_monitors(start + Duration::from_secs(61));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "alice");
+    assert_eq!(found[0].1.what, "mass_delete");
+    // Reported once.
+    assert!(
+        sessions
+            .check_monitors(start + Duration::from_secs(200))
+            .is_empty()
+    );
+}

@@ -254,7 +254,12 @@ impl Show for Report {
             out.push(format!("  device {}: last entry {}", safe(d), time_ms(*at)));
         }
         out.push(format!(
-            "last repair: {}; last sync: {}",
+            "last verify: {}; last repair: {}; last sync: {}",
+            match r.last_verify {
+                None => "never".to_string(),
+                Some((t, 0)) => format!("{}, no problems", time_ms(t)),
+                Some((t, n)) => format!("{}, {n} problem(s)", time_ms(t)),
+            },
             r.last_repair.map(time_ms).unwrap_or_else(|| "never".into()),
             match r.last_sync {
                 None => "not set up".to_string(),

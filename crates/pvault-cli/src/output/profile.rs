@@ -189,10 +189,15 @@ impl Show for TimingSet {
 
     fn text(&self) -> String {
         format!(
-            "profile '{}': auto-lock {}, re-authentication window {} (applies from the next unlock)",
+            "profile '{}': auto-lock {}, re-authentication window {}, anomaly monitor {} (applies from the next unlock)",
             self.0.name,
             human(self.0.auto_lock().as_secs()),
-            human(self.0.reauth_window().as_secs())
+            human(self.0.reauth_window().as_secs()),
+            self.0
+                .settings
+                .monitor_secs
+                .map(|s| format!("every {}", human(s)))
+                .unwrap_or_else(|| "off".to_string())
         )
     }
 }

@@ -171,6 +171,12 @@ fn spawn_ticker(
             for name in s.expire_idle(Instant::now()) {
                 log(&log_w, &format!("auto-locked '{name}' after idle time"));
             }
+            for (name, a) in s.check_monitors(Instant::now()) {
+                log(
+                    &log_w,
+                    &format!("anomaly on '{name}': {} (device {})", a.what, a.device),
+                );
+            }
             if !s.status().is_empty() {
                 last_active = Instant::now();
             }

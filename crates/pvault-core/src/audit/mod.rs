@@ -101,11 +101,13 @@ pub enum EventKind {
     Migrated,
     /// The profile was deleted from a device.
     ProfileDeleted,
+    /// A full verification ran (how many problems it found).
+    Verified,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 27] = [
+    pub const ALL: [EventKind; 28] = [
         EventKind::ProfileCreated,
         EventKind::Unlocked,
         EventKind::UnlockFailed,
@@ -133,6 +135,7 @@ impl EventKind {
         EventKind::Anomaly,
         EventKind::Migrated,
         EventKind::ProfileDeleted,
+        EventKind::Verified,
     ];
 
     /// The kind's name (`unlock_failed`).
@@ -156,7 +159,7 @@ impl EventKind {
 }
 
 /// The names of [`EventKind::ALL`], in the same order.
-const KIND_NAMES: [&str; 27] = [
+const KIND_NAMES: [&str; 28] = [
     "profile_created",
     "unlocked",
     "unlock_failed",
@@ -184,6 +187,7 @@ const KIND_NAMES: [&str; 27] = [
     "anomaly",
     "migrated",
     "profile_deleted",
+    "verified",
 ];
 
 /// An event to record: its kind, when, and details (names, counts, ids; never a secret value).

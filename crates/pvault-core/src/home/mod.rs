@@ -67,6 +67,9 @@ pub struct ProfileSettings {
     /// How long a re-authentication shows SECRET and TOP_SECRET records, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth_window_secs: Option<u64>,
+    /// How often the agent checks the unlocked profile for anomalies, in seconds (`None`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_secs: Option<u64>,
     /// How sync settles conflicts in collections without their own strategy (default: timestamp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conflict_strategy: Option<Strategy>,

@@ -65,7 +65,9 @@ pub struct ComplianceReport {
     pub audit_retention: String,
     /// The audit log.
     pub audit: AuditSummary,
-    /// Last verify and repair found in the audit log (Unix ms), if any.
+    /// Last full verify in the audit log (Unix ms) and the problems it found, if any ran.
+    pub last_verify: Option<(i64, u64)>,
+    /// Last repair in the audit log (Unix ms), if any.
     pub last_repair: Option<i64>,
     /// When this device last synced (Unix ms; `None`: not set up).
     pub last_sync: Option<i64>,
@@ -106,6 +108,7 @@ impl Vault {
             ..Default::default()
         };
         let mut last_repair = None;
+        let mut last_verify = None;
         for e in &listing.entries {
             *audit
                 .by_kind
@@ -116,6 +119,10 @@ impl Vault {
             match e.kind {
                 EventKind::Anomaly => audit.anomalies += 1,
                 EventKind::Repaired => last_repair = Some(e.at),
+                EventKind::Verified => {
+                    let problems = e.detail.get("problems").and_then(|v| v.as_u64());
+                    last_verify = Some((e.at, problems.unwrap_or(0)));
+                }
                 _ => {}
             }
         }
@@ -131,6 +138,7 @@ impl Vault {
             stored,
             audit_retention: "every entry is kept".into(),
             audit,
+            last_verify,
             last_repair,
             last_sync: syncing
                 .then(|| store::meta_u64(&self.conn, store::SYNC_LAST_SYNC))

@@ -83,6 +83,12 @@ impl Vault {
         }
         report.problems.extend(self.verify_meta(&rows)?);
         self.raise_violations(&report.problems);
+        self.note(
+            crate::audit::Event::new(crate::audit::EventKind::Verified)
+                .with("records", report.records)
+                .with("versions", report.versions)
+                .with("problems", report.problems.len() as u64),
+        );
         progress(total, total);
         Ok(report)
     }

@@ -19,16 +19,16 @@ pub fn set(
         let summary = crate::commands::sync::set_policy(pv, &name, setting, value, collection)?;
         return Ok(Box::new(PolicySet(summary)));
     }
-    if setting != "auto-lock" && setting != "reauth-window" {
+    if !matches!(setting, "auto-lock" | "reauth-window" | "monitor") {
         bail!(
-            "unknown setting '{setting}': expected auto-lock, reauth-window, conflict-strategy or device-rank"
+            "unknown setting '{setting}': expected auto-lock, reauth-window, monitor, conflict-strategy or device-rank"
         );
     }
     if collection.is_some() {
         bail!("--collection applies to conflict-strategy only");
     }
     let name = pv.resolve(ctx.g.profile.as_deref())?.name;
-    let secs = if value == "default" {
+    let secs = if value == "default" || (setting == "monitor" && value == "off") {
         None
     } else {
         let d = crate::cli::parse_duration(value).map_err(anyhow::Error::msg)?;
@@ -37,10 +37,10 @@ pub fn set(
         }
         Some(d.as_secs())
     };
-    let summary = if setting == "auto-lock" {
-        pv.update_settings(&name, |s| s.auto_lock_secs = secs)?
-    } else {
-        pv.update_settings(&name, |s| s.reauth_window_secs = secs)?
+    let summary = match setting {
+        "auto-lock" => pv.update_settings(&name, |s| s.auto_lock_secs = secs)?,
+        "monitor" => pv.update_settings(&name, |s| s.monitor_secs = secs)?,
+        _ => pv.update_settings(&name, |s| s.reauth_window_secs = secs)?,
     };
     // A session in the agent keeps the old values: lock it so the next unlock uses the new ones.
     if let Some(mut c) = AgentClient::connect(pv.home().root()) {
