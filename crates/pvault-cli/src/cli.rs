@@ -225,6 +225,8 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86400,
+            'w' => 7 * 86400,
+            'y' => 365 * 86400,
             _ => return Err(err()),
         };
     }
@@ -259,12 +261,13 @@ pub enum ProfileCommand {
     /// Which profiles are unlocked in the agent, and when they lock.
     Status,
     /// Change a profile setting: auto-lock DURATION, reauth-window DURATION, monitor DURATION|off,
-    /// conflict-strategy STRATEGY [--collection C], device-rank DEVICE,DEVICE,...
+    /// audit-retention DURATION|off, conflict-strategy STRATEGY [--collection C],
+    /// device-rank DEVICE,DEVICE,...
     Set {
         /// auto-lock, reauth-window, monitor (how often the agent checks for anomalies),
-        /// conflict-strategy or device-rank.
+        /// audit-retention (older audit entries are summarised), conflict-strategy or device-rank.
         setting: String,
-        /// A duration like 90s, 15m, 1h; a strategy (timestamp, profile-priority, merge, manual,
+        /// A duration like 90s, 15m, 1h, 2y; a strategy (timestamp, profile-priority, merge, manual,
         /// security-first); device ids in priority order, comma-separated; "default" restores the
         /// default ("off" for monitor).
         value: String,

@@ -419,3 +419,85 @@ fn an_action_whose_entry_cannot_be_written_is_refused_and_changes_nothing() {
 fn put_ok(v: &mut Vault) {
     put(v, "after");
 }
+
+#[test]
+fn retention_summarises_old_entries_under_a_signature_and_the_chain_goes_on() {
+    let (f, mut v) = with_entries(6);
+    let before = entry_count(&f) as u64;
+    drop(v);
+    // Keep nothing older than now: everything but each chain's newest entry is summarised.
+    f.pv.update_settings("alice", |s| s.audit_retention_secs = Some(0))
+        .unwrap();
+    v = f.unlock();
+    let listing = v.audit(&AuditFilter::default()).unwrap();
+    assert_eq!(listing.summarised.len(), 1, "{listing:?}");
+    let s = &listing.summarised[0];
+    assert!(s.upto >= before, "{s:?}");
+    assert_eq!(s.counts["records_written"], 6, "{s:?}");
+    assert!(
+        listing
+            .entries
+            .iter()
+            .any(|e| e.kind == EventKind::Summarised),
+        "{listing:?}"
+    );
+    assert!(entry_count(&f) < before as i64);
+    let r = check(&v);
+    assert!(r.ok(), "{:?}", r.problems);
+    // Writing goes on from the summary.
+    put(&mut v, "later");
+    assert!(check(&v).ok());
+    let doc = v.export_audit().unwrap();
+    assert!(
+        pvault_core::audit::check_export(&doc, None)
+            .problems
+            .is_empty()
+    );
+
+    // A forged summary, and a summary removed, are named.
+    f.raw()
+        .execute("UPDATE audit_summaries SET upto = upto - 1", [])
+        .unwrap();
+    let r = check(&v);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::ForgedCheckpoint),
+        "{:?}",
+        r.problems
+    );
+    f.raw().execute("DELETE FROM audit_summaries", []).unwrap();
+    let r = check(&v);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Removed && p.seq == 1),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn retention_refuses_to_summarise_a_chain_that_does_not_verify() {
+    let (f, v) = with_entries(4);
+    drop(v);
+    f.raw()
+        .execute(
+            "UPDATE audit_log SET entry = substr(entry, 1, 20) || x'00' || substr(entry, 22) WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    f.pv.update_settings("alice", |s| s.audit_retention_secs = Some(0))
+        .unwrap();
+    let v = f.unlock();
+    let err = v.apply_audit_retention(true).unwrap_err();
+    assert!(err.to_string().contains("does not verify"), "{err}");
+    // The damage is still there to be named, nothing was summarised.
+    assert!(
+        v.audit(&AuditFilter::default())
+            .unwrap()
+            .summarised
+            .is_empty()
+    );
+    assert!(check(&v).problems.iter().any(|p| p.seq == 2));
+}

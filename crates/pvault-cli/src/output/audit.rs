@@ -17,7 +17,27 @@ impl Show for AuditList {
     }
 
     fn text(&self) -> String {
-        let mut out: Vec<String> = self.0.entries.iter().map(entry_line).collect();
+        let mut out: Vec<String> = self
+            .0
+            .summarised
+            .iter()
+            .map(|s| {
+                let counts: Vec<String> = s
+                    .counts
+                    .iter()
+                    .map(|(k, n)| format!("{}={n}", safe(k)))
+                    .collect();
+                format!(
+                    "device {}: entries 1..={} ({} to {}) summarised by retention: {}",
+                    safe(&s.device.chars().take(8).collect::<String>()),
+                    s.upto,
+                    time_ms(s.first_at),
+                    time_ms(s.last_at),
+                    counts.join(" ")
+                )
+            })
+            .collect();
+        out.extend(self.0.entries.iter().map(entry_line));
         if out.is_empty() {
             out.push("no audit entries match".to_string());
         }

@@ -56,6 +56,26 @@ pub struct ExportedChain {
     pub entries: Vec<ExportedEntry>,
     /// The checkpoints held for it.
     pub checkpoints: Vec<ExportedCheckpoint>,
+    /// The retention summary the chain goes on from, if entries were summarised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ExportedSummary>,
+}
+
+/// A retention summary as exported (its counts stay sealed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportedSummary {
+    /// Entries 1..=upto were summarised.
+    pub upto: u64,
+    /// Chain hash at `upto` (hex).
+    pub hash: String,
+    /// Oldest summarised entry (Unix ms).
+    pub first_at: i64,
+    /// Newest summarised entry (Unix ms).
+    pub last_at: i64,
+    /// Sealed counts (base64).
+    pub counts: String,
+    /// Ed25519 signature (hex).
+    pub signature: String,
 }
 
 /// The export document.
@@ -109,6 +129,7 @@ pub(crate) fn export(conn: &Connection, log: &Log<'_>) -> Result<AuditExport> {
                 device: row.device.clone(),
                 entries: Vec::new(),
                 checkpoints: Vec::new(),
+                summary: None,
             })
             .entries
             .push(ExportedEntry {
@@ -118,6 +139,18 @@ pub(crate) fn export(conn: &Connection, log: &Log<'_>) -> Result<AuditExport> {
             });
         Ok(())
     })?;
+    for sm in store::summaries(conn)? {
+        if let Some(chain) = chains.get_mut(&sm.device) {
+            chain.summary = Some(ExportedSummary {
+                upto: sm.upto,
+                hash: hex::encode(&sm.hash),
+                first_at: sm.first_at,
+                last_at: sm.last_at,
+                counts: B64.encode(&sm.counts),
+                signature: hex::encode(&sm.signature),
+            });
+        }
+    }
     for c in store::checkpoints(conn)? {
         if let Some(chain) = chains.get_mut(&c.device) {
             chain.checkpoints.push(ExportedCheckpoint {
@@ -194,9 +227,34 @@ pub fn check_export(doc: &AuditExport, expected: Option<&str>) -> ExportCheck {
         out.devices += 1;
         let mut previous = [0u8; 32];
         let mut hashes = BTreeMap::new();
+        let mut start = 1;
+        if let Some(sm) = &chain.summary {
+            let row = (|| {
+                Some(store::SummaryRow {
+                    device: chain.device.clone(),
+                    upto: sm.upto,
+                    hash: hex::decode(&sm.hash).ok()?,
+                    first_at: sm.first_at,
+                    last_at: sm.last_at,
+                    counts: B64.decode(&sm.counts).ok()?,
+                    signature: hex::decode(&sm.signature).ok()?,
+                })
+            })();
+            match row {
+                Some(r) if super::retention::summary_genuine(&profile, &public, &r) => {
+                    previous = hash32(&r.hash);
+                    hashes.insert(r.upto, previous);
+                    start = r.upto + 1;
+                }
+                _ => out.problems.push(format!(
+                    "device {}: the summary of entries 1..={} is not signed by this identity",
+                    chain.device, sm.upto
+                )),
+            }
+        }
         for (i, e) in chain.entries.iter().enumerate() {
             out.entries += 1;
-            let expected_seq = i as u64 + 1;
+            let expected_seq = start + i as u64;
             let at = format!("device {} entry {}", chain.device, e.seq);
             if e.seq != expected_seq {
                 out.problems.push(format!(

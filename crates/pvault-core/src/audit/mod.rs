@@ -21,6 +21,7 @@
 
 pub(crate) mod export;
 pub(crate) mod read;
+pub(crate) mod retention;
 pub(crate) mod verify;
 
 use std::collections::BTreeMap;
@@ -34,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::store::{self, AuditRow, CheckpointRow};
 
 pub use export::{AuditExport, ExportCheck, check_export};
-pub use read::{AuditEntry, AuditFilter, AuditListing};
+pub use read::{AuditEntry, AuditFilter, AuditListing, AuditSummarised};
 pub use verify::{AuditProblem, AuditReport, ProblemKind};
 
 /// Domain of the entry chain.
@@ -103,11 +104,13 @@ pub enum EventKind {
     ProfileDeleted,
     /// A full verification ran (how many problems it found).
     Verified,
+    /// Retention summarised the oldest entries of a chain.
+    Summarised,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 28] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::ProfileCreated,
         EventKind::Unlocked,
         EventKind::UnlockFailed,
@@ -136,6 +139,7 @@ impl EventKind {
         EventKind::Migrated,
         EventKind::ProfileDeleted,
         EventKind::Verified,
+        EventKind::Summarised,
     ];
 
     /// The kind's name (`unlock_failed`).
@@ -159,7 +163,7 @@ impl EventKind {
 }
 
 /// The names of [`EventKind::ALL`], in the same order.
-const KIND_NAMES: [&str; 28] = [
+const KIND_NAMES: [&str; 29] = [
     "profile_created",
     "unlocked",
     "unlock_failed",
@@ -188,6 +192,7 @@ const KIND_NAMES: [&str; 28] = [
     "migrated",
     "profile_deleted",
     "verified",
+    "summarised",
 ];
 
 /// An event to record: its kind, when, and details (names, counts, ids; never a secret value).
@@ -320,6 +325,10 @@ impl Log<'_> {
     /// holds with other content is a fork (one of the two copies was rewritten): it is not
     /// stored, and the answer says so.
     pub(crate) fn receive_entry(&self, conn: &Connection, row: &AuditRow) -> Result<Received> {
+        if store::summary_of(conn, &row.device)?.is_some_and(|s| row.seq <= s.upto) {
+            // Already summarised here by retention.
+            return Ok(Received::Known);
+        }
         match store::audit_entry(conn, &row.device, row.seq)? {
             Some(held)
                 if held.entry == row.entry && held.hash == row.hash && held.mac == row.mac =>
@@ -337,6 +346,9 @@ impl Log<'_> {
     /// Takes in another device's checkpoint from the sync server: kept beside the ones held, the
     /// older ones it vouches for dropped.
     pub(crate) fn receive_checkpoint(&self, conn: &Connection, c: &CheckpointRow) -> Result<()> {
+        if store::summary_of(conn, &c.device)?.is_some_and(|s| c.size <= s.upto) {
+            return Ok(());
+        }
         store::add_checkpoint(conn, c)?;
         self.prune_checkpoints(conn, &c.device, c.size)
     }

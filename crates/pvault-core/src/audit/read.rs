@@ -37,6 +37,21 @@ pub struct AuditEntry {
     pub detail: BTreeMap<String, Value>,
 }
 
+/// What retention summarised of one device's chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditSummarised {
+    /// The device.
+    pub device: String,
+    /// Entries 1..=upto were summarised.
+    pub upto: u64,
+    /// The oldest and newest of them (Unix ms).
+    pub first_at: i64,
+    /// See `first_at`.
+    pub last_at: i64,
+    /// How many of each kind.
+    pub counts: BTreeMap<String, u64>,
+}
+
 /// The result of a listing: the entries, oldest first, and how many did not open.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AuditListing {
@@ -44,6 +59,9 @@ pub struct AuditListing {
     pub entries: Vec<AuditEntry>,
     /// Entries that did not open (`pvault audit verify` says why).
     pub unreadable: u64,
+    /// What retention summarised (before the entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub summarised: Vec<AuditSummarised>,
 }
 
 /// Opens every entry and keeps the ones `filter` selects.
@@ -80,6 +98,18 @@ pub(crate) fn list(
         });
         Ok(())
     })?;
+    for sm in store::summaries(conn)? {
+        if filter.device.as_ref().is_some_and(|d| *d != sm.device) {
+            continue;
+        }
+        out.summarised.push(AuditSummarised {
+            counts: super::retention::open_counts(keys, &sm).unwrap_or_default(),
+            device: sm.device,
+            upto: sm.upto,
+            first_at: sm.first_at,
+            last_at: sm.last_at,
+        });
+    }
     out.entries
         .sort_by(|a, b| (a.at, &a.device, a.seq).cmp(&(b.at, &b.device, b.seq)));
     Ok(out)

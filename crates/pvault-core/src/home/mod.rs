@@ -67,6 +67,10 @@ pub struct ProfileSettings {
     /// How long a re-authentication shows SECRET and TOP_SECRET records, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth_window_secs: Option<u64>,
+    /// How long audit entries are kept before retention summarises them, in seconds (`None`: all
+    /// are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_retention_secs: Option<u64>,
     /// How often the agent checks the unlocked profile for anomalies, in seconds (`None`: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor_secs: Option<u64>,

@@ -360,6 +360,7 @@ impl Pvault {
         }
         // Best effort, like the entry above: tried again at every unlock until it is done.
         let _ = vault.tag_migrated_rows();
+        let _ = vault.apply_audit_retention(false);
         Ok(vault)
     }
 

@@ -25,14 +25,107 @@ pub(crate) struct CheckpointRow {
     pub signature: Vec<u8>,
 }
 
-/// The last entry of `device`'s chain: its position and hash.
+/// The last entry of `device`'s chain: its position and hash (from its summary when retention
+/// removed every entry).
 pub(crate) fn audit_head(conn: &Connection, device: &str) -> Result<Option<(u64, Vec<u8>)>> {
-    Ok(conn
+    let last = conn
         .prepare_cached(
             "SELECT seq, hash FROM audit_log WHERE device = ?1 ORDER BY seq DESC LIMIT 1",
         )?
         .query_row([device], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+        .optional()?;
+    Ok(match last {
+        Some(l) => Some(l),
+        None => summary_of(conn, device)?.map(|s| (s.upto, s.hash)),
+    })
+}
+
+/// A device's retention summary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SummaryRow {
+    pub device: String,
+    pub upto: u64,
+    pub hash: Vec<u8>,
+    pub first_at: i64,
+    pub last_at: i64,
+    pub counts: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+fn summary_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<SummaryRow> {
+    Ok(SummaryRow {
+        device: r.get(0)?,
+        upto: r.get::<_, i64>(1)? as u64,
+        hash: r.get(2)?,
+        first_at: r.get(3)?,
+        last_at: r.get(4)?,
+        counts: r.get(5)?,
+        signature: r.get(6)?,
+    })
+}
+
+const SUMMARY_COLUMNS: &str = "device, upto, CAST(hash AS BLOB), first_at, last_at, CAST(counts AS BLOB), CAST(signature AS BLOB)";
+
+/// The summary of `device`, if retention ran on it.
+pub(crate) fn summary_of(conn: &Connection, device: &str) -> Result<Option<SummaryRow>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM audit_summaries WHERE device = ?1"
+        ))?
+        .query_row([device], summary_from)
         .optional()?)
+}
+
+/// Every summary.
+pub(crate) fn summaries(conn: &Connection) -> Result<Vec<SummaryRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM audit_summaries ORDER BY device"
+    ))?;
+    let rows = stmt.query_map([], summary_from)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Replaces a device's summary, and removes the entries and checkpoints it covers.
+pub(crate) fn put_summary(conn: &Connection, s: &SummaryRow) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO audit_summaries (device, upto, hash, first_at, last_at, counts, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![s.device, s.upto as i64, s.hash, s.first_at, s.last_at, s.counts, s.signature],
+    )?;
+    conn.execute(
+        "DELETE FROM audit_log WHERE device = ?1 AND seq <= ?2",
+        params![s.device, s.upto as i64],
+    )?;
+    conn.execute(
+        "DELETE FROM audit_checkpoints WHERE device = ?1 AND size <= ?2",
+        params![s.device, s.upto as i64],
+    )?;
+    Ok(())
+}
+
+/// Every entry of one device, in order.
+pub(crate) fn audit_entries_of(conn: &Connection, device: &str) -> Result<Vec<AuditRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
+         FROM audit_log WHERE device = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([device], |r| {
+        Ok(AuditRow {
+            device: r.get(0)?,
+            seq: r.get::<_, i64>(1)? as u64,
+            entry: r.get(2)?,
+            hash: r.get(3)?,
+            mac: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The devices that have entries.
+pub(crate) fn audit_devices(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT DISTINCT device FROM audit_log ORDER BY device")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Up to `limit` entries of `device` not yet sent to the sync server, oldest first.

@@ -99,6 +99,25 @@ impl Vault {
         )
     }
 
+    /// Applies the profile's audit retention (entries older than it are summarised), at most once
+    /// a day. Returns what it summarised.
+    pub fn apply_audit_retention(&self, force: bool) -> Result<Vec<(String, u64)>> {
+        let Some(keep) = self.summary.settings.audit_retention_secs else {
+            return Ok(Vec::new());
+        };
+        let now = crate::store::now_ms();
+        let last = crate::store::meta_u64(&self.conn, RETENTION_RAN)? as i64;
+        if !force && now - last < 24 * 3600 * 1000 {
+            return Ok(Vec::new());
+        }
+        let cutoff = now - (keep as i64).saturating_mul(1000);
+        let tx = WriteTx::begin(&self.conn)?;
+        let done = self.log().apply_retention(&tx, cutoff)?;
+        crate::store::set_meta_u64(&tx, RETENTION_RAN, now as u64)?;
+        tx.commit()?;
+        Ok(done)
+    }
+
     /// The whole log as a signed export (an `exported` entry records it).
     pub fn export_audit(&self) -> Result<audit::AuditExport> {
         let doc = audit::export::export(&self.conn, &self.log())?;
@@ -117,6 +136,9 @@ impl Vault {
         self.audit_on = false;
     }
 }
+
+/// When retention last ran (Unix ms).
+const RETENTION_RAN: &str = "audit/retention_ran";
 
 /// An audit write that failed: the action it was for is refused, and says why.
 fn audit_unavailable(e: Error) -> Error {

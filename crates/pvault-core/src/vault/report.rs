@@ -136,7 +136,13 @@ impl Vault {
             current_epoch: self.key_id(),
             epochs: self.key_ids(),
             stored,
-            audit_retention: "every entry is kept".into(),
+            audit_retention: match self.summary.settings.audit_retention_secs {
+                None => "every entry is kept".into(),
+                Some(s) => format!(
+                    "entries older than {} days are summarised under a signed summary",
+                    s / 86_400
+                ),
+            },
             audit,
             last_verify,
             last_repair,

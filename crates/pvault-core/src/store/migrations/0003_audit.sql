@@ -34,3 +34,16 @@ CREATE TABLE audit_inbox (
     id     INTEGER PRIMARY KEY,
     sealed BLOB NOT NULL
 );
+
+-- Retention: the entries 1..upto of a device's chain, summarised and removed. `counts` (entries by
+-- kind) is sealed under the audit key; the signature (profile identity) covers device, upto, the
+-- chain hash at upto, the time span and the sealed counts, so the chain goes on verifying from it.
+CREATE TABLE audit_summaries (
+    device    TEXT    PRIMARY KEY,
+    upto      INTEGER NOT NULL,
+    hash      BLOB    NOT NULL,
+    first_at  INTEGER NOT NULL,
+    last_at   INTEGER NOT NULL,
+    counts    BLOB    NOT NULL,
+    signature BLOB    NOT NULL
+) WITHOUT ROWID;
