@@ -282,3 +282,27 @@ fn the_agent_monitor_reports_each_new_anomaly_once() {
             .is_empty()
     );
 }
+
+#[test]
+fn verify_includes_the_audit_log_and_anomalies_see_edited_rows() {
+    let (_d, pv, v) = profile();
+    let conn = raw(&pv, &v);
+    conn.execute("DELETE FROM audit_log WHERE seq = 2", [])
+        .unwrap();
+    let r = v.verify(&mut |_, _| {}).unwrap();
+    assert!(r.audit_entries > 0);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.collection == "(audit)" && p.problem.starts_with("removed")),
+        "{:?}",
+        r.problems
+    );
+    conn.execute("UPDATE records SET version = 7", []).unwrap();
+    let found = v.anomalies().unwrap();
+    let edited = found
+        .iter()
+        .find(|a| a.what == "store_changed_outside")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(edited.detail["rows"], 2);
+}

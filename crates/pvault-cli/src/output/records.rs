@@ -110,10 +110,11 @@ impl Show for Verified {
     fn text(&self) -> String {
         let r = &self.report;
         format!(
-            "profile '{}': {} records and {} versions checked{}",
+            "profile '{}': {} records, {} versions and {} audit entries checked{}",
             self.profile,
             r.records,
             r.versions,
+            r.audit_entries,
             if r.problems.is_empty() {
                 ", no problems"
             } else {

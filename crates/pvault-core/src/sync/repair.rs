@@ -56,6 +56,18 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
         .problems
         .into_iter()
         .partition(|p| p.collection == "(store)");
+    // The audit log is evidence: what is wrong with it is named, never rewritten.
+    let (audit, records): (Vec<Unreadable>, Vec<Unreadable>) =
+        records.into_iter().partition(|p| p.collection == "(audit)");
+    report
+        .unrepaired
+        .extend(audit.into_iter().map(|p| Unreadable {
+            problem: format!(
+                "{}; the audit log is evidence and is not repaired",
+                p.problem
+            ),
+            ..p
+        }));
     for c in counters {
         report.repaired.push(RepairAction {
             from: "recount".into(),
@@ -68,7 +80,7 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
     let (copies, records) = if records.is_empty() {
         (HashMap::new(), records)
     } else if !syncs {
-        report.unrepaired = records
+        let unsourced: Vec<Unreadable> = records
             .into_iter()
             .map(|p| Unreadable {
                 problem: format!(
@@ -78,6 +90,7 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
                 ..p
             })
             .collect();
+        report.unrepaired.extend(unsourced);
         (HashMap::new(), Vec::new())
     } else {
         (server_copies(vault)?, records)

@@ -109,7 +109,8 @@ impl Vault {
     }
 
     /// Every anomaly: those recorded in the audit log (from every device), those reading the log
-    /// finds (clock skew, silent devices), and an audit log that does not verify.
+    /// finds (clock skew, silent devices), an audit log that does not verify, and record rows
+    /// edited outside pvault.
     pub fn anomalies(&self) -> Result<Vec<Anomaly>> {
         let listing = self.audit(&AuditFilter::default())?;
         let now = store::now_ms();
@@ -122,6 +123,17 @@ impl Vault {
                     .with("problems", report.problems.len() as u64)
                     .with("first_seq", first.seq)
                     .with("detail", first.detail.as_str()),
+            );
+        }
+        let edited = self.rows_edited_outside()?;
+        if edited > 0 {
+            out.push(
+                Anomaly::new("store_changed_outside", &self.device, now)
+                    .with("rows", edited)
+                    .with(
+                        "detail",
+                        "record rows were edited outside pvault; run verify",
+                    ),
             );
         }
         out.sort_by_key(|a| a.at);

@@ -18,6 +18,9 @@ pub struct VerifyReport {
     pub records: u64,
     /// Breakthrough versions checked.
     pub versions: u64,
+    /// Audit log entries checked.
+    #[serde(default)]
+    pub audit_entries: u64,
     /// Every problem found.
     pub problems: Vec<Unreadable>,
 }
@@ -82,6 +85,23 @@ impl Vault {
             }
         }
         report.problems.extend(self.verify_meta(&rows)?);
+        // The audit log is part of the profile: its problems are named here too.
+        let audit = self.verify_audit(&mut |_, _| {})?;
+        report.audit_entries = audit.entries;
+        report
+            .problems
+            .extend(audit.problems.into_iter().map(|p| Unreadable {
+                collection: "(audit)".to_string(),
+                id: format!("{}/{}", p.device, p.seq),
+                problem: format!(
+                "{}: {}",
+                serde_json::to_value(p.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                p.detail
+            ),
+            }));
         self.raise_violations(&report.problems);
         self.note(
             crate::audit::Event::new(crate::audit::EventKind::Verified)
@@ -117,6 +137,21 @@ impl Vault {
             store::set_meta_u64(conn, counter, counted.max(n))?;
         }
         Ok(())
+    }
+
+    /// How many record rows do not carry the tag of what they hold: edited outside pvault. Cheap
+    /// (a keyed hash per row, nothing decrypted), for the anomaly check.
+    pub(crate) fn rows_edited_outside(&self) -> Result<u64> {
+        let tags = store::row_tags(&self.conn)?;
+        let rows = store::rows_of(&self.conn, None, true)?;
+        Ok(rows
+            .iter()
+            .filter(|r| {
+                tags.get(&(r.collection.clone(), r.rid))
+                    .and_then(|t| t.as_deref())
+                    != Some(&self.row_tag(r)[..])
+            })
+            .count() as u64)
     }
 
     /// The store's own values checked against what they count: the clock must not be behind any
