@@ -87,6 +87,22 @@ fn check(v: &Vault) -> AuditReport {
     v.verify_audit(&mut |_, _| {}).unwrap()
 }
 
+/// Flips one byte of the sealed entry at `seq`, as damage on disk would.
+fn flip_entry_byte(f: &Fixture, seq: i64, at: usize) {
+    let conn = f.raw();
+    let mut entry: Vec<u8> = conn
+        .query_row("SELECT entry FROM audit_log WHERE seq = ?1", [seq], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    entry[at] ^= 0x01;
+    conn.execute(
+        "UPDATE audit_log SET entry = ?1 WHERE seq = ?2",
+        params![entry, seq],
+    )
+    .unwrap();
+}
+
 fn entry_count(f: &Fixture) -> i64 {
     f.raw()
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
@@ -231,12 +247,7 @@ fn every_flipped_byte_of_an_entry_is_named() {
 #[test]
 fn a_modified_entry_is_named_as_modified_at_its_position() {
     let (f, v) = with_entries(5);
-    f.raw()
-        .execute(
-            "UPDATE audit_log SET entry = substr(entry, 1, 20) || x'00' || substr(entry, 22) WHERE seq = 3",
-            [],
-        )
-        .unwrap();
+    flip_entry_byte(&f, 3, 20);
     let r = check(&v);
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert_eq!(r.problems[0].seq, 3);
@@ -481,12 +492,7 @@ fn retention_summarises_old_entries_under_a_signature_and_the_chain_goes_on() {
 fn retention_refuses_to_summarise_a_chain_that_does_not_verify() {
     let (f, v) = with_entries(4);
     drop(v);
-    f.raw()
-        .execute(
-            "UPDATE audit_log SET entry = substr(entry, 1, 20) || x'00' || substr(entry, 22) WHERE seq = 2",
-            [],
-        )
-        .unwrap();
+    flip_entry_byte(&f, 2, 20);
     f.pv.update_settings("alice", |s| s.audit_retention_secs = Some(0))
         .unwrap();
     let v = f.unlock();
