@@ -213,7 +213,7 @@ fn goals(r: &Runs) -> Vec<Goal> {
     ]
 }
 
-fn records_of(chunk: &[Input]) -> Vec<NewRecord> {
+pub(crate) fn records_of(chunk: &[Input]) -> Vec<NewRecord> {
     chunk
         .iter()
         .map(|r| NewRecord {

@@ -1,12 +1,15 @@
 //! pvault's acceptance benchmarks, each against its baseline measured in the same run:
 //! batched encrypted insert (vs plain SQLite and SQLCipher), bulk AEAD throughput (vs aws-lc-rs,
 //! chacha20poly1305 and `openssl speed`), unlock time (vs the KDF alone) and sync (initial sync vs raw
-//! loopback HTTP, incremental sync at two profile sizes, real-time propagation). See
-//! docs/benchmarks.md.
+//! loopback HTTP, incremental sync at two profile sizes, real-time propagation), the audit log's cost on
+//! the insert (on vs off), audit verification (vs reading the rows) and record verification (vs
+//! reading every record). See docs/benchmarks.md.
 //!
-//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync] [--dir DIR]`
+//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit-insert,audit-verify,verify-100k] [--dir DIR]`
 
 mod aead;
+mod audit_insert;
+mod audit_verify;
 mod insert;
 mod loopback;
 mod pgdb;
@@ -15,18 +18,21 @@ mod report;
 mod sync;
 mod timing;
 mod unlock;
+mod verify_records;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync] [--dir DIR]
+const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit] [--dir DIR]
   --quick   smaller workloads (20,000-record insert, 100,000-record unlock profile, shorter AEAD runs;
             sync: 20,000-record initial sync, 100,000 records instead of 1,000,000 in the large
-            incremental profile, 20 changes, 200 + 50 real-time samples)
+            incremental profile, 20 changes, 200 + 50 real-time samples; audit-insert: 20,000
+            records, 3 runs; audit-verify: 100,000 entries; verify-100k: 20,000 records, 3 runs)
   --json    print the results as JSON instead of a table
   --save    also write the results as JSON to FILE
-  --only    run only the named benchmarks; `sync` is sync-initial, sync-incremental and sync-realtime
+  --only    run only the named benchmarks; `sync` is sync-initial, sync-incremental and sync-realtime;
+            `audit` is audit-insert, audit-verify and verify-100k
   --dir     where the temp dirs go (default: the system temp dir)
   env PVAULT_BENCH_SQLCIPHER: path of the SQLCipher contender's binary
   env PVAULT_BENCH_POSTGRES: PostgreSQL admin URL for the sync benchmark's database
@@ -50,6 +56,7 @@ fn parse_args() -> Result<Args> {
             "aead".into(),
             "unlock".into(),
             "sync".into(),
+            "audit".into(),
         ],
         dir: std::env::temp_dir(),
     };
@@ -119,6 +126,28 @@ fn main() -> Result<()> {
             realtime_records: 1_000,
             dir: args.dir.clone(),
             postgres: pgdb::admin_url(),
+        })?);
+    }
+    if wants("audit") || wants("audit-insert") {
+        sections.push(audit_insert::run(&audit_insert::Config {
+            records: if args.quick { 20_000 } else { 100_000 },
+            batch: 1_000,
+            runs: if args.quick { 3 } else { 5 },
+            dir: args.dir.clone(),
+        })?);
+    }
+    if wants("audit") || wants("audit-verify") {
+        sections.push(audit_verify::run(&audit_verify::Config {
+            entries: if args.quick { 100_000 } else { 1_000_000 },
+            runs: 3,
+            dir: args.dir.clone(),
+        })?);
+    }
+    if wants("audit") || wants("verify-100k") {
+        sections.push(verify_records::run(&verify_records::Config {
+            records: if args.quick { 20_000 } else { 100_000 },
+            runs: if args.quick { 3 } else { 5 },
+            dir: args.dir.clone(),
         })?);
     }
     let json = serde_json::to_string_pretty(&report::to_json(&machine, &sections))?;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Sealed, checkpoint_text, entry_hash, hash32};
 use crate::error::Result;
-use crate::store::{self, AuditRow};
+use crate::store::{self, AuditRowRef};
 
 /// What is wrong at a position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,15 +115,21 @@ pub(crate) fn verify(
         .iter()
         .map(|c| ((c.device.as_str(), c.size), ()))
         .collect();
-    store::each_audit(conn, |row| {
+    // Rows are lent by the store, not copied: a walk over a large log allocates only for a new
+    // device's chain and for a problem.
+    store::each_audit_ref(conn, |row| {
         report.entries += 1;
-        let chain = chains.entry(row.device.clone()).or_insert_with(|| Chain {
-            next: 1,
-            ..Chain::default()
-        });
+        if !chains.contains_key(row.device) {
+            let first = Chain {
+                next: 1,
+                ..Chain::default()
+            };
+            chains.insert(row.device.to_string(), first);
+        }
+        let chain = chains.get_mut(row.device).expect("inserted above");
         check_entry(keys, &row, chain, &mut report.problems);
-        if wanted.contains_key(&(row.device.as_str(), row.seq)) {
-            chain.hashes.insert(row.seq, hash32(&row.hash));
+        if wanted.contains_key(&(row.device, row.seq)) {
+            chain.hashes.insert(row.seq, hash32(row.hash));
         }
         if report.entries % 4096 == 0 {
             progress(report.entries, total);
@@ -186,13 +192,13 @@ pub(crate) fn verify(
 /// Checks one entry against the chain walked so far.
 fn check_entry(
     keys: &AuditKeys,
-    row: &AuditRow,
+    row: &AuditRowRef<'_>,
     chain: &mut Chain,
     problems: &mut Vec<AuditProblem>,
 ) {
     let mut problem = |seq, kind, detail: String| {
         problems.push(AuditProblem {
-            device: row.device.clone(),
+            device: row.device.to_string(),
             seq,
             kind,
             detail,
@@ -206,14 +212,14 @@ fn check_entry(
         };
         problem(chain.next, ProblemKind::Removed, detail);
     }
-    let stored = hash32(&row.hash);
-    let computed = entry_hash(&chain.previous, &row.device, row.seq, &row.entry);
-    let mac_ok = keys.check_mac(&stored, &row.mac);
+    let stored = hash32(row.hash);
+    let computed = entry_hash(&chain.previous, row.device, row.seq, row.entry);
+    let mac_ok = keys.check_mac(&stored, row.mac);
     if computed != stored || row.seq > chain.next || !mac_ok {
         // This entry changed, or the chain before it did (an entry removed, moved or renumbered):
         // what it holds says which.
         match keys
-            .open(&row.device, &row.entry)
+            .open(row.device, row.entry)
             .ok()
             .and_then(|p| serde_json::from_slice::<Sealed>(&p).ok())
         {

@@ -1,6 +1,7 @@
 //! The audit log's tables: entries (one hash chain per device), signed checkpoints, and the inbox of
 //! events sealed while the profile was locked.
 
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
@@ -200,27 +201,86 @@ pub(crate) fn add_audit(conn: &Connection, row: &AuditRow) -> Result<()> {
     Ok(())
 }
 
+/// One stored entry borrowed from the row being read: what [`each_audit_ref`] hands out, so a walk
+/// over the whole log copies nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AuditRowRef<'a> {
+    pub device: &'a str,
+    pub seq: u64,
+    pub entry: &'a [u8],
+    pub hash: &'a [u8],
+    pub mac: &'a [u8],
+}
+
+impl AuditRowRef<'_> {
+    pub(crate) fn to_owned(self) -> AuditRow {
+        AuditRow {
+            device: self.device.to_string(),
+            seq: self.seq,
+            entry: self.entry.to_vec(),
+            hash: self.hash.to_vec(),
+            mac: self.mac.to_vec(),
+        }
+    }
+}
+
 /// Calls `f` with every entry, by device then position, without holding them all in memory.
 pub(crate) fn each_audit(
     conn: &Connection,
     mut f: impl FnMut(AuditRow) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(
+    each_audit_ref(conn, |row| f(row.to_owned()))
+}
+
+/// Like [`each_audit`], but lends each entry from SQLite's row instead of copying it out. The
+/// values are read as strictly as `each_audit` reads them (the device as text, the position as an
+/// integer; the blobs are cast), so a value of another type is the same error.
+pub(crate) fn each_audit_ref(
+    conn: &Connection,
+    mut f: impl FnMut(AuditRowRef<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
         // CAST: a value of another type written into a column by hand reads as the bytes it is.
         "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
          FROM audit_log ORDER BY device, seq",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        f(AuditRow {
-            device: r.get(0)?,
+        f(AuditRowRef {
+            device: text_ref(r, 0)?,
             seq: r.get::<_, i64>(1)? as u64,
-            entry: r.get(2)?,
-            hash: r.get(3)?,
-            mac: r.get(4)?,
+            entry: blob_ref(r, 2)?,
+            hash: blob_ref(r, 3)?,
+            mac: blob_ref(r, 4)?,
         })?;
     }
     Ok(())
+}
+
+/// Column `i` as borrowed text, with the errors `Row::get::<String>` gives.
+fn text_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    match r.get_ref(i)? {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e))),
+        other => Err(wrong_type(r, i, other.data_type())),
+    }
+}
+
+/// Column `i` as borrowed bytes, with the errors `Row::get::<Vec<u8>>` gives.
+fn blob_ref<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r [u8]> {
+    match r.get_ref(i)? {
+        ValueRef::Blob(bytes) => Ok(bytes),
+        other => Err(wrong_type(r, i, other.data_type())),
+    }
+}
+
+#[cold]
+fn wrong_type(r: &rusqlite::Row<'_>, i: usize, t: Type) -> rusqlite::Error {
+    let name = r
+        .as_ref()
+        .column_name(i)
+        .map_or_else(|_| String::new(), str::to_string);
+    rusqlite::Error::InvalidColumnType(i, name, t)
 }
 
 /// Number of entries.
