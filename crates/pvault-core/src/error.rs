@@ -289,8 +289,13 @@ pub enum Error {
     #[error("sync history entry #{0} has no version to restore")]
     NothingToRestore(i64),
     /// An audit event kind that does not exist.
-    #[error("unknown audit event kind '{0}' (one of: {names})", names = crate::audit::EventKind::names().join(", "))]
-    UnknownEventKind(String),
+    #[error("unknown audit event kind '{name}' (one of: {known})")]
+    UnknownEventKind {
+        /// What was given.
+        name: String,
+        /// The kinds there are, comma-separated.
+        known: String,
+    },
     /// The audit log could not be written, so the action it would record was not done.
     #[error("the audit log cannot be written ({0}); nothing was changed")]
     AuditUnavailable(String),
@@ -385,7 +390,7 @@ impl Error {
             Error::SyncTampered(_) => "sync_tampered",
             Error::UnknownConflict(_) => "unknown_conflict",
             Error::NothingToRestore(_) => "nothing_to_restore",
-            Error::UnknownEventKind(_) => "unknown_event_kind",
+            Error::UnknownEventKind { .. } => "unknown_event_kind",
             Error::AuditUnavailable(_) => "audit_unavailable",
             Error::Sqlite(_) => "sqlite",
             Error::Crypto(_) => "crypto",
@@ -442,7 +447,7 @@ impl Error {
             Error::SyncTampered(_) => ErrorKind::Damaged,
             Error::UnknownConflict(_) => ErrorKind::NotFound,
             Error::NothingToRestore(_) => ErrorKind::NotFound,
-            Error::UnknownEventKind(_) => ErrorKind::BadInput,
+            Error::UnknownEventKind { .. } => ErrorKind::BadInput,
             Error::AuditUnavailable(_) => ErrorKind::Io,
             Error::Sqlite(_) => ErrorKind::Io,
             Error::Crypto(_) => ErrorKind::Damaged,

@@ -153,7 +153,10 @@ impl EventKind {
             .iter()
             .find(|k| k.as_str() == name)
             .copied()
-            .ok_or_else(|| Error::UnknownEventKind(name.chars().take(40).collect()))
+            .ok_or_else(|| Error::UnknownEventKind {
+                name: name.chars().take(40).collect(),
+                known: KIND_NAMES.join(", "),
+            })
     }
 
     /// Every kind's name.

@@ -104,21 +104,24 @@ pub(crate) fn put_summary(conn: &Connection, s: &SummaryRow) -> Result<()> {
     Ok(())
 }
 
+/// Maps a `SELECT device, seq, entry, hash, mac` row.
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        device: r.get(0)?,
+        seq: r.get::<_, i64>(1)? as u64,
+        entry: r.get(2)?,
+        hash: r.get(3)?,
+        mac: r.get(4)?,
+    })
+}
+
 /// Every entry of one device, in order.
 pub(crate) fn audit_entries_of(conn: &Connection, device: &str) -> Result<Vec<AuditRow>> {
     let mut stmt = conn.prepare(
         "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
          FROM audit_log WHERE device = ?1 ORDER BY seq",
     )?;
-    let rows = stmt.query_map([device], |r| {
-        Ok(AuditRow {
-            device: r.get(0)?,
-            seq: r.get::<_, i64>(1)? as u64,
-            entry: r.get(2)?,
-            hash: r.get(3)?,
-            mac: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map([device], audit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -136,18 +139,10 @@ pub(crate) fn unsynced_audit(
     limit: usize,
 ) -> Result<Vec<AuditRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT device, seq, entry, hash, mac FROM audit_log
-         WHERE device = ?1 AND synced = 0 ORDER BY seq LIMIT ?2",
+        "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
+         FROM audit_log WHERE device = ?1 AND synced = 0 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![device, limit as i64], |r| {
-        Ok(AuditRow {
-            device: r.get(0)?,
-            seq: r.get::<_, i64>(1)? as u64,
-            entry: r.get(2)?,
-            hash: r.get(3)?,
-            mac: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![device, limit as i64], audit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -165,15 +160,7 @@ pub(crate) fn audit_entry(conn: &Connection, device: &str, seq: u64) -> Result<O
             "SELECT device, seq, CAST(entry AS BLOB), CAST(hash AS BLOB), CAST(mac AS BLOB)
              FROM audit_log WHERE device = ?1 AND seq = ?2",
         )?
-        .query_row(params![device, seq as i64], |r| {
-            Ok(AuditRow {
-                device: r.get(0)?,
-                seq: r.get::<_, i64>(1)? as u64,
-                entry: r.get(2)?,
-                hash: r.get(3)?,
-                mac: r.get(4)?,
-            })
-        })
+        .query_row(params![device, seq as i64], audit_row)
         .optional()?)
 }
 
