@@ -284,21 +284,24 @@ pub(crate) fn add_checkpoint(conn: &Connection, c: &CheckpointRow) -> Result<()>
     Ok(())
 }
 
+/// Maps a `SELECT device, size, hash, at, signature` row.
+fn checkpoint_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CheckpointRow> {
+    Ok(CheckpointRow {
+        device: r.get(0)?,
+        size: r.get::<_, i64>(1)? as u64,
+        hash: r.get(2)?,
+        at: r.get(3)?,
+        signature: r.get(4)?,
+    })
+}
+
 /// Every checkpoint, by device then size.
 pub(crate) fn checkpoints(conn: &Connection) -> Result<Vec<CheckpointRow>> {
     let mut stmt = conn.prepare(
         "SELECT device, size, CAST(hash AS BLOB), at, CAST(signature AS BLOB)
          FROM audit_checkpoints ORDER BY device, size",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(CheckpointRow {
-            device: r.get(0)?,
-            size: r.get::<_, i64>(1)? as u64,
-            hash: r.get(2)?,
-            at: r.get(3)?,
-            signature: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map([], checkpoint_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -308,15 +311,7 @@ pub(crate) fn checkpoints_of(conn: &Connection, device: &str) -> Result<Vec<Chec
         "SELECT device, size, CAST(hash AS BLOB), at, CAST(signature AS BLOB)
          FROM audit_checkpoints WHERE device = ?1 ORDER BY size",
     )?;
-    let rows = stmt.query_map([device], |r| {
-        Ok(CheckpointRow {
-            device: r.get(0)?,
-            size: r.get::<_, i64>(1)? as u64,
-            hash: r.get(2)?,
-            at: r.get(3)?,
-            signature: r.get(4)?,
-        })
-    })?;
+    let rows = stmt.query_map([device], checkpoint_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
