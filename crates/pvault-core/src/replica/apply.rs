@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::store::{self, Row};
+use crate::store::{self, Row, SyncPoint};
 use crate::vault::{NewRecord, Vault, class_of};
 use pvault_model::models::CollectionName;
 use pvault_model::resolve;
@@ -36,9 +36,9 @@ impl Vault {
         conn: &Connection,
         row: &Row,
         id: &str,
-        seq: u64,
+        at: &SyncPoint,
     ) -> Result<()> {
-        store::put_synced_row(conn, row, seq, &self.row_tag(row))?;
+        store::put_synced_row(conn, row, at, &self.row_tag(row))?;
         let tokens = if row.deleted {
             Vec::new()
         } else {
@@ -100,7 +100,7 @@ impl Vault {
         collection: &str,
         id: &str,
         (data, classification): (Option<Value>, Classification),
-        seq: u64,
+        base: &SyncPoint,
         after: u64,
     ) -> Result<()> {
         let last = store::meta_u64(conn, store::HLC)?.max(after);
@@ -132,7 +132,7 @@ impl Vault {
             }
         }
         store::set_meta_u64(conn, store::HLC, revision)?;
-        store::set_sync_seq(conn, collection, &self.rid(collection, id), seq)?;
+        store::set_sync_point(conn, collection, &self.rid(collection, id), base)?;
         Ok(())
     }
 

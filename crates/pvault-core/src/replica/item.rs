@@ -7,8 +7,17 @@
 //!
 //! `"PVI1" | len | meta envelope | len | id box | len | body (empty for a tombstone)`
 //!
-//! meta: `u8 1 | u16 len collection | u8 classification | u64 revision | u64 version | u8 deleted |
-//! u16 len device`
+//! meta (format 2): `u8 2 | u16 len collection | u8 classification | u64 revision | u64 version |
+//! u8 deleted | u16 len device | u64 n | u8 has_prev | [32 prev]`
+//!
+//! `n` and `prev` chain the record's versions in the server's log, where the server cannot forge
+//! them: `n` is the record's change counter (1 for its first version on the server, one more for
+//! each version after) and `prev` is the SHA-256 of the sealed item of the version this one
+//! replaces (32 zero bytes for a first version; absent when the writer did not know it, for a row
+//! synced before these fields existed). A replayed older version has a smaller `n`; a version the
+//! server slipped in out of order does not name the one before it. Format 1 (without them, written
+//! by pvault 0.1) still opens, as `n = 0`, prev unknown; the engine refuses it for a record it has
+//! seen a format-2 version of.
 
 use pvault_crypto::codec::{Reader, Writer};
 use pvault_crypto::{Aad, Classification, Kind, envelope};
@@ -20,7 +29,25 @@ use pvault_model::models::CollectionName;
 
 const SYNC_KEYS: &str = "pvault-sync";
 const ITEM_MAGIC: &[u8; 4] = b"PVI1";
-const META_FORMAT: u8 = 1;
+const META_FORMAT: u8 = 2;
+/// pvault 0.1's description, without `n` and `prev`.
+const META_FORMAT_1: u8 = 1;
+
+/// Where a version stands in its record's chain on the server (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The record's change counter at this version; 0 for an item of format 1.
+    pub n: u64,
+    /// SHA-256 of the item this version replaces (zeros: a first version), if the writer knew it.
+    pub prev: Option<[u8; 32]>,
+}
+
+/// An item opened: the row, its record id and its link.
+pub(crate) struct OpenedItem {
+    pub row: Row,
+    pub id: String,
+    pub link: Link,
+}
 
 /// What the sealed description of an item says about its row.
 struct Description {
@@ -30,11 +57,12 @@ struct Description {
     version: u64,
     deleted: bool,
     device: String,
+    link: Link,
 }
 
 impl Description {
-    fn encode(row: &Row) -> Vec<u8> {
-        let mut w = Writer::with_capacity(64);
+    fn encode(row: &Row, link: &Link) -> Vec<u8> {
+        let mut w = Writer::with_capacity(112);
         w.u8(META_FORMAT);
         w.u16(row.collection.len() as u16);
         w.raw(row.collection.as_bytes());
@@ -44,13 +72,22 @@ impl Description {
         w.u8(u8::from(row.deleted));
         w.u16(row.device.len() as u16);
         w.raw(row.device.as_bytes());
+        w.u64(link.n);
+        match &link.prev {
+            Some(prev) => {
+                w.u8(1);
+                w.raw(prev);
+            }
+            None => w.u8(0),
+        }
         w.into_inner()
     }
 
     /// `None` for anything but a well-formed description of this format.
     fn decode(meta: &[u8]) -> Option<Description> {
         let mut m = Reader::new(meta);
-        if m.u8("format").ok()? != META_FORMAT {
+        let format = m.u8("format").ok()?;
+        if format != META_FORMAT && format != META_FORMAT_1 {
             return None;
         }
         let text = |m: &mut Reader<'_>, what| {
@@ -63,6 +100,17 @@ impl Description {
         let version = m.u64("version").ok()?;
         let deleted = m.u8("deleted").ok()? == 1;
         let device = text(&mut m, "device")?;
+        let link = if format == META_FORMAT {
+            let n = m.u64("n").ok()?;
+            let prev = match m.u8("has prev").ok()? {
+                0 => None,
+                1 => Some(m.array::<32>("prev").ok()?),
+                _ => return None,
+            };
+            Link { n, prev }
+        } else {
+            Link::default()
+        };
         m.finish().ok()?;
         Some(Description {
             collection,
@@ -71,6 +119,7 @@ impl Description {
             version,
             deleted,
             device,
+            link,
         })
     }
 }
@@ -120,9 +169,14 @@ impl Vault {
             .map_err(|_| Error::SyncTampered(format!("sealed sync state '{label}' does not open")))
     }
 
-    /// Seals a row into a sync item.
+    /// Seals a row into a sync item (for keeping aside, not for the server's log: no link).
     pub(crate) fn seal_item(&self, row: &Row) -> Result<Vec<u8>> {
-        let meta = Description::encode(row);
+        self.seal_linked_item(row, &Link::default())
+    }
+
+    /// Seals a row into a sync item that takes its place in the record's chain after `link`.
+    pub(crate) fn seal_linked_item(&self, row: &Row, link: &Link) -> Result<Vec<u8>> {
+        let meta = Description::encode(row, link);
         let sealed = self.seal_sync_secret(&hex::encode(row.rid), &meta)?;
         let body = row.body.as_deref().unwrap_or(&[]);
         let mut w = Writer::with_capacity(16 + sealed.len() + row.id_box.len() + body.len());
@@ -142,6 +196,17 @@ impl Vault {
         tombstone: bool,
         blob: &[u8],
     ) -> Result<(Row, String)> {
+        self.open_linked_item(rid, tombstone, blob)
+            .map(|item| (item.row, item.id))
+    }
+
+    /// [`Vault::open_item`], with the item's place in its record's chain.
+    pub(crate) fn open_linked_item(
+        &self,
+        rid: &[u8; 16],
+        tombstone: bool,
+        blob: &[u8],
+    ) -> Result<OpenedItem> {
         let rid_hex = hex::encode(rid);
         let bad = |what: &str| Error::SyncTampered(format!("item #{rid_hex}: {what}"));
         let [sealed, id_box, body] = parts(blob).map_err(bad)?;
@@ -157,6 +222,7 @@ impl Vault {
             version,
             deleted,
             device,
+            link,
         } = Description::decode(&meta).ok_or_else(|| bad("malformed description"))?;
         CollectionName::parse(&collection).map_err(|_| bad("unknown collection"))?;
         class_of(classification).map_err(|_| bad("unknown classification"))?;
@@ -178,6 +244,6 @@ impl Vault {
         let id = self.open_id(&row).map_err(|_| bad("id does not open"))?;
         // The body is opened by whoever uses the row (store_remote, read_version), inside the
         // transaction that stores it: a body that does not open rolls the whole page back.
-        Ok((row, id))
+        Ok(OpenedItem { row, id, link })
     }
 }

@@ -13,4 +13,4 @@ mod item;
 
 pub(crate) use audit::{AuditItem, is_audit_item};
 
-pub(crate) use item::item_is_tombstone;
+pub(crate) use item::{Link, OpenedItem, item_is_tombstone};

@@ -37,10 +37,11 @@ pub(crate) use sync_log::*;
 pub(crate) use versions::*;
 
 /// The migrations, in order: migration `n` (from 1) brings a store to version `n`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("migrations/0001_records.sql"),
     include_str!("migrations/0002_sync.sql"),
     include_str!("migrations/0003_audit.sql"),
+    include_str!("migrations/0004_sync_auth.sql"),
 ];
 
 /// Store format version (`PRAGMA user_version`): the number of migrations.

@@ -199,10 +199,32 @@ pub(crate) fn census(conn: &Connection) -> Result<Vec<(String, u8, u32, u64)>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// A dirty row and the server sequence number its edit is based on.
+/// A server version of a record as this device knows it: its place in the log (`seq`, 0: none),
+/// the SHA-256 of its sealed item (`None`: not known, for rows synced before store version 4) and
+/// the record's change counter `n` at that version (0: not known). The next push of the row is
+/// `n + 1` and names `hash` as the version it replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SyncPoint {
+    pub seq: u64,
+    pub hash: Option<[u8; 32]>,
+    pub n: u64,
+}
+
+impl SyncPoint {
+    fn from_sql(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<SyncPoint> {
+        let hash: Option<Vec<u8>> = r.get(first + 1)?;
+        Ok(SyncPoint {
+            seq: r.get::<_, i64>(first)? as u64,
+            hash: hash.and_then(|h| <[u8; 32]>::try_from(h.as_slice()).ok()),
+            n: r.get::<_, i64>(first + 2)? as u64,
+        })
+    }
+}
+
+/// A dirty row and the server version its edit is based on.
 pub(crate) struct DirtyRow {
     pub row: Row,
-    pub sync_seq: u64,
+    pub base: SyncPoint,
 }
 
 /// Up to `limit` dirty rows after `(collection, rid)` in key order.
@@ -216,13 +238,13 @@ pub(crate) fn dirty_rows(
         None => ("", &[][..]),
     };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS}, sync_seq FROM records WHERE dirty = 1 AND (collection, rid) > (?1, ?2)
-         ORDER BY collection, rid LIMIT ?3"
+        "SELECT {ROW_COLUMNS}, sync_seq, sync_hash, sync_n FROM records
+         WHERE dirty = 1 AND (collection, rid) > (?1, ?2) ORDER BY collection, rid LIMIT ?3"
     ))?;
     let rows = stmt.query_map(params![c, r, limit as i64], |r| {
         Ok(DirtyRow {
             row: row_from_sql(r)?,
-            sync_seq: r.get::<_, i64>(10)? as u64,
+            base: SyncPoint::from_sql(r, 10)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -237,62 +259,88 @@ pub(crate) fn dirty_count(conn: &Connection) -> Result<u64> {
     )
 }
 
-/// The server sequence number a row is based on, and whether it has unpushed changes.
-pub(crate) fn sync_seq_of(
+/// The server version a row is based on, and whether it has unpushed changes.
+pub(crate) fn sync_point_of(
     conn: &Connection,
     collection: &str,
     rid: &[u8; 16],
-) -> Result<Option<(u64, bool)>> {
+) -> Result<Option<(SyncPoint, bool)>> {
     Ok(conn
-        .prepare_cached("SELECT sync_seq, dirty FROM records WHERE collection = ?1 AND rid = ?2")?
+        .prepare_cached(
+            "SELECT sync_seq, sync_hash, sync_n, dirty FROM records WHERE collection = ?1 AND rid = ?2",
+        )?
         .query_row(params![collection, &rid[..]], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, bool>(1)?))
+            Ok((SyncPoint::from_sql(r, 0)?, r.get::<_, bool>(3)?))
         })
         .optional()?)
 }
 
-/// Marks a pushed row as synced at `seq`, unless it changed again since it was read (then only its
-/// base moves, and it stays dirty).
+/// Marks a pushed row as synced at `point`, unless it changed again since it was read (then only
+/// its base moves, and it stays dirty).
 pub(crate) fn mark_pushed(
     conn: &Connection,
     collection: &str,
     rid: &[u8; 16],
     revision: u64,
-    seq: u64,
+    point: &SyncPoint,
 ) -> Result<()> {
     let n = conn
         .prepare_cached(
-            "UPDATE records SET dirty = 0, sync_seq = ?4 WHERE collection = ?1 AND rid = ?2 AND revision = ?3",
+            "UPDATE records SET dirty = 0, sync_seq = ?4, sync_hash = ?5, sync_n = ?6
+             WHERE collection = ?1 AND rid = ?2 AND revision = ?3",
         )?
-        .execute(params![collection, &rid[..], revision as i64, seq as i64])?;
+        .execute(params![
+            collection,
+            &rid[..],
+            revision as i64,
+            point.seq as i64,
+            point.hash.as_ref().map(|h| &h[..]),
+            point.n as i64
+        ])?;
     if n == 0 {
-        set_sync_seq(conn, collection, rid, seq)?;
+        set_sync_point(conn, collection, rid, point)?;
     }
     Ok(())
 }
 
-/// Sets the server sequence number a row is based on.
-pub(crate) fn set_sync_seq(
+/// Sets the server version a row is based on.
+pub(crate) fn set_sync_point(
     conn: &Connection,
     collection: &str,
     rid: &[u8; 16],
-    seq: u64,
+    point: &SyncPoint,
 ) -> Result<()> {
-    conn.prepare_cached("UPDATE records SET sync_seq = ?3 WHERE collection = ?1 AND rid = ?2")?
-        .execute(params![collection, &rid[..], seq as i64])?;
+    conn.prepare_cached(
+        "UPDATE records SET sync_seq = ?3, sync_hash = ?4, sync_n = ?5 WHERE collection = ?1 AND rid = ?2",
+    )?
+    .execute(params![
+        collection,
+        &rid[..],
+        point.seq as i64,
+        point.hash.as_ref().map(|h| &h[..]),
+        point.n as i64
+    ])?;
     Ok(())
 }
 
-/// Stores a row exactly as it came from the server, with its tag: synced at `seq`, not dirty.
-pub(crate) fn put_synced_row(conn: &Connection, row: &Row, seq: u64, tag: &[u8]) -> Result<()> {
+/// Stores a row exactly as it came from the server, with its tag: synced at `point`, not dirty.
+pub(crate) fn put_synced_row(
+    conn: &Connection,
+    row: &Row,
+    point: &SyncPoint,
+    tag: &[u8],
+) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted, sync_seq, tag, dirty)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)
+        "INSERT INTO records (collection, rid, id_box, classification, key_id, body, revision, device, version, deleted,
+                              sync_seq, sync_hash, sync_n, tag, dirty)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0)
          ON CONFLICT (collection, rid) DO UPDATE SET id_box = ?3, classification = ?4, key_id = ?5, body = ?6,
-             revision = ?7, device = ?8, version = ?9, deleted = ?10, sync_seq = ?11, tag = ?12, dirty = 0",
+             revision = ?7, device = ?8, version = ?9, deleted = ?10, sync_seq = ?11, sync_hash = ?12,
+             sync_n = ?13, tag = ?14, dirty = 0",
     )?;
-    let seq = seq as i64;
-    execute_row(&mut stmt, row, &[&seq, &tag])?;
+    let (seq, n) = (point.seq as i64, point.n as i64);
+    let hash = point.hash.as_ref().map(|h| &h[..]);
+    execute_row(&mut stmt, row, &[&seq, &hash, &n, &tag])?;
     Ok(())
 }
 
@@ -345,9 +393,56 @@ pub(crate) fn forget_sync(conn: &Connection) -> Result<()> {
         conn.execute("DELETE FROM meta WHERE key = ?1", [key])?;
     }
     conn.execute(
-        "UPDATE records SET sync_seq = 0, dirty = 1 WHERE dirty = 0 OR sync_seq != 0",
+        "UPDATE records SET sync_seq = 0, sync_hash = NULL, sync_n = 0, dirty = 1
+         WHERE dirty = 0 OR sync_seq != 0",
         [],
     )?;
     conn.execute("DELETE FROM sync_base", [])?;
+    conn.execute("DELETE FROM sync_superseded", [])?;
     Ok(())
+}
+
+/// A change pulled without its contents (superseded, says the server) whose superseding change
+/// is still to come.
+pub(crate) fn note_superseded(
+    conn: &Connection,
+    rid: &[u8; 16],
+    seq: u64,
+    hash: &[u8; 32],
+) -> Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO sync_superseded (rid, seq, hash) VALUES (?1, ?2, ?3)")?
+        .execute(params![&rid[..], seq as i64, &hash[..]])?;
+    Ok(())
+}
+
+/// The superseded change of `rid` still waiting for its successor, if any.
+pub(crate) fn superseded_of(conn: &Connection, rid: &[u8; 16]) -> Result<Option<(u64, [u8; 32])>> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM sync_superseded WHERE rid = ?1")?
+        .query_row([&rid[..]], |r| {
+            let hash: Vec<u8> = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                <[u8; 32]>::try_from(hash.as_slice()).unwrap_or([0; 32]),
+            ))
+        })
+        .optional()?)
+}
+
+/// Its successor arrived.
+pub(crate) fn clear_superseded(conn: &Connection, rid: &[u8; 16]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM sync_superseded WHERE rid = ?1")?
+        .execute([&rid[..]])?;
+    Ok(())
+}
+
+/// The sequence numbers of the superseded changes still waiting for a successor (at most `limit`),
+/// and how many there are.
+pub(crate) fn superseded_waiting(conn: &Connection, limit: usize) -> Result<(Vec<u64>, u64)> {
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM sync_superseded", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached("SELECT seq FROM sync_superseded ORDER BY seq LIMIT ?1")?;
+    let seqs = stmt
+        .query_map([limit as i64], |r| r.get::<_, i64>(0).map(|s| s as u64))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((seqs, count as u64))
 }

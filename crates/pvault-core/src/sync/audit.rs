@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use pvault_proto::batch::{PushItem, PushResult};
+use pvault_proto::chain::blob_hash;
 
 use super::engine::{Engine, PUSH_ITEMS};
 use crate::audit::{Event, EventKind, Received};
@@ -27,7 +28,7 @@ impl Engine<'_> {
             for row in rows {
                 let seq = row.seq;
                 let (rid, blob) = vault.seal_audit_item(&AuditItem::Entry(row))?;
-                by_rid.insert(rid, seq);
+                by_rid.insert(rid, (seq, blob_hash(&blob)));
                 items.push(PushItem {
                     rid,
                     base_seq: 0,
@@ -53,21 +54,21 @@ impl Engine<'_> {
         &mut self,
         tx: &WriteTx<'_>,
         device: &str,
-        by_rid: &HashMap<[u8; 16], u64>,
+        by_rid: &HashMap<[u8; 16], (u64, [u8; 32])>,
         result: &PushResult,
     ) -> Result<bool> {
         let vault = self.vault;
         let mut settled = false;
         for (rid, server_seq) in &result.applied {
-            if let Some(seq) = by_rid.get(rid) {
+            if let Some((seq, hash)) = by_rid.get(rid) {
                 store::mark_audit_synced(tx, device, *seq)?;
-                self.pushed.insert(*rid, *server_seq);
+                self.acknowledged(*rid, *server_seq, *hash);
                 self.report.audit_pushed += 1;
                 settled = true;
             }
         }
         for remote in &result.conflicts {
-            let Some(seq) = by_rid.get(&remote.rid) else {
+            let Some((seq, _)) = by_rid.get(&remote.rid) else {
                 continue;
             };
             if remote.seq == 0 {
@@ -110,6 +111,7 @@ impl Engine<'_> {
         let base_seq = store::meta_u64(conn, store::SYNC_AUDIT_CHECKPOINT_SEQ)?;
         let size = newest.size;
         let (rid, blob) = vault.seal_audit_item(&AuditItem::Checkpoint(newest))?;
+        let hash = blob_hash(&blob);
         let result = self.send_push(vec![PushItem {
             rid,
             base_seq,
@@ -120,7 +122,7 @@ impl Engine<'_> {
         if let Some((_, seq)) = result.applied.iter().find(|(r, _)| *r == rid) {
             store::set_meta_u64(&tx, store::SYNC_AUDIT_CHECKPOINT, size)?;
             store::set_meta_u64(&tx, store::SYNC_AUDIT_CHECKPOINT_SEQ, *seq)?;
-            self.pushed.insert(rid, *seq);
+            self.acknowledged(rid, *seq, hash);
         } else if let Some(remote) = result.conflicts.iter().find(|c| c.rid == rid) {
             // Only this device writes its checkpoint: a newer one on the server is one this device
             // published before its answer was lost. Build on it next time.

@@ -114,12 +114,12 @@ fn write_over(
 ) -> Result<()> {
     let rid = &vault.row_key(collection, id);
     let current = store::get_row(tx, collection, rid)?;
-    let seq = store::sync_seq_of(tx, collection, rid)?.map_or(0, |(s, _)| s);
+    let base = store::sync_point_of(tx, collection, rid)?.map_or_else(Default::default, |(p, _)| p);
     let after = after.max(current.as_ref().map_or(0, |r| r.revision));
     if data.is_none() && current.as_ref().is_none_or(|r| r.deleted) {
         return Ok(());
     }
-    vault.write_resolved(tx, collection, id, (data, classification), seq, after)
+    vault.write_resolved(tx, collection, id, (data, classification), &base, after)
 }
 
 /// What settling a conflict did.

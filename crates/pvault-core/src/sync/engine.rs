@@ -1,21 +1,31 @@
-//! One sync: push what changed here, settle what the server refused, pull what changed there.
+//! One sync: pull what changed there, push what changed here, settle what the server refused, pull
+//! again.
 //!
 //! Every step commits locally before the next request, together with the position it reached, so an
 //! interrupted sync loses nothing and the next one resumes: a pushed row stays dirty until the server's
 //! answer is stored; a pulled page and the sequence number after it commit in one transaction.
+//!
+//! Nothing the server says is taken on trust. A page must extend the hash chain this device saw; the
+//! changes this device pushed must be in the log where the server acknowledged them; each version
+//! of a record must take its place in the record's own chain (`n` moves forward, `prev` names the
+//! version before it: see `replica/item.rs`), which the server cannot forge; and a change the server
+//! sends without its contents must be superseded by a later one. Whatever fails stops the sync
+//! before anything of the page is stored, and the first pull comes before the first push, so a
+//! server caught lying gets nothing new.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pvault_proto::batch::{
-    CONTENT_TYPE, PullPage, PushItem, PushRequest, PushResult, RemoteRecord,
+    CONTENT_TYPE, Change, PullPage, PushItem, PushRequest, PushResult, RemoteRecord,
 };
-use pvault_proto::chain::ChainHead;
+use pvault_proto::chain::{ChainHead, blob_hash};
 
 use super::device::credentials;
 use super::state::SyncReport;
 use super::transport::{Server, Signer};
 use crate::error::{Error, Result};
-use crate::store::{self, DirtyRow, Row, WriteTx};
+use crate::replica::{Link, OpenedItem};
+use crate::store::{self, DirtyRow, Row, SyncPoint, WriteTx};
 use crate::vault::Vault;
 use pvault_model::Policy;
 use pvault_model::resolve::{self, Context, Decision};
@@ -45,14 +55,16 @@ pub(crate) struct Engine<'a> {
     pub account: [u8; 16],
     pub policy: &'a Policy,
     pub report: SyncReport,
-    /// Records this sync pushed, with the sequence numbers the server gave them: the pull that
-    /// follows skips decrypting them (it still chains them).
+    /// Records this sync pushed, with the sequence number the server gave each and the hash of
+    /// what was pushed: the pull that follows skips decrypting them (it still chains them).
     pub pushed: HashMap<[u8; 16], u64>,
+    /// The same by sequence number: the log must hold exactly these changes there.
+    pub acked: BTreeMap<u64, ([u8; 16], [u8; 32])>,
 }
 
-/// A pulled change opened: a record row and its id, or an audit item.
-enum Opened<'p> {
-    Row(&'p pvault_proto::batch::Change, Row, String),
+/// A pulled change opened: a record's version, or an audit item.
+enum Opened {
+    Row(OpenedItem),
     Audit(crate::replica::AuditItem),
 }
 
@@ -70,6 +82,7 @@ impl<'a> Engine<'a> {
             policy,
             report: SyncReport::default(),
             pushed: Default::default(),
+            acked: Default::default(),
         })
     }
 
@@ -77,8 +90,17 @@ impl<'a> Engine<'a> {
         format!("/v1/profiles/{}/{tail}", hex::encode(self.account))
     }
 
-    /// Push, then pull, until nothing is left to push.
+    /// Records that the server acknowledged `rid` at `seq` with the item hashing to `hash`.
+    pub(super) fn acknowledged(&mut self, rid: [u8; 16], seq: u64, hash: [u8; 32]) {
+        self.pushed.insert(rid, seq);
+        self.acked.insert(seq, (rid, hash));
+    }
+
+    /// Pull, then push and pull until nothing is left to push.
     pub fn run(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        // What the server says now is checked before anything is given to it: a rolled-back,
+        // rewritten or withholding log stops the sync here, with nothing pushed.
+        self.pull_all(progress)?;
         // New keys reach the server before anything sealed under them.
         if super::bundle::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
             store::add_history(
@@ -131,11 +153,19 @@ impl<'a> Engine<'a> {
             let mut batch: Vec<(DirtyRow, PushItem)> = Vec::with_capacity(rows.len());
             let mut bytes = 0;
             for d in rows {
-                let blob = self.vault.seal_item(&d.row)?;
+                let link = Link {
+                    n: d.base.n + 1,
+                    prev: if d.base.seq == 0 {
+                        Some([0; 32])
+                    } else {
+                        d.base.hash
+                    },
+                };
+                let blob = self.vault.seal_linked_item(&d.row, &link)?;
                 bytes += blob.len();
                 let item = PushItem {
                     rid: d.row.rid,
-                    base_seq: d.sync_seq,
+                    base_seq: d.base.seq,
                     tombstone: d.row.deleted,
                     blob,
                 };
@@ -168,43 +198,83 @@ impl<'a> Engine<'a> {
 
     fn push_batch(&mut self, batch: Vec<(DirtyRow, PushItem)>) -> Result<()> {
         let (rows, items): (Vec<DirtyRow>, Vec<PushItem>) = batch.into_iter().unzip();
+        let hashes: Vec<[u8; 32]> = items.iter().map(|i| blob_hash(&i.blob)).collect();
         let result = self.send_push(items)?;
-        let by_rid: HashMap<[u8; 16], &DirtyRow> = rows.iter().map(|d| (d.row.rid, d)).collect();
+        let by_rid: HashMap<[u8; 16], (&DirtyRow, [u8; 32])> = rows
+            .iter()
+            .zip(hashes)
+            .map(|(d, h)| (d.row.rid, (d, h)))
+            .collect();
         let conn = self.vault.conn();
         let tx = WriteTx::begin(conn)?;
         for (rid, seq) in &result.applied {
-            let d = by_rid
+            let (d, hash) = by_rid
                 .get(rid)
                 .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
-            store::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, *seq)?;
-            self.pushed.insert(*rid, *seq);
+            let at = SyncPoint {
+                seq: *seq,
+                hash: Some(*hash),
+                n: d.base.n + 1,
+            };
+            store::mark_pushed(&tx, &d.row.collection, rid, d.row.revision, &at)?;
+            self.acknowledged(*rid, *seq, *hash);
             self.report.pushed += 1;
         }
         for remote in &result.conflicts {
-            let d = by_rid
+            let (d, _) = by_rid
                 .get(&remote.rid)
                 .ok_or_else(|| Error::Protocol("push result names a record not pushed".into()))?;
             if remote.seq == 0 {
                 // The server has no such record (it lost it, or this device was set up against
                 // another server): push it again as new.
-                store::set_sync_seq(&tx, &d.row.collection, &remote.rid, 0)?;
+                store::set_sync_point(&tx, &d.row.collection, &remote.rid, &SyncPoint::default())?;
                 continue;
             }
             // The row may have changed since it was read: settle against what is stored now.
             let local = store::get_row(&tx, &d.row.collection, &remote.rid)?
                 .unwrap_or_else(|| d.row.clone());
-            self.settle(&tx, &local, remote)?;
+            self.settle(&tx, &local, &d.base, remote)?;
         }
         tx.commit()
     }
 
+    /// Pulls to the server's head; then every change this device had acknowledged must have been
+    /// in the log, and every change that came without its contents must have been superseded.
     fn pull_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        let mut end = self.pull_pages(progress)?;
+        if let Some((&seq, _)) = self.acked.last_key_value()
+            && end < seq
+        {
+            return Err(Error::SyncIntegrity(format!(
+                "the server acknowledged change #{seq} to this device, but its log ends at #{end}"
+            )));
+        }
+        let conn = self.vault.conn();
+        if store::superseded_waiting(conn, 0)?.1 > 0 {
+            // Their successors may have come after the last page was read: one more look.
+            end = self.pull_pages(progress)?;
+            let (seqs, count) = store::superseded_waiting(conn, 5)?;
+            if count > 0 {
+                let list: Vec<String> = seqs.iter().map(|s| format!("#{s}")).collect();
+                return Err(Error::SyncIntegrity(format!(
+                    "the server withholds the current version of {count} record(s): its log (to #{end}) \
+                     lists their newest change ({}{}) without its contents and nothing after it",
+                    list.join(", "),
+                    if count > seqs.len() as u64 { ", ..." } else { "" }
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pulls pages until the server says there are no more; returns the position reached.
+    fn pull_pages(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<u64> {
         loop {
             let page = self.verified_page()?;
             self.apply_page(&page)?;
             progress(Phase::Pull, page.end.seq, page.end.seq);
             if !page.more {
-                return Ok(());
+                return Ok(page.end.seq);
             }
         }
     }
@@ -254,6 +324,16 @@ impl<'a> Engine<'a> {
                 page.end.seq
             )));
         }
+        for c in &page.changes {
+            if let Some((rid, hash)) = self.acked.get(&c.seq)
+                && (c.rid != *rid || c.blob_hash != *hash)
+            {
+                return Err(Error::SyncIntegrity(format!(
+                    "change #{} in the server's log is not the one this device pushed and the server acknowledged as #{}",
+                    c.seq, c.seq
+                )));
+            }
+        }
         Ok(page)
     }
 
@@ -261,54 +341,56 @@ impl<'a> Engine<'a> {
     /// position to its end, in one transaction.
     fn apply_page(&mut self, page: &PullPage) -> Result<()> {
         let conn = self.vault.conn();
-        // Check every item before writing; a body that does not open fails in the transaction
+        // Open every item before writing; a body that does not open fails in the transaction
         // below, which then rolls back: a page that does not decrypt changes nothing.
-        let mut opened = Vec::new();
+        let mut opened: HashMap<u64, Opened> = HashMap::new();
         for c in &page.changes {
+            let Some(blob) = &c.blob else { continue };
             if self.pushed.get(&c.rid) == Some(&c.seq) {
                 continue;
             }
-            if let Some(blob) = &c.blob {
-                if crate::replica::is_audit_item(blob) {
-                    opened.push(Opened::Audit(self.vault.open_audit_item(&c.rid, blob)?));
-                    continue;
-                }
-                let (row, id) = self.vault.open_item(&c.rid, c.tombstone, blob)?;
-                opened.push(Opened::Row(c, row, id));
-            }
+            let item = if crate::replica::is_audit_item(blob) {
+                Opened::Audit(self.vault.open_audit_item(&c.rid, blob)?)
+            } else {
+                Opened::Row(self.vault.open_linked_item(&c.rid, c.tombstone, blob)?)
+            };
+            opened.insert(c.seq, item);
         }
         let tx = WriteTx::begin(conn)?;
         let newest = opened
-            .iter()
+            .values()
             .filter_map(|o| match o {
-                Opened::Row(_, row, _) => Some(row.revision),
+                Opened::Row(item) => Some(item.row.revision),
                 Opened::Audit(_) => None,
             })
             .max();
-        for o in opened {
-            let (c, row, id) = match o {
-                Opened::Row(c, row, id) => (c, row, id),
-                Opened::Audit(item) => {
-                    self.apply_audit_item(&tx, item)?;
-                    continue;
-                }
-            };
-            match store::sync_seq_of(&tx, &row.collection, &row.rid)? {
-                Some((seq, _)) if seq >= c.seq => continue,
-                Some((_, true)) => {
-                    let local =
-                        store::get_row(&tx, &row.collection, &row.rid)?.expect("row exists");
-                    let remote = RemoteRecord {
-                        rid: c.rid,
-                        seq: c.seq,
-                        tombstone: c.tombstone,
-                        blob: c.blob.clone().unwrap_or_default(),
-                    };
-                    self.settle_opened(&tx, &local, &remote, row, id)?;
-                }
-                _ => self.vault.store_remote(&tx, &row, &id, c.seq)?,
+        // Changes sent without contents, newest per record, until a later change supersedes them.
+        let mut waiting: HashMap<[u8; 16], (u64, [u8; 32])> = HashMap::new();
+        let stored_waiting = store::superseded_waiting(&tx, 0)?.1 > 0;
+        for c in &page.changes {
+            if c.blob.is_none() {
+                waiting.insert(c.rid, (c.seq, c.blob_hash));
+                continue;
             }
-            self.report.pulled += 1;
+            let before = match waiting.remove(&c.rid) {
+                Some(w) => Some(w),
+                None if stored_waiting => {
+                    let w = store::superseded_of(&tx, &c.rid)?;
+                    if w.is_some() {
+                        store::clear_superseded(&tx, &c.rid)?;
+                    }
+                    w
+                }
+                None => None,
+            };
+            match opened.remove(&c.seq) {
+                Some(Opened::Row(item)) => self.apply_change(&tx, c, item, before)?,
+                Some(Opened::Audit(item)) => self.apply_audit_item(&tx, item)?,
+                None => {}
+            }
+        }
+        for (rid, (seq, hash)) in &waiting {
+            store::note_superseded(&tx, rid, *seq, hash)?;
         }
         if let Some(rev) = newest {
             self.vault.observe_revision(&tx, rev)?;
@@ -319,12 +401,95 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Settles a local change against the server's version of the same record.
-    fn settle(&mut self, tx: &WriteTx<'_>, local: &Row, remote: &RemoteRecord) -> Result<()> {
-        let (rrow, id) = self
-            .vault
-            .open_item(&remote.rid, remote.tombstone, &remote.blob)?;
-        self.settle_opened(tx, local, remote, rrow, id)
+    /// Takes one pulled version of a record: checks its place in the record's chain against what
+    /// this device knows (`before`: a change of the same record this pull saw without contents),
+    /// then stores it, or settles it against a local change.
+    fn apply_change(
+        &mut self,
+        tx: &WriteTx<'_>,
+        c: &Change,
+        item: OpenedItem,
+        before: Option<(u64, [u8; 32])>,
+    ) -> Result<()> {
+        let OpenedItem { row, id, link } = item;
+        let local = store::sync_point_of(tx, &row.collection, &row.rid)?;
+        let known = local.map(|(p, _)| p).unwrap_or_default();
+        let what = format!("change #{}: {} record '{id}'", c.seq, row.collection);
+        if known.seq == c.seq {
+            if known.hash.is_some_and(|h| h != c.blob_hash) {
+                return Err(Error::SyncIntegrity(format!(
+                    "{what} is not the version the server acknowledged to this device at #{}",
+                    c.seq
+                )));
+            }
+            return Ok(());
+        }
+        if known.seq > c.seq {
+            return Err(Error::SyncIntegrity(format!(
+                "{what} is sent as the record's current version, but the server acknowledged a \
+                 newer one (#{}) to this device: that change is withheld",
+                known.seq
+            )));
+        }
+        let expected = match before {
+            Some((_, hash)) => Some(hash),
+            None if known.seq == 0 => Some([0; 32]),
+            None => known.hash,
+        };
+        if let (Some(want), Some(got)) = (expected, link.prev)
+            && want != got
+        {
+            return Err(Error::SyncIntegrity(format!(
+                "{what} does not follow the version before it in the log: the server replayed or \
+                 reordered the record's versions"
+            )));
+        }
+        check_forward(&what, &known, &link)?;
+        let at = SyncPoint {
+            seq: c.seq,
+            hash: Some(c.blob_hash),
+            n: link.n,
+        };
+        match local {
+            Some((_, true)) => {
+                let local = store::get_row(tx, &row.collection, &row.rid)?.expect("row exists");
+                let remote = RemoteRecord {
+                    rid: c.rid,
+                    seq: c.seq,
+                    tombstone: c.tombstone,
+                    blob: c.blob.clone().unwrap_or_default(),
+                };
+                self.settle_opened(tx, &local, &remote, row, id, &at)?;
+            }
+            _ => self.vault.store_remote(tx, &row, &id, &at)?,
+        }
+        self.report.pulled += 1;
+        Ok(())
+    }
+
+    /// Settles a local change (based on the server version `base`) against the server's current
+    /// version of the same record, which must be newer than `base`.
+    fn settle(
+        &mut self,
+        tx: &WriteTx<'_>,
+        local: &Row,
+        base: &SyncPoint,
+        remote: &RemoteRecord,
+    ) -> Result<()> {
+        let OpenedItem { row, id, link } =
+            self.vault
+                .open_linked_item(&remote.rid, remote.tombstone, &remote.blob)?;
+        let what = format!(
+            "the server's answer to a push (#{}): {} record '{id}'",
+            remote.seq, row.collection
+        );
+        check_forward(&what, base, &link)?;
+        let at = SyncPoint {
+            seq: remote.seq,
+            hash: Some(blob_hash(&remote.blob)),
+            n: link.n,
+        };
+        self.settle_opened(tx, local, remote, row, id, &at)
     }
 
     fn settle_opened(
@@ -334,6 +499,7 @@ impl<'a> Engine<'a> {
         remote: &RemoteRecord,
         rrow: Row,
         id: String,
+        at: &SyncPoint,
     ) -> Result<()> {
         let vault = self.vault;
         vault.observe_revision(tx, rrow.revision)?;
@@ -352,7 +518,7 @@ impl<'a> Engine<'a> {
         if lv.data == rv.data && lv.classification == rv.classification {
             // The same content on both sides (typically this device's own push whose answer was
             // lost): nothing to settle.
-            return vault.store_remote(tx, &rrow, &id, remote.seq);
+            return vault.store_remote(tx, &rrow, &id, at);
         }
         let resolution = resolve::resolve(strategy, &ctx, base.as_ref(), &lv, &rv);
         self.report.conflicts += 1;
@@ -361,7 +527,7 @@ impl<'a> Engine<'a> {
         let record = Some((collection, &local.rid));
         match resolution.decision {
             Decision::KeepRemote => {
-                vault.store_remote(tx, &rrow, &id, remote.seq)?;
+                vault.store_remote(tx, &rrow, &id, at)?;
                 let lost = vault.seal_item(local)?;
                 let detail = who(&format!(
                     "the other device's version was kept; this device's version is set aside. {dropped}"
@@ -369,7 +535,7 @@ impl<'a> Engine<'a> {
                 store::add_history(tx, "conflict", record, &detail, Some(&lost[..]))?;
             }
             Decision::KeepLocal => {
-                store::set_sync_seq(tx, collection, &local.rid, remote.seq)?;
+                store::set_sync_point(tx, collection, &local.rid, at)?;
                 store::set_base(tx, &rrow, remote.seq)?;
                 store::add_history(
                     tx,
@@ -388,6 +554,7 @@ impl<'a> Engine<'a> {
                 let clash = Clash {
                     local,
                     remote,
+                    at,
                     rrow: &rrow,
                     id: &id,
                     strategy,
@@ -398,6 +565,7 @@ impl<'a> Engine<'a> {
                 let clash = Clash {
                     local,
                     remote,
+                    at,
                     rrow: &rrow,
                     id: &id,
                     strategy,
@@ -425,7 +593,7 @@ impl<'a> Engine<'a> {
         );
         let lost_local = vault.seal_item(local)?;
         let after = local.revision.max(clash.rrow.revision);
-        vault.write_resolved(tx, collection, clash.id, merged, remote.seq, after)?;
+        vault.write_resolved(tx, collection, clash.id, merged, clash.at, after)?;
         store::set_base(tx, clash.rrow, remote.seq)?;
         let detail = if dropped.is_empty() {
             clash.who("both versions merged, nothing dropped")
@@ -461,7 +629,7 @@ impl<'a> Engine<'a> {
             clash.remote,
             clash.local.collection.as_str(),
         );
-        vault.store_remote(tx, clash.rrow, clash.id, remote.seq)?;
+        vault.store_remote(tx, clash.rrow, clash.id, clash.at)?;
         let item = vault.seal_item(local)?;
         let cid = store::add_conflict(
             tx,
@@ -489,6 +657,8 @@ impl<'a> Engine<'a> {
 struct Clash<'a> {
     local: &'a Row,
     remote: &'a RemoteRecord,
+    /// The remote version's place in the log.
+    at: &'a SyncPoint,
     rrow: &'a Row,
     id: &'a str,
     strategy: pvault_model::Strategy,
@@ -503,4 +673,24 @@ impl Clash<'_> {
             self.strategy.as_str()
         )
     }
+}
+
+/// A version coming after `known` must move the record's change counter forward; a version
+/// without one (format 1) is refused once the record has a counter.
+fn check_forward(what: &str, known: &SyncPoint, link: &Link) -> Result<()> {
+    if link.n == 0 && known.n > 0 {
+        return Err(Error::SyncIntegrity(format!(
+            "{what} is a version from before the record's chain (pvault 0.1) coming after version \
+             {} of it: the server replayed an old version",
+            known.n
+        )));
+    }
+    if link.n != 0 && link.n <= known.n {
+        return Err(Error::SyncIntegrity(format!(
+            "{what} is version {} of the record, but this device already has version {}: the server \
+             replayed an old version",
+            link.n, known.n
+        )));
+    }
+    Ok(())
 }

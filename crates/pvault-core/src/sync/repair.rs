@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::Engine;
 use crate::audit::{Event, EventKind};
 use crate::error::{Error, Result};
-use crate::store::{self, WriteTx};
+use crate::store::{self, SyncPoint, WriteTx};
 use crate::vault::{Unreadable, Vault};
 use pvault_model::Policy;
 
@@ -111,15 +111,21 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
             });
             continue;
         };
-        match vault.open_item(&rid, *tombstone, blob) {
-            Ok((row, id)) if row.collection == p.collection => {
+        match vault.open_linked_item(&rid, *tombstone, blob) {
+            Ok(item) if item.row.collection == p.collection => {
+                let (row, id) = (item.row, item.id);
+                let at = SyncPoint {
+                    seq: *seq,
+                    hash: Some(pvault_proto::chain::blob_hash(blob)),
+                    n: item.link.n,
+                };
                 report.repaired.push(RepairAction {
                     collection: p.collection.clone(),
                     id: id.clone(),
                     problem: p.problem.clone(),
                     from: format!("server #{seq}"),
                 });
-                fixes.push((row, id, *seq));
+                fixes.push((row, id, at));
             }
             _ => report.unrepaired.push(Unreadable {
                 problem: format!("{}; the sync server's copy does not open either", p.problem),
@@ -131,15 +137,15 @@ pub fn repair(vault: &Vault, dry_run: bool) -> Result<RepairReport> {
         return Ok(report);
     }
     let tx = WriteTx::begin(vault.conn())?;
-    for (row, id, seq) in &fixes {
+    for (row, id, at) in &fixes {
         // A copy whose body does not open rolls the whole repair back.
-        vault.store_remote(&tx, row, id, *seq)?;
+        vault.store_remote(&tx, row, id, at)?;
         vault.record(
             &tx,
             Event::new(EventKind::Repaired)
                 .with("collection", row.collection.as_str())
                 .with("id", id.as_str())
-                .with("from", format!("server #{seq}")),
+                .with("from", format!("server #{}", at.seq)),
         )?;
     }
     for a in report.repaired.iter().filter(|a| a.from == "recount") {
