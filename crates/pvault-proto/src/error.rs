@@ -1,6 +1,9 @@
 use pvault_codec::CodecError;
 use thiserror::Error;
 
+use crate::checkpoint::CheckpointError;
+use crate::merkle::MerkleError;
+
 /// Everything that can be wrong with a message on the wire.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ProtoError {
@@ -24,6 +27,12 @@ pub enum ProtoError {
     BadId(&'static str),
     #[error("signature does not verify")]
     BadSignature,
+    /// A Merkle proof or a stored frontier refused (`merkle`), with its own message.
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    /// A checkpoint or its signed note refused (`checkpoint`), with its own message.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 pub type Result<T> = std::result::Result<T, ProtoError>;
@@ -66,5 +75,18 @@ mod tests {
         ] {
             assert_eq!(ProtoError::from(codec).to_string(), text);
         }
+    }
+
+    #[test]
+    fn merkle_and_checkpoint_errors_keep_their_messages() {
+        let merkle = MerkleError::Shrank { old: 5, new: 3 };
+        assert_eq!(
+            ProtoError::from(merkle).to_string(),
+            "the log shrank from 5 to 3 entries"
+        );
+        assert_eq!(
+            ProtoError::from(CheckpointError::NotSigned).to_string(),
+            "no signature by the expected key"
+        );
     }
 }

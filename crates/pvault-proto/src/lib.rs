@@ -8,6 +8,9 @@
 //! - [`api`]: the JSON bodies of the control endpoints (accounts, devices, key bundle).
 //! - [`auth`]: how a device signs a request and how the server checks it.
 //! - [`chain`]: the hash chain over each profile's change log, recomputed by clients.
+//! - [`merkle`]: the RFC 6962 Merkle tree over the change log: leaves, the client's frontier, the
+//!   server's node addresses, consistency and inclusion proofs.
+//! - [`checkpoint`]: the log's tree head as a C2SP checkpoint in an Ed25519 signed note.
 //!
 //! The byte-level reader and writer and the chain hasher are `pvault-codec`'s, which is pure and
 //! shared with `pvault-crypto` without linking it here.
@@ -27,7 +30,9 @@ pub mod api;
 pub mod auth;
 pub mod batch;
 pub mod chain;
+pub mod checkpoint;
 mod error;
+pub mod merkle;
 
 pub use error::{ProtoError, Result};
 
