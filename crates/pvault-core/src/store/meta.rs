@@ -26,6 +26,9 @@ pub(crate) const SYNC_PULLED_SEQ: &str = "sync/pulled_seq";
 pub(crate) const SYNC_PULLED_HASH: &str = "sync/pulled_hash";
 /// `meta` key of the SHA-256 of the key bundle last uploaded.
 pub(crate) const SYNC_BUNDLE_HASH: &str = "sync/bundle_hash";
+/// `meta` key of the highest key-bundle sequence number this device has seen (uploaded, adopted or
+/// joined with): an older bundle from the server is a rollback.
+pub(crate) const SYNC_BUNDLE_SEQ: &str = "sync/bundle_seq";
 /// `meta` key of the time of the last completed sync (Unix ms).
 pub(crate) const SYNC_LAST_SYNC: &str = "sync/last_sync";
 /// Size of this device's audit checkpoint last published, and the server sequence it got.

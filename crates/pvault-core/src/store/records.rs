@@ -385,6 +385,7 @@ pub(crate) fn forget_sync(conn: &Connection) -> Result<()> {
     for key in [
         super::SYNC_CONFIG,
         super::SYNC_BUNDLE_HASH,
+        super::SYNC_BUNDLE_SEQ,
         super::SYNC_DEVICE_KEY,
         super::SYNC_PULLED_SEQ,
         super::SYNC_PULLED_HASH,
@@ -410,8 +411,10 @@ pub(crate) fn note_superseded(
     seq: u64,
     hash: &[u8; 32],
 ) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO sync_superseded (rid, seq, hash) VALUES (?1, ?2, ?3)")?
-        .execute(params![&rid[..], seq as i64, &hash[..]])?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO sync_superseded (rid, seq, hash) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![&rid[..], seq as i64, &hash[..]])?;
     Ok(())
 }
 

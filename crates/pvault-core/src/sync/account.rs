@@ -6,7 +6,7 @@
 //! it wrapped under the KEK. Nothing it holds checks a password guess without the Secret Key.
 
 use crate::audit::{Event, EventKind};
-use pvault_crypto::{KdfSection, KeyFile, ProfileId, SecretKey};
+use pvault_crypto::{ProfileId, SecretKey};
 use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, RegisterAccount};
 use pvault_proto::auth::{SigningKey, public_key_string};
 
@@ -47,13 +47,13 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
     let server = Server::new(server_url)?;
     let account_key = SigningKey::from_bytes(vault.account_signing_seed().expose());
     let (device_id, device_key) = random_device();
-    let (kdf, bundle) = bundle_of(vault);
+    let (kdf, bundle) = bundle_of(vault, 1);
     let body = RegisterAccount {
         username: username.to_string(),
         account_id: vault.profile_id().to_hex(),
         account_key: public_key_string(&account_key.verifying_key()),
         kdf,
-        bundle: bundle.clone(),
+        bundle,
         device: NewDevice {
             device_id: hex::encode(device_id),
             device_key: public_key_string(&device_key.verifying_key()),
@@ -73,11 +73,7 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
         device_name: device,
     };
     save(vault, &cfg, &device_key)?;
-    store::set_meta_bytes(
-        vault.conn(),
-        store::SYNC_BUNDLE_HASH,
-        &pvault_crypto::sha256(bundle.as_bytes()),
-    )?;
+    bundle_uploaded(vault, 1)?;
     vault.record_now(device_added("setup", &cfg))?;
     Ok(cfg)
 }
@@ -144,8 +140,8 @@ pub fn join(
     let pre = prelogin(&server, username)?;
     let profile = ProfileId::parse(&pre.account_id)
         .map_err(|_| Error::Protocol("prelogin: bad account id".into()))?;
-    let kdf: KdfSection = serde_json::from_str(&pre.kdf)
-        .map_err(|e| Error::Protocol(format!("prelogin: KDF description: {e}")))?;
+    // Checked against pvault's floor before the password goes through it.
+    let kdf = bundle::served_kdf(&pre.kdf)?;
     let kek = kdf.derive_kek(&profile, password, secret_key)?;
     let (device_id, device_key) = random_device();
     let signer = Signer {
@@ -159,19 +155,30 @@ pub fn join(
     };
     let joined = register_device(&server, username, &body, &signer)?;
     let doc = bundle::parse(&joined.bundle.bundle)?;
-    let file = KeyFile::decode(&serde_json::to_vec(&doc.key_file).expect("JSON"))?;
+    let file = doc.key_file()?;
     if file.profile_id()? != profile {
         return Err(Error::SyncTampered(
             "the key bundle belongs to another profile".into(),
         ));
     }
+    if serde_json::to_string(&file.kdf).ok().as_deref() != Some(pre.kdf.as_str()) {
+        // Before unlocking: a KEK derived with other parameters would read as a wrong password.
+        return Err(Error::SyncIntegrity(
+            "the server's KDF description at prelogin is not the one in its key bundle; nothing was              created here"
+                .into(),
+        ));
+    }
     let keys = file.unlock_with_kek(&kek, secret_key)?;
-    let file = if doc.security.stores_secret_key() {
+    // Only the profile's identity signs a bundle: a security level, KDF or key the server changed
+    // is refused here, before anything is stored.
+    let verified = doc.verify(&profile, keys.identity(), &pre.kdf)?;
+    let (security, file) = (verified.security, verified.file);
+    let file = if security.stores_secret_key() {
         file.with_secret_key_stored(password, secret_key)?
     } else {
         file
     };
-    let vault = pv.adopt(local_name, doc.security, file, keys)?;
+    let vault = pv.adopt(local_name, security, file, keys)?;
     let cfg = SyncConfig {
         server: server.url().to_string(),
         username: username.to_string(),
@@ -180,13 +187,17 @@ pub fn join(
         device_name: device,
     };
     save(&vault, &cfg, &device_key)?;
-    store::set_meta_bytes(
-        vault.conn(),
-        store::SYNC_BUNDLE_HASH,
-        &pvault_crypto::sha256(bundle_of(&vault).1.as_bytes()),
-    )?;
+    bundle_uploaded(&vault, verified.seq)?;
     vault.record_now(device_added("join", &cfg))?;
     Ok(vault)
+}
+
+/// Records that the server holds this device's bundle content, at `seq`.
+fn bundle_uploaded(vault: &Vault, seq: u64) -> Result<()> {
+    let tx = WriteTx::begin(vault.conn())?;
+    store::set_meta_bytes(&tx, store::SYNC_BUNDLE_HASH, &bundle::content_hash(vault))?;
+    store::set_meta_u64(&tx, store::SYNC_BUNDLE_SEQ, seq)?;
+    tx.commit()
 }
 
 /// The server's view of the account.

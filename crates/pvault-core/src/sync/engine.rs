@@ -260,7 +260,11 @@ impl<'a> Engine<'a> {
                     "the server withholds the current version of {count} record(s): its log (to #{end}) \
                      lists their newest change ({}{}) without its contents and nothing after it",
                     list.join(", "),
-                    if count > seqs.len() as u64 { ", ..." } else { "" }
+                    if count > seqs.len() as u64 {
+                        ", ..."
+                    } else {
+                        ""
+                    }
                 )));
             }
         }

@@ -12,7 +12,9 @@ use crate::store::{self, sync_log::HistoryEntry};
 use crate::vault::Vault;
 use pvault_model::Policy;
 
-/// Pushes local changes, then pulls the others'. Resumable: run it again after any failure.
+/// Pulls the others' changes, pushes local ones, pulls again. Resumable: run it again after any
+/// failure. A server caught lying (see `engine.rs`) stops it with [`Error::SyncIntegrity`], raises
+/// the `sync_integrity` anomaly (an audit entry) and keeps every local version.
 ///
 /// When the server holds records sealed under a key epoch this device lacks (another device
 /// rotated the keys), the new epochs are taken from the server's key bundle and the sync runs again.
@@ -23,11 +25,13 @@ pub fn sync(
 ) -> Result<SyncReport> {
     let mut adopted = false;
     loop {
-        let mut engine = Engine::open(vault, policy)?;
-        match engine.run(progress) {
-            Ok(()) => {
-                let report = engine.report.clone();
-                drop(engine);
+        let checked = bundle::adopt_newer_bundle(vault);
+        let outcome = checked.and_then(|()| {
+            let mut engine = Engine::open(vault, policy)?;
+            engine.run(progress).map(|()| engine.report.clone())
+        });
+        match outcome {
+            Ok(report) => {
                 // Only a sync that moved records is an event: one that moved only audit entries
                 // would otherwise make the devices' background syncs answer each other forever.
                 if report.pushed + report.pulled + report.conflicts > 0 {
@@ -43,7 +47,6 @@ pub fn sync(
                 return Ok(report);
             }
             Err(Error::UnknownEpoch(id)) if !adopted => {
-                drop(engine);
                 adopted = true;
                 if !bundle::adopt_bundle(vault)?.contains(&id)
                     && vault.key_ids().contains(&id).not()

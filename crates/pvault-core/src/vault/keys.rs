@@ -134,6 +134,11 @@ impl Vault {
         self.keys.account_signing_seed()
     }
 
+    /// The profile's identity keys (signing: audit checkpoints, key bundles, device certificates).
+    pub(crate) fn identity(&self) -> &pvault_crypto::Identity {
+        self.keys.identity()
+    }
+
     pub(crate) fn key_file_for_server(&self) -> pvault_crypto::KeyFile {
         let mut f = self.key_file.clone();
         // The stored Secret Key is wrapped under the password key alone: it must never leave.
