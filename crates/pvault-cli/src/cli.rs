@@ -137,6 +137,17 @@ pub enum SyncCommand {
     },
     /// Where the profile syncs, what is waiting, and what the server says.
     Status,
+    /// Check the server's log against what the other devices signed: a fork (two devices shown
+    /// different logs), changes withheld from this device, substituted device keys. Pulls, pushes
+    /// nothing. Exits 3 when it finds a problem.
+    Verify,
+    /// A short code of this device's view of the log. Two devices that show the same code for the
+    /// same size were shown the same log; compare it out of band (in person, on a call).
+    SafetyCode {
+        /// The code for the first N changes (to compare with a device that has pulled fewer).
+        #[arg(long, value_name = "N")]
+        size: Option<u64>,
+    },
     /// What sync did, newest first. Versions a conflict set aside can be restored.
     History {
         /// How many entries.

@@ -68,7 +68,7 @@ fn shown(cause: &(dyn std::error::Error + 'static)) -> String {
 /// Text safe to print on a terminal: control characters from user input (an escape sequence in
 /// a profile name, say) are shown escaped (`\u{1b}`), never sent as they are. Newlines stay
 /// when `lines`.
-fn terminal_safe(text: &str, lines: bool) -> String {
+pub(crate) fn terminal_safe(text: &str, lines: bool) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() && !(lines && c == '\n') {

@@ -81,6 +81,11 @@ pub use pvault_crypto::{Classification, SecretKey};
 pub mod internals {
     pub use crate::store::{SCHEMA_V1, STORE_VERSION};
 
+    /// The row key the sync server files a record under (for tests that play the server).
+    pub fn row_key(vault: &crate::Vault, collection: &str, id: &str) -> [u8; 16] {
+        vault.row_key(collection, id)
+    }
+
     /// Eight random bytes from the OS generator.
     pub fn random_bytes8() -> [u8; 8] {
         pvault_crypto::random::bytes()

@@ -16,7 +16,11 @@
 //!   history, in this device's side of an open conflict (`manual`), or in a version that some device
 //!   deleted knowingly;
 //! - **conflicts kept for the user** (`manual`): each one a sync reports is listed as open on the
-//!   device that found it, and no other strategy leaves any.
+//!   device that found it, and no other strategy leaves any;
+//! - **a lying server is caught**: in some cases the server (through its database, as an attacker
+//!   would) replays an older sealed version of a record as a new change; every device's next sync
+//!   must stop with a sync-integrity error, and once the lie is taken back the case goes on and
+//!   must still converge with no edit lost.
 //!
 //! `PVAULT_SYNC_CASES` sets the number of cases, shared by the strategies (default 1000, a long run
 //! sets more); `PVAULT_SYNC_SEED` the seed (random by default, printed); `PVAULT_SYNC_CASE` runs the
@@ -34,6 +38,7 @@ use pvault_core::{
     Vault,
 };
 use pvault_server::ServerConfig;
+use pvault_server::testing::Tamper;
 use serde_json::{Value, json};
 
 const DEFAULT_CASES: u64 = 1000;
@@ -212,6 +217,8 @@ struct Stats {
     set_aside: u64,
     /// Markers found nowhere but in a version set aside, an open conflict or a deletion.
     traced_only: u64,
+    /// Older versions the server replayed (each caught by every device).
+    lies: u64,
 }
 
 /// The record as a device has it: data and classification, `None` when deleted or absent.
@@ -308,6 +315,11 @@ struct Case<'a> {
     stale: [BTreeSet<usize>; 3],
     log: Vec<String>,
     stats: Stats,
+    /// The server's database, to lie through.
+    tamper: &'a Tamper,
+    /// A sealed version of a record the server held earlier (and whether it is a tombstone), to
+    /// replay.
+    saved: Option<(usize, bool, Vec<u8>)>,
 }
 
 impl Case<'_> {
@@ -447,6 +459,47 @@ impl Case<'_> {
         Ok(())
     }
 
+    /// The server lies: it replays the version of a record saved at an earlier lie (or, the first
+    /// time, saves one). Every device must refuse it; then the lie is taken back.
+    fn lie(&mut self, k: usize) -> Check<()> {
+        let account = self.vault(0).summary().id.0;
+        let rid = pvault_core::internals::row_key(self.vault(0), COLLECTION, &self.ids[k]);
+        let Some((k, tombstone, old)) = self.saved.take() else {
+            if let Some((_, tombstone, blob)) = self.tamper.current(account, rid) {
+                self.saved = Some((k, tombstone, blob));
+            }
+            return Ok(());
+        };
+        let rid = pvault_core::internals::row_key(self.vault(0), COLLECTION, &self.ids[k]);
+        let Some(current) = self.tamper.current(account, rid).filter(|c| c.2 != old) else {
+            // Nothing newer to roll back from.
+            self.saved = Some((k, tombstone, old));
+            return Ok(());
+        };
+        let head = self.tamper.head(account);
+        self.tamper.append(account, rid, tombstone, old);
+        self.log
+            .push(format!("the server replays an older version of {}", self.ids[k]));
+        for d in 0..DEVICES.len() {
+            let profile = &mut *self.profile;
+            match sync::sync(&mut profile.vaults[d], &profile.policy, &mut |_, _, _| {}) {
+                Err(Error::SyncIntegrity(_)) => {}
+                other => {
+                    return Err(format!(
+                        "device {} did not catch the replayed version of {}: {other:?}",
+                        DEVICES[d], self.ids[k]
+                    ));
+                }
+            }
+        }
+        self.tamper.truncate(account, head);
+        self.tamper
+            .put_current(account, rid, current.0, current.1, current.2);
+        self.log.push("the server takes the lie back".into());
+        self.stats.lies += 1;
+        Ok(())
+    }
+
     /// Random operations, 4 to 14 of them.
     fn operate(&mut self) -> Check<()> {
         let n = 4 + self.rng.below(11);
@@ -466,6 +519,7 @@ impl Case<'_> {
                     self.sync_with_edit(d, k, Phase::Push)?
                 }
                 9 => self.sync_with_edit(d, k, Phase::Pull)?,
+                10 if self.rng.below(3) == 0 => self.lie(k)?,
                 _ => {
                     self.sync(d)?;
                 }
@@ -615,7 +669,7 @@ impl Case<'_> {
     }
 }
 
-fn run_case(profile: &mut Profile, seed: u64, number: u64) -> Stats {
+fn run_case(profile: &mut Profile, tamper: &Tamper, seed: u64, number: u64) -> Stats {
     let strategy = profile.strategy();
     let mut history_from = [0; 3];
     for (d, from) in history_from.iter_mut().enumerate() {
@@ -637,6 +691,8 @@ fn run_case(profile: &mut Profile, seed: u64, number: u64) -> Stats {
         stale: Default::default(),
         log: Vec::new(),
         stats: Stats::default(),
+        tamper,
+        saved: None,
     };
     if let Err(problem) = case.run() {
         panic!(
@@ -663,6 +719,7 @@ fn devices_converge_and_no_edit_is_lost() {
 
     let server_dir = tempdir();
     let server = pvault_server::spawn(ServerConfig::sqlite(server_dir.path())).unwrap();
+    let tamper = Tamper::sqlite(server_dir.path());
     let devices: Vec<Device> = (0..DEVICES.len()).map(|_| device()).collect();
     let rank = Rng(seed).order(DEVICES.len());
     let mut profiles: Vec<Profile> = Strategy::ALL
@@ -678,7 +735,7 @@ fn devices_converge_and_no_edit_is_lost() {
     };
     for number in cases {
         let s = (number % Strategy::ALL.len() as u64) as usize;
-        let done = run_case(&mut profiles[s], seed, number);
+        let done = run_case(&mut profiles[s], &tamper, seed, number);
         let sum = &mut stats[s];
         sum.cases += done.cases;
         sum.edits += done.edits;
@@ -689,11 +746,12 @@ fn devices_converge_and_no_edit_is_lost() {
         sum.kept_for_user += done.kept_for_user;
         sum.set_aside += done.set_aside;
         sum.traced_only += done.traced_only;
+        sum.lies += done.lies;
     }
     for (strategy, s) in Strategy::ALL.iter().zip(&stats) {
         println!(
             "{:>16}: {} cases, {} edits ({} during a sync), {} deletions, {} syncs, {} conflicts ({} kept for the \
-             user), {} versions set aside, {} edits found only in a trace",
+             user), {} versions set aside, {} edits found only in a trace, {} lies caught",
             strategy.as_str(),
             s.cases,
             s.edits,
@@ -703,7 +761,8 @@ fn devices_converge_and_no_edit_is_lost() {
             s.conflicts,
             s.kept_for_user,
             s.set_aside,
-            s.traced_only
+            s.traced_only,
+            s.lies
         );
     }
     println!("total: {:.1?}", started.elapsed());
@@ -711,6 +770,7 @@ fn devices_converge_and_no_edit_is_lost() {
     if only.is_none() && total >= 50 * Strategy::ALL.len() as u64 {
         for (strategy, s) in Strategy::ALL.iter().zip(&stats) {
             assert!(s.conflicts > 0, "no conflict arose under {strategy}");
+            assert!(s.lies > 0, "the server never lied under {strategy}");
         }
     }
     drop(profiles);

@@ -35,7 +35,9 @@ pub fn show(g: &crate::cli::Global, result: &dyn Show) -> anyhow::Result<()> {
         let _ = writeln!(out, "{}", result.json());
         let _ = out.flush();
     } else {
-        let text = result.text();
+        // Names and values in the text may come from the sync server or another device: no
+        // control character reaches the terminal as it is.
+        let text = crate::terminal_safe(&result.text(), true);
         if !text.is_empty() {
             println!("{text}");
         }

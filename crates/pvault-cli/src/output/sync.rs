@@ -129,6 +129,75 @@ impl Show for Joined {
     }
 }
 
+/// `sync verify`.
+pub struct Verified {
+    pub profile: String,
+    pub report: sync::TrustReport,
+}
+
+impl Show for Verified {
+    fn json(&self) -> String {
+        to_json(&self.report)
+    }
+
+    fn text(&self) -> String {
+        let r = &self.report;
+        let mut out = format!(
+            "profile '{}': this device has pulled {} change(s); safety code {}",
+            self.profile, r.size, r.safety_code
+        );
+        for p in &r.peers {
+            let state = match p.state {
+                sync::PeerState::Consistent => match p.size {
+                    Some(size) => format!("consistent (its checkpoint: {size} changes)"),
+                    None => "consistent".into(),
+                },
+                sync::PeerState::NoCheckpoint => "no checkpoint yet (it has not synced since it joined)".into(),
+                sync::PeerState::Uncertified => "NOT CERTIFIED".into(),
+                sync::PeerState::Removed => "removed from the account".into(),
+                sync::PeerState::Forked => "FORK".into(),
+                sync::PeerState::Withheld => "CHANGES WITHHELD".into(),
+                sync::PeerState::Substituted => "KEY SUBSTITUTED".into(),
+            };
+            let _ = write!(out, "
+  device '{}' {}: {state}", p.name, p.device_id);
+        }
+        if r.peers.is_empty() {
+            out.push_str("
+  no other device in the account");
+        }
+        if r.problems.is_empty() {
+            out.push_str("
+the server shows this device the log the other devices signed");
+        }
+        for p in &r.problems {
+            let _ = write!(out, "
+problem: {p}");
+        }
+        out
+    }
+}
+
+/// `sync safety-code`.
+pub struct SafetyCode {
+    pub profile: String,
+    pub code: sync::SafetyCode,
+}
+
+impl Show for SafetyCode {
+    fn json(&self) -> String {
+        to_json(&self.code)
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "profile '{}', first {} change(s) of the log: {}
+             compare with `pvault sync safety-code --size {}` on the other device: the same code means the same log",
+            self.profile, self.code.size, self.code.code, self.code.size
+        )
+    }
+}
+
 /// `sync status`.
 pub struct Status {
     pub profile: String,

@@ -29,6 +29,12 @@ pub(crate) const SYNC_BUNDLE_HASH: &str = "sync/bundle_hash";
 /// `meta` key of the highest key-bundle sequence number this device has seen (uploaded, adopted or
 /// joined with): an older bundle from the server is a rollback.
 pub(crate) const SYNC_BUNDLE_SEQ: &str = "sync/bundle_seq";
+/// `meta` key of this device's Merkle frontier over the log it pulled (`pvault_proto::merkle`).
+pub(crate) const SYNC_TREE: &str = "sync/tree";
+/// `meta` key of the body of the checkpoint this device last published.
+pub(crate) const SYNC_CHECKPOINT: &str = "sync/checkpoint";
+/// `meta` key set once this device's certificate is on the server.
+pub(crate) const SYNC_CERTIFIED: &str = "sync/certified";
 /// `meta` key of the time of the last completed sync (Unix ms).
 pub(crate) const SYNC_LAST_SYNC: &str = "sync/last_sync";
 /// Size of this device's audit checkpoint last published, and the server sequence it got.

@@ -6,7 +6,8 @@
 //! - [`index`]: the blind index;
 //! - [`sync_log`]: conflicts kept for the user and the sync history;
 //! - [`meta`]: small named values (clock, key fence, sync position);
-//! - [`audit`]: the audit log's entries, checkpoints and the inbox of sealed events.
+//! - [`audit`]: the audit log's entries, checkpoints and the inbox of sealed events;
+//! - [`peers`]: the other devices' certified keys and checkpoints, as sync found them.
 //!
 //! One database per profile (physical segregation). WAL with `synchronous=FULL`: a write is durable
 //! when its transaction commits, which is when the CLI acknowledges it. Nothing secret is stored in
@@ -18,6 +19,7 @@
 pub(crate) mod audit;
 pub(crate) mod index;
 pub(crate) mod meta;
+pub(crate) mod peers;
 pub(crate) mod records;
 pub(crate) mod sync_log;
 pub(crate) mod versions;
@@ -32,6 +34,7 @@ use crate::error::{Error, Result};
 pub(crate) use audit::*;
 pub(crate) use index::*;
 pub(crate) use meta::*;
+pub(crate) use peers::*;
 pub(crate) use records::*;
 pub(crate) use sync_log::*;
 pub(crate) use versions::*;

@@ -386,6 +386,9 @@ pub(crate) fn forget_sync(conn: &Connection) -> Result<()> {
         super::SYNC_CONFIG,
         super::SYNC_BUNDLE_HASH,
         super::SYNC_BUNDLE_SEQ,
+        super::SYNC_TREE,
+        super::SYNC_CHECKPOINT,
+        super::SYNC_CERTIFIED,
         super::SYNC_DEVICE_KEY,
         super::SYNC_PULLED_SEQ,
         super::SYNC_PULLED_HASH,
@@ -400,6 +403,7 @@ pub(crate) fn forget_sync(conn: &Connection) -> Result<()> {
     )?;
     conn.execute("DELETE FROM sync_base", [])?;
     conn.execute("DELETE FROM sync_superseded", [])?;
+    super::forget_peers(conn)?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice, Prelogin, Register
 use pvault_proto::auth::{SigningKey, public_key_string};
 
 use super::bundle::{self, bundle_of};
+use super::checkpoints;
 use super::device::{credentials, random_device, save};
 use super::state::{SyncConfig, config};
 use super::transport::{Server, Signer};
@@ -74,6 +75,11 @@ pub fn setup(vault: &Vault, server_url: &str, username: &str, device: &str) -> R
     };
     save(vault, &cfg, &device_key)?;
     bundle_uploaded(vault, 1)?;
+    let signer = Signer {
+        key: device_key,
+        device: device_id,
+    };
+    checkpoints::upload_certificate(vault, &server, &signer, &vault.profile_id().0)?;
     vault.record_now(device_added("setup", &cfg))?;
     Ok(cfg)
 }
@@ -188,6 +194,11 @@ pub fn join(
     };
     save(&vault, &cfg, &device_key)?;
     bundle_uploaded(&vault, verified.seq)?;
+    let signer = Signer {
+        key: device_key,
+        device: device_id,
+    };
+    checkpoints::upload_certificate(&vault, &server, &signer, &profile.0)?;
     vault.record_now(device_added("join", &cfg))?;
     Ok(vault)
 }

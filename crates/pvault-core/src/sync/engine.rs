@@ -101,6 +101,8 @@ impl<'a> Engine<'a> {
         // What the server says now is checked before anything is given to it: a rolled-back,
         // rewritten or withholding log stops the sync here, with nothing pushed.
         self.pull_all(progress)?;
+        // So is what the other devices signed: a fork or a change withheld from this device.
+        self.check_peers_before_push()?;
         // New keys reach the server before anything sealed under them.
         if super::bundle::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
             store::add_history(
@@ -120,6 +122,7 @@ impl<'a> Engine<'a> {
                 break;
             }
         }
+        self.publish_checkpoint()?;
         self.report.pending = store::dirty_count(self.vault.conn())?;
         let conn = self.vault.conn();
         self.report.head_seq = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
@@ -238,9 +241,16 @@ impl<'a> Engine<'a> {
         tx.commit()
     }
 
+    /// Only the pulls of a sync, with their checks (for `pvault sync verify`).
+    pub(super) fn pull_only(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        self.pull_all(progress)
+    }
+
     /// Pulls to the server's head; then every change this device had acknowledged must have been
     /// in the log, and every change that came without its contents must have been superseded.
     fn pull_all(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<()> {
+        // A store that predates the tree builds it first.
+        self.tree()?;
         let mut end = self.pull_pages(progress)?;
         if let Some((&seq, _)) = self.acked.last_key_value()
             && end < seq
@@ -396,6 +406,16 @@ impl<'a> Engine<'a> {
         for (rid, (seq, hash)) in &waiting {
             store::note_superseded(&tx, rid, *seq, hash)?;
         }
+        let mut tree = super::tree::load(&tx)?.unwrap_or_default();
+        if tree.size() != page.since {
+            return Err(Error::SyncIntegrity(format!(
+                "this device's log tree ({} changes) is out of step with its position (#{})",
+                tree.size(),
+                page.since
+            )));
+        }
+        super::tree::extend(&mut tree, &page.changes);
+        super::tree::save(&tx, &tree)?;
         if let Some(rev) = newest {
             self.vault.observe_revision(&tx, rev)?;
         }

@@ -40,6 +40,19 @@ pub fn run(ctx: &Ctx, args: SyncArgs) -> Result<()> {
             &account::join(ctx, server, username, local_name, device_name)?,
         ),
         Some(SyncCommand::Status) => show(g, &state::status(ctx)?),
+        Some(SyncCommand::Verify) => {
+            let verified = state::verify(ctx)?;
+            show(g, &verified)?;
+            match verified.report.problems.first() {
+                Some(first) => Err(crate::Damaged(format!(
+                    "the sync server's log fails {} check(s): {first}",
+                    verified.report.problems.len()
+                ))
+                .into()),
+                None => Ok(()),
+            }
+        }
+        Some(SyncCommand::SafetyCode { size }) => show(g, &state::safety_code(ctx, size)?),
         Some(SyncCommand::History { limit }) => show(g, &state::history(ctx, limit)?),
         Some(SyncCommand::RemoveDevice { device }) => {
             show(g, &account::remove_device(ctx, device)?)

@@ -5,7 +5,7 @@ use pvault_core::sync;
 
 use crate::commands::unlock;
 use crate::context::Ctx;
-use crate::output::sync::{History, Restored, Status};
+use crate::output::sync::{History, Restored, SafetyCode, Status, Verified};
 
 pub fn status(ctx: &Ctx) -> Result<Status> {
     let vault = unlock(ctx.pv()?, &ctx.g)?;
@@ -13,6 +13,25 @@ pub fn status(ctx: &Ctx) -> Result<Status> {
     Ok(Status {
         profile: vault.summary().name.clone(),
         status,
+    })
+}
+
+/// Checks the server's log against the other devices' checkpoints.
+pub fn verify(ctx: &Ctx) -> Result<Verified> {
+    let vault = unlock(ctx.pv()?, &ctx.g)?;
+    let policy = vault.summary().sync_policy();
+    Ok(Verified {
+        profile: vault.summary().name.clone(),
+        report: sync::verify(&vault, &policy)?,
+    })
+}
+
+/// This device's safety code.
+pub fn safety_code(ctx: &Ctx, size: Option<u64>) -> Result<SafetyCode> {
+    let vault = unlock(ctx.pv()?, &ctx.g)?;
+    Ok(SafetyCode {
+        profile: vault.summary().name.clone(),
+        code: sync::safety_code(&vault, size)?,
     })
 }
 

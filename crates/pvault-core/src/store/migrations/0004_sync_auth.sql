@@ -15,3 +15,21 @@ CREATE TABLE sync_superseded (
     seq  INTEGER NOT NULL,
     hash BLOB    NOT NULL
 ) WITHOUT ROWID;
+
+-- The other devices of the profile whose key this device has seen certified by the profile's
+-- identity (see sync/checkpoints.rs): a later different key for one of them is a substitution.
+CREATE TABLE sync_devices (
+    device      TEXT NOT NULL PRIMARY KEY,   -- 32 hex digits
+    key         BLOB NOT NULL,               -- Ed25519 public key
+    certificate TEXT NOT NULL                -- the signed note
+) WITHOUT ROWID;
+
+-- The newest signed checkpoint of each other device that this device found consistent with its
+-- own view of the log.
+CREATE TABLE sync_checkpoints (
+    device TEXT    NOT NULL PRIMARY KEY,
+    size   INTEGER NOT NULL,
+    root   BLOB    NOT NULL,
+    note   TEXT    NOT NULL,
+    at     INTEGER NOT NULL                  -- Unix milliseconds it was checked
+) WITHOUT ROWID;
