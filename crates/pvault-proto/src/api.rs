@@ -9,11 +9,19 @@
 //! | `GET /v1/profiles/{account}/bundle` | device | → [`Bundle`] |
 //! | `PUT /v1/profiles/{account}/bundle` | device | [`PutBundle`] → [`Bundle`] |
 //! | `DELETE /v1/profiles/{account}/devices/{device}` | device | → [`AccountInfo`] |
+//! | `PUT /v1/profiles/{account}/devices/{device}/certificate` | that device | [`DeviceCertificate`] → [`AccountInfo`] |
 //! | `POST /v1/profiles/{account}/push` | device | [`crate::batch::PushRequest`] → [`crate::batch::PushResult`] |
 //! | `GET /v1/profiles/{account}/pull?since=N&limit=M` | device | → [`crate::batch::PullPage`] |
+//! | `GET /v1/profiles/{account}/proof?from=M&to=N` | device | → [`TreeProof`] |
+//! | `PUT /v1/profiles/{account}/checkpoint` | device | [`PutCheckpoint`] → [`DeviceCheckpoint`] |
+//! | `GET /v1/profiles/{account}/checkpoints` | device | → [`Checkpoints`] |
 //! | `GET /v1/profiles/{account}/ws` | device | WebSocket of [`Announce`] |
 //!
 //! Errors are answered with a 4xx or 5xx status and an [`ErrorBody`].
+//!
+//! The server stores checkpoints and device certificates as opaque strings: it never reads them.
+//! Clients sign them (`crate::checkpoint`) and check each other's; the server only keeps the latest
+//! checkpoint of each device and hands them all out, so devices can compare the trees they saw.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +29,9 @@ use crate::{ProtoError, Result};
 
 /// Largest key bundle or KDF description the server keeps.
 pub const MAX_BUNDLE_BYTES: usize = 256 << 10;
+
+/// Largest device certificate the server keeps.
+pub const MAX_CERTIFICATE_BYTES: usize = 4096;
 
 /// A new account: one profile, its first device.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -120,6 +131,64 @@ pub struct DeviceInfo {
     /// Unix seconds of the last authenticated request.
     pub last_seen: u64,
     pub revoked: bool,
+    /// The device's Ed25519 public key, base64, as registered.
+    pub device_key: String,
+    /// The certificate the device published for itself ([`DeviceCertificate`]), if any: opaque to
+    /// the server.
+    #[serde(default)]
+    pub certificate: Option<String>,
+}
+
+/// A device's certificate for itself: a signed note made by the client, opaque to the server, at
+/// most [`MAX_CERTIFICATE_BYTES`]. Only the device itself may set it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceCertificate {
+    pub certificate: String,
+}
+
+/// A consistency proof between two sizes of the account's log (RFC 9162 section 2.1.4), with the
+/// roots of both trees. Hashes are lowercase hex.
+///
+/// Checked with [`crate::merkle::verify_consistency`]: `from = 0` has an empty proof and the
+/// empty tree's root ([`crate::merkle::empty_root`]); `from = to` an empty proof and equal roots.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TreeProof {
+    pub from: u64,
+    pub to: u64,
+    /// The root of the tree of the first `from` changes.
+    pub root_from: String,
+    /// The root of the tree of the first `to` changes.
+    pub root_to: String,
+    pub proof: Vec<String>,
+}
+
+/// Publishes the authenticated device's latest checkpoint (a signed note, at most
+/// [`crate::checkpoint::MAX_NOTE_BYTES`]), replacing its previous one. Opaque to the server.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PutCheckpoint {
+    pub note: String,
+}
+
+/// A device's latest checkpoint, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceCheckpoint {
+    /// 32 hex digits.
+    pub device_id: String,
+    pub note: String,
+    /// Unix seconds when the server stored it.
+    pub updated_at: u64,
+}
+
+/// The latest checkpoint of every device of the account that published one, revoked devices
+/// included (what to make of those is the client's decision).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoints {
+    pub checkpoints: Vec<DeviceCheckpoint>,
 }
 
 /// A WebSocket message from the server: the profile's log reached `seq`.

@@ -147,7 +147,13 @@ pub fn parse_public_key(what: &'static str, s: &str) -> Result<VerifyingKey> {
 
 /// Writes a public key as base64.
 pub fn public_key_string(key: &VerifyingKey) -> String {
-    B64.encode(key.as_bytes())
+    public_key_bytes_string(key.as_bytes())
+}
+
+/// Writes the 32 bytes of a public key as base64, as [`public_key_string`] does, without checking
+/// that they are a valid key (a server answering the key it stored).
+pub fn public_key_bytes_string(key: &[u8; 32]) -> String {
+    B64.encode(key)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! The protocol is written up in `docs/sync.md`.
 //!
 //! - [`batch`]: the compact binary encoding of pushes and pulls (the bulk of the traffic).
-//! - [`api`]: the JSON bodies of the control endpoints (accounts, devices, key bundle).
+//! - [`api`]: the JSON bodies of the control endpoints (accounts, devices, key bundle, tree proofs,
+//!   checkpoints, device certificates).
 //! - [`auth`]: how a device signs a request and how the server checks it.
 //! - [`chain`]: the hash chain over each profile's change log, recomputed by clients.
 //! - [`merkle`]: the RFC 6962 Merkle tree over the change log: leaves, the client's frontier, the

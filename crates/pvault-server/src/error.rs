@@ -179,6 +179,20 @@ pub enum Error {
         /// The server's head.
         head: u64,
     },
+    /// A proof up to beyond the log's head.
+    #[error("to={to} is beyond the server's head {head}")]
+    BeyondHead {
+        /// What the client asked for.
+        to: u64,
+        /// The server's head.
+        head: u64,
+    },
+    /// A proof the account's tree is not built for yet (its nodes are being built after an upgrade).
+    #[error("the profile's Merkle tree is still being built; try again later")]
+    TreePending,
+    /// A device setting what only another device may set (its own certificate).
+    #[error("a device may set only its own certificate")]
+    NotThisDevice,
     /// No such endpoint.
     #[error("no such endpoint")]
     NotFound,
@@ -226,6 +240,9 @@ impl Error {
             Error::BundleConflict { .. } => (S::CONFLICT, "bundle_conflict"),
             Error::QuotaExceeded { .. } => (S::FORBIDDEN, "quota_exceeded"),
             Error::SinceAhead { .. } => (S::CONFLICT, "since_ahead"),
+            Error::BeyondHead { .. } => (S::CONFLICT, "beyond_head"),
+            Error::TreePending => (S::SERVICE_UNAVAILABLE, "tree_pending"),
+            Error::NotThisDevice => (S::FORBIDDEN, "not_this_device"),
             Error::NotFound => (S::NOT_FOUND, "not_found"),
             Error::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
         }
@@ -238,6 +255,7 @@ impl Error {
             // Database details stay in the server.
             match code {
                 "unavailable" => "the server's database is unavailable; try again later".into(),
+                "tree_pending" => self.to_string(),
                 _ => "internal server error".into(),
             }
         } else {

@@ -4,7 +4,9 @@
 //! optimistic concurrency (a push names the version it is based on; the server applies what matches
 //! and answers the rest with its current version), and pull the change log after the sequence number
 //! they last saw. The server chains the log (see [`pvault_proto::chain`]) so clients can tell a
-//! rollback or a withheld change, announces new heads over WebSockets, checks every request's
+//! rollback or a withheld change, keeps the Merkle tree over it (see [`pvault_proto::merkle`]) and
+//! answers consistency proofs from it, stores the signed checkpoints and certificates devices publish
+//! for each other (without reading them), announces new heads over WebSockets, checks every request's
 //! Ed25519 signature, refuses replays, and enforces quotas and rate limits. It holds public keys,
 //! opaque key bundles and sealed blobs: nothing that decrypts, nothing password-equivalent. That is
 //! also true of its build: among pvault's crates it depends on `pvault-proto` only.
@@ -24,10 +26,15 @@
 //!
 //! Inside, each module depends only on those before it: `config` and `error`; `metrics`,
 //! `ratelimit` and `storage` (the `Storage` trait; the queries, written once, in `storage::sql`;
-//! what differs in `storage::sqlite` and `storage::postgres`); `notify` (announcements, across
-//! instances through PostgreSQL); `state` (what every handler shares); `auth` (who is asking);
-//! `routes` (the handlers by area: accounts, devices, sync, ws, ops); and `server`, which starts it
-//! all.
+//! what differs in `storage::sqlite` and `storage::postgres`; the node arithmetic of the log's tree
+//! in `storage::tree`); `notify` (announcements, across instances through PostgreSQL); `state` (what
+//! every handler shares); `auth` (who is asking); `routes` (the handlers by area: accounts, devices,
+//! sync, trust, ws, ops); and `server`, which starts it all. `testing` (hidden) is for tests: a
+//! PostgreSQL database of one's own, and a harness that makes a running server lie
+//! (`storage::tamper` holds its SQL).
+//!
+//! The library prints nothing, except one line on stderr when a server starts on a database from
+//! before the tree and builds it.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

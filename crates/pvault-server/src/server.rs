@@ -1,4 +1,5 @@
-//! Starting and stopping a server: open the storage, bind, serve until told to stop.
+//! Starting and stopping a server: open the storage, build the Merkle tree of any account whose log
+//! predates it, bind, serve until told to stop.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,9 +20,9 @@ use crate::notify::{Announcer, pg_listen, pg_listener};
 use crate::ratelimit::{PRUNE_EVERY, RateLimiter};
 use crate::routes::router;
 use crate::state::AppState;
-use crate::storage::Storage;
 use crate::storage::postgres::PgStorage;
 use crate::storage::sqlite::SqliteStorage;
+use crate::storage::{Storage, build_trees};
 
 /// How long requests in flight may finish once the server is told to stop.
 const GRACE: Duration = Duration::from_secs(5);
@@ -46,9 +47,14 @@ async fn bind(config: ServerConfig) -> Result<Bound, Error> {
         shutdown: shutdown_rx,
     };
     let (router, tasks) = match &config.backend {
-        Backend::Sqlite { data_dir } => parts.build(SqliteStorage::open(data_dir).await?, None),
+        Backend::Sqlite { data_dir } => {
+            let storage = SqliteStorage::open(data_dir).await?;
+            build_missing_trees(&storage).await?;
+            parts.build(storage, None)
+        }
         Backend::Postgres { url } => {
             let storage = PgStorage::open(url).await?;
+            build_missing_trees(&storage).await?;
             // Listening before the server is ready, so no announcement is missed from the start.
             let listener = pg_listener(storage.pool()).await?;
             let pg = (storage.pool().clone(), listener);
@@ -72,6 +78,19 @@ async fn bind(config: ServerConfig) -> Result<Bound, Error> {
         tasks,
         shutdown,
     })
+}
+
+/// Builds the tree of the accounts whose log predates it (a database from before migration 2), in
+/// chunks that each commit: a restart resumes, and instances starting together take turns on each
+/// account. Says so in one line on stderr when there was anything to build.
+async fn build_missing_trees<S: Storage>(storage: &S) -> Result<(), Error> {
+    let (accounts, changes) = build_trees(storage).await?;
+    if changes > 0 {
+        eprintln!(
+            "pvault-server: built the Merkle tree of {accounts} account(s) over {changes} change(s)"
+        );
+    }
+    Ok(())
 }
 
 struct Parts<'a> {

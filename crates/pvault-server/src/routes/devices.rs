@@ -1,13 +1,16 @@
-//! Devices: a new device joins an account (signed with the account key), a device is revoked.
+//! Devices: a new device joins an account (signed with the account key), a device is revoked, a
+//! device publishes its certificate (opaque to the server; only the device itself may set it).
 
 use axum::Json;
 use axum::extract::State;
 use pvault_proto::DeviceId;
-use pvault_proto::api::{AccountInfo, JoinResponse, NewDevice};
+use pvault_proto::api::{
+    AccountInfo, DeviceCertificate, JoinResponse, MAX_CERTIFICATE_BYTES, NewDevice,
+};
 use pvault_proto::auth::VerifyingKey;
 
 use super::accounts::{bundle, load_account};
-use super::input::{json, limited_username, new_device};
+use super::input::{check_size, json, limited_username, new_device};
 use crate::auth::{Raw, Signed, authenticate_account_key, now};
 use crate::error::Error;
 use crate::state::Shared;
@@ -49,5 +52,27 @@ pub(super) async fn revoke<S: Storage>(
 ) -> Result<Json<AccountInfo>, Error> {
     let device: DeviceId = req.raw.id_param("device")?;
     state.storage.revoke_device(req.account, device).await?;
+    Ok(Json(load_account(&state, req.account).await?))
+}
+
+pub(super) async fn put_certificate<S: Storage>(
+    State(state): Shared<S>,
+    req: Signed,
+) -> Result<Json<AccountInfo>, Error> {
+    let device: DeviceId = req.raw.id_param("device")?;
+    if device != req.device {
+        return Err(Error::NotThisDevice);
+    }
+    let put: DeviceCertificate = json(&req.raw.body)?;
+    check_size(
+        "a device certificate",
+        &put.certificate,
+        MAX_CERTIFICATE_BYTES,
+        "certificate_too_large",
+    )?;
+    state
+        .storage
+        .set_certificate(req.account, device, Some(put.certificate))
+        .await?;
     Ok(Json(load_account(&state, req.account).await?))
 }

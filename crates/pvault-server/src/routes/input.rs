@@ -1,6 +1,6 @@
-//! What several endpoints check in a request: JSON bodies, the protocol's validations (answered as
-//! 400 with a stable code), the size of opaque strings, a new device, and a username in the path
-//! (which is also rate-limited).
+//! What several endpoints check in a request: JSON bodies, numbers in the query, the protocol's
+//! validations (answered as 400 with a stable code), the size of opaque strings, a new device, and a
+//! username in the path (which is also rate-limited).
 
 use std::time::Instant;
 
@@ -20,6 +20,36 @@ pub(super) fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
         .map_err(|e| Error::bad_request("bad_json", format!("malformed JSON body: {e}")))
 }
 
+/// The number `key` of a request's query (`…?key=N&…`), if it has one; the last one counts.
+/// Anything but a decimal `u64` is a bad query.
+pub(super) fn query_number(path_and_query: &str, key: &str) -> Result<Option<u64>, Error> {
+    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == key {
+            found = Some(value.parse::<u64>().map_err(|_| {
+                Error::bad_request(
+                    "bad_query",
+                    format!("{key} must be a number, not {value:?}"),
+                )
+            })?);
+        }
+    }
+    Ok(found)
+}
+
+/// An opaque string at most `max` bytes long, else a 413 with `code`.
+pub(super) fn check_size(what: &str, s: &str, max: usize, code: &'static str) -> Result<(), Error> {
+    if s.len() > max {
+        return Err(Error::too_large(
+            code,
+            format!("{what} is larger than {max} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// A failed protocol validation, answered as a bad request with `code`.
 pub(super) fn invalid(code: &'static str) -> impl Fn(ProtoError) -> Error {
     move |e| Error::bad_request(code, e.to_string())
@@ -27,13 +57,7 @@ pub(super) fn invalid(code: &'static str) -> impl Fn(ProtoError) -> Error {
 
 /// An opaque string (KDF description, key bundle) within [`MAX_BUNDLE_BYTES`].
 pub(super) fn check_opaque(what: &str, s: &str) -> Result<(), Error> {
-    if s.len() > MAX_BUNDLE_BYTES {
-        return Err(Error::too_large(
-            "bundle_too_large",
-            format!("{what} is larger than {MAX_BUNDLE_BYTES} bytes"),
-        ));
-    }
-    Ok(())
+    check_size(what, s, MAX_BUNDLE_BYTES, "bundle_too_large")
 }
 
 /// A device as given in a registration or join.

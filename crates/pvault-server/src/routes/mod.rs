@@ -1,8 +1,9 @@
 //! The HTTP API (the endpoint table is in [`pvault_proto::api`]): the [`router`], and one handler per
 //! endpoint, each checking its input, calling the storage, and answering in the protocol's JSON or
 //! binary form. By area: [`accounts`] (registration, prelogin, the account and its key bundle),
-//! [`devices`] (join, revocation), [`sync`] (push, pull), [`ws`] (head announcements over a
-//! WebSocket) and [`ops`] (health, metrics, and the request counter every answer passes through).
+//! [`devices`] (join, revocation, certificates), [`sync`] (push, pull), [`trust`] (tree proofs and
+//! checkpoints), [`ws`] (head announcements over a WebSocket) and [`ops`] (health, metrics, and the
+//! request counter every answer passes through).
 //! What several areas check in a request is in [`input`].
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ mod devices;
 mod input;
 mod ops;
 mod sync;
+mod trust;
 mod ws;
 
 /// The whole API.
@@ -43,8 +45,21 @@ pub(crate) fn router<S: Storage>(state: Arc<AppState<S>>, max_request_bytes: usi
             "/v1/profiles/{account}/devices/{device}",
             delete(devices::revoke::<S>),
         )
+        .route(
+            "/v1/profiles/{account}/devices/{device}/certificate",
+            put(devices::put_certificate::<S>),
+        )
         .route("/v1/profiles/{account}/push", post(sync::push::<S>))
         .route("/v1/profiles/{account}/pull", get(sync::pull::<S>))
+        .route("/v1/profiles/{account}/proof", get(trust::proof::<S>))
+        .route(
+            "/v1/profiles/{account}/checkpoint",
+            put(trust::put_checkpoint::<S>),
+        )
+        .route(
+            "/v1/profiles/{account}/checkpoints",
+            get(trust::checkpoints::<S>),
+        )
         .route("/v1/profiles/{account}/ws", get(ws::ws::<S>))
         .fallback(|| async { Error::NotFound })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })

@@ -8,6 +8,7 @@ use pvault_proto::ProtoError;
 use pvault_proto::api::Quota;
 use pvault_proto::batch::{CONTENT_TYPE, PushRequest};
 
+use super::input::query_number;
 use crate::auth::Signed;
 use crate::error::Error;
 use crate::state::Shared;
@@ -74,24 +75,10 @@ pub(super) async fn push<S: Storage>(
 
 /// `since` and `limit` from a pull's query.
 fn pull_query(path_and_query: &str) -> Result<(u64, u64), Error> {
-    let (mut since, mut limit) = (0, DEFAULT_PULL_LIMIT);
-    let query = path_and_query.split_once('?').map_or("", |(_, q)| q);
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let number = || {
-            value.parse::<u64>().map_err(|_| {
-                Error::bad_request(
-                    "bad_query",
-                    format!("{key} must be a number, not {value:?}"),
-                )
-            })
-        };
-        match key {
-            "since" => since = number()?,
-            "limit" => limit = number()?.clamp(1, MAX_PULL_LIMIT),
-            _ => {}
-        }
-    }
+    let since = query_number(path_and_query, "since")?.unwrap_or(0);
+    let limit = query_number(path_and_query, "limit")?
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
     Ok((since, limit))
 }
 

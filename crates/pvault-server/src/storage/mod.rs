@@ -2,21 +2,25 @@
 //! backends, [`sqlite`] (embedded, zero setup) and [`postgres`] (several server instances on one
 //! database).
 //!
-//! Both backends hold the same tables (see `migrations/`): `accounts` (with the log's head and the
-//! live-record count), `devices`, `records` (the current version of each record), `changes` (every
-//! accepted change with the chain hash after it, keyed by (account, seq) so a pull reads only what
-//! changed) and `nonces` (replay protection, in the database so instances share it). What a push does
-//! is decided once, here, by [`plan_push`]; the SQL that reads and writes the rows is written once
-//! too, in [`sql`], which implements [`Storage`] over either database. The backend modules keep only
-//! what differs: their pool and migrations, how a transaction begins and locks, the bulk statements
-//! of a push and a pull page, and (PostgreSQL) the announcement to other instances.
+//! Both backends hold the same tables (see `migrations/`): `accounts` (with the log's head, the
+//! live-record count and how far its tree is built), `devices` (with the certificate each published),
+//! `records` (the current version of each record), `changes` (every accepted change with the chain
+//! hash after it, keyed by (account, seq) so a pull reads only what changed), `tree_nodes` (every
+//! perfect subtree of the Merkle tree over the log, see [`tree`]), `checkpoints` (each device's
+//! latest signed note, opaque) and `nonces` (replay protection, in the database so instances share
+//! it). What a push does is decided once, here, by [`plan_push`]; the SQL that reads and writes the
+//! rows is written once too, in [`sql`], which implements [`Storage`] over either database. The
+//! backend modules keep only what differs: their pool and migrations, how a transaction begins and
+//! locks, the bulk statements of a push, a pull page and the tree's nodes, and (PostgreSQL) the
+//! announcement to other instances.
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use pvault_proto::api::DeviceInfo;
+use pvault_proto::api::{DeviceCheckpoint, DeviceInfo};
 use pvault_proto::batch::{PullPage, PushItem, PushRequest, PushResult, RemoteRecord};
 use pvault_proto::chain::{ChainHead, blob_hash};
+use pvault_proto::merkle::{Hash, change_leaf};
 use pvault_proto::{AccountId, DeviceId, Rid};
 
 use crate::error::Error;
@@ -25,6 +29,10 @@ pub(crate) mod postgres;
 mod rows;
 pub(crate) mod sql;
 pub(crate) mod sqlite;
+pub(crate) mod tamper;
+pub(crate) mod tree;
+
+pub(crate) use tree::ProofParts;
 
 /// Most bytes of blobs in one pull page (a page always holds at least one change).
 pub(crate) const PULL_BYTES: u64 = 16 << 20;
@@ -170,6 +178,69 @@ pub(crate) trait Storage: Clone + Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
+
+    /// The roots of the trees of the first `from` and `to` changes and the consistency proof
+    /// between them (`from <= to`, checked by the caller): [`Error::BeyondHead`] when `to` is
+    /// beyond the log's head, [`Error::TreePending`] when its tree is not built that far yet.
+    fn tree_proof(
+        &self,
+        account: AccountId,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<ProofParts, Error>> + Send;
+
+    /// The accounts whose tree is behind their log (a database from before the tree).
+    fn unbuilt_trees(&self) -> impl Future<Output = Result<Vec<AccountId>, Error>> + Send;
+
+    /// Builds the nodes of at most `max` more changes of the account's tree, in one transaction
+    /// that locks the account like a push; returns how many changes it added (0: built).
+    fn build_tree(
+        &self,
+        account: AccountId,
+        max: u64,
+    ) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Stores `note` as the device's latest checkpoint (replacing the one before), at `now`.
+    fn put_checkpoint(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        note: String,
+        now: u64,
+    ) -> impl Future<Output = Result<DeviceCheckpoint, Error>> + Send;
+
+    /// The latest checkpoint of every device of the account that published one.
+    fn checkpoints(
+        &self,
+        account: AccountId,
+    ) -> impl Future<Output = Result<Vec<DeviceCheckpoint>, Error>> + Send;
+
+    /// Sets (or with `None` clears) a device's certificate ([`Error::NoSuchDevice`] if the account
+    /// has no such device).
+    fn set_certificate(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        certificate: Option<String>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// Builds the tree of every account whose tree is behind its log, [`tree::BUILD_CHUNK`] changes a
+/// transaction, so a restart resumes where the last one stopped. Returns how many accounts and
+/// changes it built (both 0 on a database that needed nothing).
+pub(crate) async fn build_trees<S: Storage>(storage: &S) -> Result<(u64, u64), Error> {
+    let (mut accounts, mut changes) = (0, 0);
+    for account in storage.unbuilt_trees().await? {
+        accounts += 1;
+        loop {
+            let built = storage.build_tree(account, tree::BUILD_CHUNK).await?;
+            if built == 0 {
+                break;
+            }
+            changes += built;
+        }
+    }
+    Ok((accounts, changes))
 }
 
 /// The server's version of a record, as far as deciding a push needs it.
@@ -188,6 +259,8 @@ pub(crate) struct Apply {
     pub blob_hash: [u8; 32],
     /// Chain hash after this change.
     pub chain_hash: [u8; 32],
+    /// The change's leaf of the log's Merkle tree.
+    pub leaf: Hash,
 }
 
 /// What a push does.
@@ -240,6 +313,7 @@ pub(crate) fn plan_push(
             seq: plan.head.seq,
             blob_hash: hash,
             chain_hash: plan.head.hash,
+            leaf: change_leaf(plan.head.seq, &item.rid, item.tombstone, &hash),
         });
     }
     if plan.live > max_records && plan.live > live {
@@ -323,6 +397,10 @@ mod tests {
         assert_eq!(plan.apply[0].chain_hash, h8.hash);
         // One record created, one deleted.
         assert_eq!(plan.live, 2);
+        assert_eq!(
+            plan.apply[1].leaf,
+            change_leaf(9, &[4; 16], true, &blob_hash(&[4]))
+        );
     }
 
     #[test]

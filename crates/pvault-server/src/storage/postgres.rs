@@ -4,19 +4,21 @@
 //! transaction, so it reaches the other instances exactly when the push commits.
 //!
 //! The queries are [`super::sql`]'s; here are the pool, the migrations, the transactions, and the
-//! bulk statements of a push and a pull page, which PostgreSQL takes as arrays (`ANY`, `UNNEST`),
-//! one statement each whatever the number of records.
+//! bulk statements of a push, a pull page and the tree's nodes, which PostgreSQL takes as arrays
+//! (`ANY`, `UNNEST`), one statement each whatever the number of records.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use pvault_proto::batch::{Change, PushItem, RemoteRecord};
+use pvault_proto::merkle::Hash;
 use pvault_proto::{AccountId, Rid};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, Row, Transaction};
 
-use super::rows::{current, fixed, remote_record, to_i64};
+use super::rows::{corrupt, current, fixed, remote_record, to_i64, to_u64};
 use super::sql::{Dialect, SqlStorage, migrator};
+use super::tree::{NodeKey, Nodes};
 use super::{Apply, ChangeRow, Current, absent};
 use crate::error::Error;
 
@@ -33,9 +35,12 @@ impl SqlStorage<Postgres> {
             .idle_timeout(Duration::from_secs(60))
             .connect(url)
             .await?;
-        migrator(include_str!("../../migrations/postgres/0001_initial.sql"))
-            .run(&pool)
-            .await?;
+        migrator(
+            include_str!("../../migrations/postgres/0001_initial.sql"),
+            include_str!("../../migrations/postgres/0002_tree.sql"),
+        )
+        .run(&pool)
+        .await?;
         Ok(SqlStorage { pool })
     }
 
@@ -209,6 +214,55 @@ impl Dialect for Postgres {
                 blob: r.current_len.and_then(|_| blobs.remove(&r.rid)),
             })
             .collect())
+    }
+
+    async fn nodes(
+        conn: &mut PgConnection,
+        account: &AccountId,
+        keys: &[NodeKey],
+    ) -> Result<Nodes, Error> {
+        let levels: Vec<i64> = keys.iter().map(|k| i64::from(k.0)).collect();
+        let idxs: Vec<i64> = keys.iter().map(|k| to_i64(k.1)).collect();
+        let rows = sqlx::query(
+            "SELECT level, idx, hash FROM tree_nodes WHERE account_id = $1
+             AND (level, idx) IN (SELECT * FROM UNNEST($2::bigint[], $3::bigint[]))",
+        )
+        .bind(&account[..])
+        .bind(&levels)
+        .bind(&idxs)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut nodes = Nodes::with_capacity(rows.len());
+        for r in rows {
+            let level = u8::try_from(r.try_get::<i64, _>(0)?)
+                .map_err(|_| corrupt("a tree node's level is out of range"))?;
+            nodes.insert((level, to_u64(r.try_get(1)?)), fixed(r.try_get(2)?)?);
+        }
+        Ok(nodes)
+    }
+
+    async fn insert_nodes(
+        conn: &mut PgConnection,
+        account: &AccountId,
+        nodes: &[(u8, u64, Hash)],
+    ) -> Result<(), Error> {
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let levels: Vec<i64> = nodes.iter().map(|n| i64::from(n.0)).collect();
+        let idxs: Vec<i64> = nodes.iter().map(|n| to_i64(n.1)).collect();
+        let hashes: Vec<&[u8]> = nodes.iter().map(|n| &n.2[..]).collect();
+        sqlx::query(
+            "INSERT INTO tree_nodes (account_id, level, idx, hash)
+             SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bytea[])",
+        )
+        .bind(&account[..])
+        .bind(&levels)
+        .bind(&idxs)
+        .bind(&hashes)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 }
 

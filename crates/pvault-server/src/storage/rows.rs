@@ -19,13 +19,15 @@ pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Stored rows that contradict each other or the schema: a damaged database, answered as a 500.
+pub(crate) fn corrupt(what: impl Into<String>) -> Error {
+    Error::Database(sqlx::Error::Decode(what.into().into()))
+}
+
 /// A fixed-size column read back (the schema checks every length, so a mismatch is corruption).
 pub(crate) fn fixed<const N: usize>(v: Vec<u8>) -> Result<[u8; N], Error> {
-    <[u8; N]>::try_from(v.as_slice()).map_err(|_| {
-        Error::Database(sqlx::Error::Decode(
-            format!("stored value has {} bytes, expected {N}", v.len()).into(),
-        ))
-    })
+    <[u8; N]>::try_from(v.as_slice())
+        .map_err(|_| corrupt(format!("stored value has {} bytes, expected {N}", v.len())))
 }
 
 /// The columns of a row of either backend, in the types the schema stores.

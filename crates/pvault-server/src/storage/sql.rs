@@ -5,46 +5,76 @@
 //! write lock up front; PostgreSQL's lock the account row they change with `FOR UPDATE`, and its
 //! readers take a REPEATABLE READ snapshot), the bulk statements of a push and the blob fetch of a
 //! pull page (multi-row `VALUES` in chunks on SQLite, arrays with `ANY` and `UNNEST` on PostgreSQL),
-//! and the announcement to other instances (`pg_notify`, PostgreSQL only).
+//! the bulk reads and writes of the tree's nodes (the same), and the announcement to other instances
+//! (`pg_notify`, PostgreSQL only).
+//!
+//! The bounds sqlx needs to run these queries on a generic database are long; [`sql_impl!`] writes
+//! them once for every `impl` over [`SqlStorage`] (here, and the test harness's in `tamper`).
 
 use std::collections::HashMap;
 use std::future::Future;
 
-use pvault_proto::api::DeviceInfo;
+use pvault_proto::api::{DeviceCheckpoint, DeviceInfo};
+use pvault_proto::auth::public_key_bytes_string;
 use pvault_proto::batch::{Change, PullPage, PushItem, PushRequest, PushResult, RemoteRecord};
 use pvault_proto::chain::ChainHead;
+use pvault_proto::merkle::{Frontier, Hash, new_nodes, nodes_needed};
 use pvault_proto::{AccountId, DeviceId, Rid};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{
-    ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, SqlSafeStr,
-    Transaction, Type,
-};
+use sqlx::{Database, Pool, Row, SqlSafeStr, Transaction};
 
-use super::rows::{chain_head, fixed, to_i64, to_u64};
+use super::rows::{chain_head, corrupt, fixed, to_i64, to_u64};
+use super::tree::{self, LeafRow, NodeKey, Nodes, ProofParts};
 use super::{
     AccountRow, Apply, BundleRow, BundleUpdate, ChangeRow, Current, DeviceKey, NewAccount,
     NewDeviceRow, Storage, page_cut, plan_push,
 };
 use crate::error::Error;
 
+/// `impl<DB> [Trait for] SqlStorage<DB> { … }` with the bounds that let its methods run the shared
+/// queries on either backend: `sql_impl!(Storage, { … })` or `sql_impl!({ … })`.
+macro_rules! sql_impl {
+    ($($trait_:ident,)? { $($body:tt)* }) => {
+        impl<DB> $($trait_ for)? $crate::storage::sql::SqlStorage<DB>
+        where
+            DB: $crate::storage::sql::Dialect,
+            DB::Arguments: sqlx::IntoArguments<DB>,
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+            usize: sqlx::ColumnIndex<DB::Row>,
+            for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<&'q [u8]>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+            for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+            for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Decode<'q, DB> + sqlx::Type<DB>,
+            for<'r> Vec<u8>: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+            for<'r> String: sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+        {
+            $($body)*
+        }
+    };
+}
+pub(crate) use sql_impl;
+
 /// A query that reads a row its transaction is about to change, as each backend runs it: with
 /// `FOR UPDATE` where [`Dialect::LOCKS_ROWS`], as it is elsewhere.
-struct Locking {
-    plain: &'static str,
-    locked: &'static str,
+pub(super) struct Locking {
+    pub(super) plain: &'static str,
+    pub(super) locked: &'static str,
 }
 
 macro_rules! locking {
     ($sql:literal) => {
-        Locking {
+        $crate::storage::sql::Locking {
             plain: $sql,
             locked: concat!($sql, " FOR UPDATE"),
         }
     };
 }
+pub(super) use locking;
 
 impl Locking {
-    fn sql<DB: Dialect>(&self) -> &'static str {
+    pub(super) fn sql<DB: Dialect>(&self) -> &'static str {
         if DB::LOCKS_ROWS {
             self.locked
         } else {
@@ -64,7 +94,7 @@ const USERNAME_TAKEN: &str = "SELECT 1 FROM accounts WHERE username = $1";
 const FIND_USERNAME: &str = "SELECT account_id, account_key, kdf FROM accounts WHERE username = $1";
 
 /// A new device (`revoked` takes its default, false); nothing when the account has it already.
-const INSERT_DEVICE: &str =
+pub(super) const INSERT_DEVICE: &str =
     "INSERT INTO devices (account_id, device_id, device_key, name, created_at,
         last_seen)
     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING";
@@ -87,10 +117,12 @@ const PURGE_NONCES: &str = "DELETE FROM nonces WHERE expires_at < $1";
 const ACCOUNT: &str =
     "SELECT username, head_seq, bundle_version, record_count FROM accounts WHERE account_id = $1";
 
-const DEVICES: &str = "SELECT device_id, name, created_at, last_seen, revoked FROM devices
-    WHERE account_id = $1 ORDER BY created_at, device_id";
+const DEVICES: &str = "SELECT device_id, name, created_at, last_seen, revoked, device_key,
+        certificate
+    FROM devices WHERE account_id = $1 ORDER BY created_at, device_id";
 
-const BUNDLE: &str = "SELECT bundle_version, kdf, bundle FROM accounts WHERE account_id = $1";
+pub(super) const BUNDLE: &str =
+    "SELECT bundle_version, kdf, bundle FROM accounts WHERE account_id = $1";
 
 const BUNDLE_VERSION: Locking =
     locking!("SELECT bundle_version FROM accounts WHERE account_id = $1");
@@ -102,11 +134,13 @@ const UPDATE_BUNDLE: &str = "UPDATE accounts
 const REVOKE_DEVICE: &str =
     "UPDATE devices SET revoked = TRUE WHERE account_id = $1 AND device_id = $2";
 
-const PUSH_HEAD: Locking =
-    locking!("SELECT head_seq, head_hash, record_count FROM accounts WHERE account_id = $1");
+const PUSH_HEAD: Locking = locking!(
+    "SELECT head_seq, head_hash, record_count, tree_size FROM accounts WHERE account_id = $1"
+);
 
-const SET_HEAD: &str =
-    "UPDATE accounts SET head_seq = $1, head_hash = $2, record_count = $3 WHERE account_id = $4";
+/// The head after a push; its tree is built as far.
+const SET_HEAD: &str = "UPDATE accounts
+    SET head_seq = $1, head_hash = $2, record_count = $3, tree_size = $1 WHERE account_id = $4";
 
 const PULL_HEAD: &str = "SELECT head_seq, head_hash FROM accounts WHERE account_id = $1";
 
@@ -118,6 +152,31 @@ const CHANGES: &str = "SELECT c.seq, c.rid, c.tombstone, c.blob_hash, c.chain_ha
     ORDER BY c.seq LIMIT $3";
 
 const HEAD_SEQ: &str = "SELECT head_seq FROM accounts WHERE account_id = $1";
+
+/// The log's head and how far its tree is built.
+const TREE_SIZE: Locking =
+    locking!("SELECT head_seq, tree_size FROM accounts WHERE account_id = $1");
+
+const SET_TREE_SIZE: &str = "UPDATE accounts SET tree_size = $1 WHERE account_id = $2";
+
+const UNBUILT_TREES: &str =
+    "SELECT account_id FROM accounts WHERE tree_size < head_seq ORDER BY account_id";
+
+/// The changes `$2 < seq <= $3`, as the tree needs them.
+const LEAF_ROWS: &str = "SELECT seq, rid, tombstone, blob_hash FROM changes
+    WHERE account_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq";
+
+const UPSERT_CHECKPOINT: &str =
+    "INSERT INTO checkpoints (account_id, device_id, note, updated_at) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (account_id, device_id) DO UPDATE
+    SET note = excluded.note, updated_at = excluded.updated_at";
+
+const CHECKPOINTS: &str = "SELECT c.device_id, c.note, c.updated_at FROM checkpoints c
+    JOIN devices d ON d.account_id = c.account_id AND d.device_id = c.device_id
+    WHERE c.account_id = $1 ORDER BY d.created_at, c.device_id";
+
+const SET_CERTIFICATE: &str =
+    "UPDATE devices SET certificate = $3 WHERE account_id = $1 AND device_id = $2";
 
 /// What differs between the backends' databases; everything else is [`SqlStorage`]'s.
 pub(crate) trait Dialect: Database {
@@ -178,24 +237,51 @@ pub(crate) trait Dialect: Database {
         since: u64,
         rows: &[ChangeRow],
     ) -> impl Future<Output = Result<Vec<Change>, Error>> + Send;
+
+    /// The stored nodes of the account's tree among `keys` (those it has).
+    fn nodes(
+        conn: &mut Self::Connection,
+        account: &AccountId,
+        keys: &[NodeKey],
+    ) -> impl Future<Output = Result<Nodes, Error>> + Send;
+
+    /// Inserts nodes of the account's tree (none of them may be stored yet).
+    fn insert_nodes(
+        conn: &mut Self::Connection,
+        account: &AccountId,
+        nodes: &[(u8, u64, Hash)],
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
-/// The schema's migrations, from the backend's `migrations/*/0001_initial.sql` (the files, their
-/// versions and their checksums are what deployed databases recorded: never change them; a schema
-/// change is a new migration).
-pub(super) fn migrator(initial: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        initial.into_sql_str(),
-        false,
-    )])
+/// The schema's migrations, from the backend's `migrations/*/NNNN_*.sql`, in order: `initial` and
+/// `tree` (the files, their versions and their checksums are what deployed databases recorded:
+/// never change them; a schema change is a new migration).
+pub(super) fn migrator(initial: &'static str, tree: &'static str) -> Migrator {
+    let migration = |version, name: &'static str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(1, "initial", initial),
+        migration(2, "tree", tree),
+    ])
 }
 
 /// Accounts in a database of either backend.
 pub(crate) struct SqlStorage<DB: Database> {
     pub(super) pool: Pool<DB>,
+}
+
+impl<DB: Database> SqlStorage<DB> {
+    /// Closes the pool's connections (waiting for those in use to come back).
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 impl<DB: Database> Clone for SqlStorage<DB> {
@@ -206,20 +292,7 @@ impl<DB: Database> Clone for SqlStorage<DB> {
     }
 }
 
-impl<DB> Storage for SqlStorage<DB>
-where
-    DB: Dialect,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    usize: ColumnIndex<DB::Row>,
-    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
-    for<'r> Vec<u8>: Decode<'r, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-{
+sql_impl!(Storage, {
     async fn ping(&self) -> Result<(), Error> {
         sqlx::query(PING).execute(&self.pool).await?;
         Ok(())
@@ -381,6 +454,8 @@ where
                     created_at: to_u64(d.try_get(2)?),
                     last_seen: to_u64(d.try_get(3)?),
                     revoked: d.try_get(4)?,
+                    device_key: public_key_bytes_string(&fixed(d.try_get(5)?)?),
+                    certificate: d.try_get(6)?,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -470,13 +545,18 @@ where
             .ok_or(Error::UnknownAccount)?;
         let head = chain_head(&row)?;
         let live = to_u64(row.try_get(2)?);
+        let tree_size = to_u64(row.try_get(3)?);
         let items = &request.items;
         let current = DB::current(&mut *tx, &account, items).await?;
         let plan = plan_push(head, live, items, &current, max_records)?;
         let rids: Vec<Rid> = plan.conflicts.iter().map(|&i| items[i].rid).collect();
         let conflicts = DB::remote_records(&mut *tx, &account, &rids).await?;
         if !plan.apply.is_empty() {
+            let frontier = Self::frontier(&mut tx, &account, tree_size, head.seq).await?;
+            let leaves: Vec<Hash> = plan.apply.iter().map(|a| a.leaf).collect();
+            let (_, nodes) = new_nodes(&frontier, &leaves);
             DB::apply(&mut *tx, &account, items, &plan.apply).await?;
+            DB::insert_nodes(&mut *tx, &account, &nodes).await?;
             sqlx::query(SET_HEAD)
                 .bind(to_i64(plan.head.seq))
                 .bind(&plan.head.hash[..])
@@ -554,5 +634,365 @@ where
             .fetch_optional(&self.pool)
             .await?;
         Ok(seq.map(to_u64))
+    }
+
+    async fn tree_proof(
+        &self,
+        account: AccountId,
+        from: u64,
+        to: u64,
+    ) -> Result<ProofParts, Error> {
+        let mut tx = DB::snapshot(&self.pool).await?;
+        let (head, built) = Self::tree_size(&mut tx, &account, false).await?;
+        if to > head {
+            return Err(Error::BeyondHead { to, head });
+        }
+        if to > built {
+            return Err(Error::TreePending);
+        }
+        let nodes = DB::nodes(&mut *tx, &account, &tree::proof_keys(from, to)).await?;
+        tx.commit().await?;
+        tree::proof(from, to, &nodes)
+    }
+
+    async fn unbuilt_trees(&self) -> Result<Vec<AccountId>, Error> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(UNBUILT_TREES)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(fixed).collect()
+    }
+
+    async fn build_tree(&self, account: AccountId, max: u64) -> Result<u64, Error> {
+        let mut tx = DB::write(&self.pool).await?;
+        let (head, built) = Self::tree_size(&mut tx, &account, true).await?;
+        if built >= head {
+            return Ok(0);
+        }
+        let to = head.min(built.saturating_add(max.max(1)));
+        Self::grow_tree(&mut tx, &account, built, to).await?;
+        sqlx::query(SET_TREE_SIZE)
+            .bind(to_i64(to))
+            .bind(&account[..])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(to - built)
+    }
+
+    async fn put_checkpoint(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        note: String,
+        now: u64,
+    ) -> Result<DeviceCheckpoint, Error> {
+        sqlx::query(UPSERT_CHECKPOINT)
+            .bind(&account[..])
+            .bind(&device[..])
+            .bind(note.as_str())
+            .bind(to_i64(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(DeviceCheckpoint {
+            device_id: hex::encode(device),
+            note,
+            updated_at: now,
+        })
+    }
+
+    async fn checkpoints(&self, account: AccountId) -> Result<Vec<DeviceCheckpoint>, Error> {
+        let rows = sqlx::query(CHECKPOINTS)
+            .bind(&account[..])
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(DeviceCheckpoint {
+                    device_id: hex::encode(r.try_get::<Vec<u8>, _>(0)?),
+                    note: r.try_get(1)?,
+                    updated_at: to_u64(r.try_get(2)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn set_certificate(
+        &self,
+        account: AccountId,
+        device: DeviceId,
+        certificate: Option<String>,
+    ) -> Result<(), Error> {
+        let r = sqlx::query(SET_CERTIFICATE)
+            .bind(&account[..])
+            .bind(&device[..])
+            .bind(certificate.as_deref())
+            .execute(&self.pool)
+            .await?;
+        if DB::rows_affected(&r) > 0 {
+            Ok(())
+        } else {
+            Err(Error::NoSuchDevice)
+        }
+    }
+});
+
+sql_impl!({
+    /// The log's head and how far its tree is built, in `tx` (locking the account's row first when
+    /// `lock`, as a writer does).
+    pub(super) async fn tree_size(
+        tx: &mut Transaction<'static, DB>,
+        account: &AccountId,
+        lock: bool,
+    ) -> Result<(u64, u64), Error> {
+        let sql = if lock {
+            TREE_SIZE.sql::<DB>()
+        } else {
+            TREE_SIZE.plain
+        };
+        let row = sqlx::query(sql)
+            .bind(&account[..])
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::UnknownAccount)?;
+        Ok((to_u64(row.try_get(0)?), to_u64(row.try_get(1)?)))
+    }
+
+    /// The frontier of the tree of the log's first `size` changes, of an account whose tree is
+    /// built up to `built`: loaded, after building the rest first if `built` is behind (a push
+    /// during a rolling upgrade, through an instance that predates the tree).
+    pub(super) async fn frontier(
+        tx: &mut Transaction<'static, DB>,
+        account: &AccountId,
+        built: u64,
+        size: u64,
+    ) -> Result<Frontier, Error> {
+        if built > size {
+            return Err(corrupt(format!(
+                "the tree holds {built} changes, the log {size}"
+            )));
+        }
+        if built < size {
+            return Self::grow_tree(tx, account, built, size).await;
+        }
+        let nodes = DB::nodes(&mut **tx, account, &nodes_needed(size)).await?;
+        tree::frontier(size, &nodes)
+    }
+
+    /// Adds the nodes of the changes `from < seq <= to` to the account's tree, read from the log;
+    /// returns the frontier at `to`. Does not move `tree_size`: the caller does.
+    pub(super) async fn grow_tree(
+        tx: &mut Transaction<'static, DB>,
+        account: &AccountId,
+        from: u64,
+        to: u64,
+    ) -> Result<Frontier, Error> {
+        let nodes = DB::nodes(&mut **tx, account, &nodes_needed(from)).await?;
+        let before = tree::frontier(from, &nodes)?;
+        let rows = sqlx::query(LEAF_ROWS)
+            .bind(&account[..])
+            .bind(to_i64(from))
+            .bind(to_i64(to))
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(LeafRow {
+                    seq: to_u64(r.try_get(0)?),
+                    rid: fixed(r.try_get(1)?)?,
+                    tombstone: r.try_get(2)?,
+                    blob_hash: fixed(r.try_get(3)?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        if rows.len() as u64 != to - from {
+            return Err(corrupt(format!(
+                "the change log holds {} of the changes {from} < seq <= {to}",
+                rows.len()
+            )));
+        }
+        let (after, nodes) = new_nodes(&before, &tree::leaves(from, &rows)?);
+        DB::insert_nodes(&mut **tx, account, &nodes).await?;
+        Ok(after)
+    }
+});
+
+#[cfg(test)]
+mod tests {
+    use pvault_proto::chain::blob_hash;
+    use pvault_proto::merkle::change_leaf;
+    use sqlx::migrate::Migrator;
+    use sqlx::{Postgres, Sqlite};
+
+    use super::*;
+    use crate::storage::build_trees;
+
+    sql_impl!({
+        /// Writes an account with a log of `n` changes as a server before the tree did (schema
+        /// version 1 only); returns the leaves of its changes.
+        async fn seed_before_the_tree(&self, account: AccountId, n: u64) -> Vec<Hash> {
+            let mut tx = DB::write(&self.pool).await.unwrap();
+            let mut head = ChainHead::genesis(&account);
+            sqlx::query(INSERT_ACCOUNT)
+                .bind(&account[..])
+                .bind(hex::encode(account).as_str())
+                .bind(&[1u8; 32][..])
+                .bind("kdf")
+                .bind("bundle")
+                .bind(&head.hash[..])
+                .bind(1_i64)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let mut leaves = Vec::new();
+            for seq in 1..=n {
+                let (rid, tombstone) = ([(seq % 13) as u8; 16], seq % 5 == 0);
+                let blob = seq.to_be_bytes();
+                let hash = blob_hash(&blob);
+                head = head.next(seq, &rid, tombstone, &hash);
+                leaves.push(change_leaf(seq, &rid, tombstone, &hash));
+                sqlx::query(
+                    "INSERT INTO changes (account_id, seq, rid, tombstone, blob_hash, chain_hash)
+                    VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&account[..])
+                .bind(to_i64(seq))
+                .bind(&rid[..])
+                .bind(tombstone)
+                .bind(&hash[..])
+                .bind(&head.hash[..])
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                sqlx::query(
+                    "INSERT INTO records (account_id, rid, seq, tombstone, blob)
+                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, rid) DO UPDATE
+                    SET seq = excluded.seq, tombstone = excluded.tombstone, blob = excluded.blob",
+                )
+                .bind(&account[..])
+                .bind(&rid[..])
+                .bind(to_i64(seq))
+                .bind(tombstone)
+                .bind(&blob[..])
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+            sqlx::query("UPDATE accounts SET head_seq = $1, head_hash = $2 WHERE account_id = $3")
+                .bind(to_i64(n))
+                .bind(&head.hash[..])
+                .bind(&account[..])
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            leaves
+        }
+
+        /// After the upgrade: the server builds the trees, which are those of the leaves; the next
+        /// push extends them.
+        async fn check_upgrade(&self, logs: &[(AccountId, Vec<Hash>)]) {
+            let total: u64 = logs.iter().map(|(_, l)| l.len() as u64).sum();
+            let with_changes = logs.iter().filter(|(_, l)| !l.is_empty()).count() as u64;
+            assert_eq!(build_trees(self).await.unwrap(), (with_changes, total));
+            assert_eq!(build_trees(self).await.unwrap(), (0, 0));
+            for (account, leaves) in logs {
+                let (_, mut expected) = new_nodes(&Frontier::new(), leaves);
+                expected.sort_by_key(|&(level, idx, _)| (level, idx));
+                assert_eq!(self.tamper_tree_nodes(*account).await.unwrap(), expected);
+                let n = leaves.len() as u64;
+                let proof = self.tree_proof(*account, n / 3, n).await.unwrap();
+                let frontier = |size: u64| {
+                    let mut f = Frontier::new();
+                    leaves[..size as usize].iter().for_each(|l| f.push(*l));
+                    f.root()
+                };
+                assert_eq!(proof.root_to, frontier(n));
+                assert_eq!(proof.root_from, frontier(n / 3));
+                let item = PushItem {
+                    rid: [99; 16],
+                    base_seq: 0,
+                    tombstone: false,
+                    blob: b"after the upgrade".to_vec(),
+                };
+                let pushed = self
+                    .push(*account, PushRequest { items: vec![item] }, 1_000_000)
+                    .await
+                    .unwrap();
+                assert_eq!(pushed.head.seq, n + 1);
+                assert_eq!(
+                    self.tamper_tree_nodes(*account).await.unwrap().len() as u64,
+                    2 * (n + 1) - u64::from((n + 1).count_ones())
+                );
+            }
+        }
+    });
+
+    /// The migrations of a server from before the tree.
+    fn version_1(initial: &'static str) -> Migrator {
+        let mut m = migrator(initial, "");
+        m.migrations.to_mut().truncate(1);
+        m
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    const LOGS: [u64; 3] = [700, 1, 0];
+
+    #[test]
+    fn a_sqlite_database_from_before_the_tree_gets_it_when_the_server_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        runtime().block_on(async {
+            let old = SqlStorage::<Sqlite> {
+                pool: sqlx::SqlitePool::connect_with(
+                    sqlx::sqlite::SqliteConnectOptions::new()
+                        .filename(dir.path().join(crate::storage::sqlite::DB_FILE))
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap(),
+            };
+            version_1(include_str!("../../migrations/sqlite/0001_initial.sql"))
+                .run(&old.pool)
+                .await
+                .unwrap();
+            let mut logs = Vec::new();
+            for (i, n) in LOGS.into_iter().enumerate() {
+                let account = [i as u8 + 1; 16];
+                logs.push((account, old.seed_before_the_tree(account, n).await));
+            }
+            old.close().await;
+            let upgraded = SqlStorage::<Sqlite>::open(dir.path()).await.unwrap();
+            upgraded.check_upgrade(&logs).await;
+        });
+    }
+
+    #[test]
+    fn a_postgres_database_from_before_the_tree_gets_it_when_the_server_starts() {
+        let Some(db) = crate::testing::PgDatabase::create("pvault_upgrade") else {
+            return;
+        };
+        runtime().block_on(async {
+            let old = SqlStorage::<Postgres> {
+                pool: sqlx::PgPool::connect(&db.url).await.unwrap(),
+            };
+            version_1(include_str!("../../migrations/postgres/0001_initial.sql"))
+                .run(&old.pool)
+                .await
+                .unwrap();
+            let mut logs = Vec::new();
+            for (i, n) in LOGS.into_iter().enumerate() {
+                let account = [i as u8 + 1; 16];
+                logs.push((account, old.seed_before_the_tree(account, n).await));
+            }
+            old.close().await;
+            let upgraded = SqlStorage::<Postgres>::open(&db.url).await.unwrap();
+            upgraded.check_upgrade(&logs).await;
+            upgraded.close().await;
+        });
     }
 }

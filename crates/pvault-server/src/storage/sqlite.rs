@@ -3,8 +3,8 @@
 //! (`BEGIN IMMEDIATE`), so a push reads and changes the log with no other writer in between.
 //!
 //! The queries are [`super::sql`]'s; here are the pool, the migrations, the transactions, and the
-//! bulk statements of a push and a pull page, which SQLite writes as multi-row `IN (…)` and
-//! `VALUES …` lists, at most [`CHUNK`] rows a statement.
+//! bulk statements of a push, a pull page and the tree's nodes, which SQLite writes as multi-row
+//! `IN (…)` and `VALUES …` lists, at most [`CHUNK`] rows a statement.
 
 use std::collections::HashMap;
 use std::fs;
@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pvault_proto::batch::{Change, PushItem, RemoteRecord};
+use pvault_proto::merkle::Hash;
 use pvault_proto::{AccountId, Rid};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -20,8 +21,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::rows::{current, remote_record, to_i64, to_u64};
+use super::rows::{corrupt, current, fixed, remote_record, to_i64, to_u64};
 use super::sql::{Dialect, SqlStorage, migrator};
+use super::tree::{NodeKey, Nodes};
 use super::{Apply, ChangeRow, Current, absent};
 use crate::error::Error;
 
@@ -65,9 +67,12 @@ impl SqlStorage<Sqlite> {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        migrator(include_str!("../../migrations/sqlite/0001_initial.sql"))
-            .run(&pool)
-            .await?;
+        migrator(
+            include_str!("../../migrations/sqlite/0001_initial.sql"),
+            include_str!("../../migrations/sqlite/0002_tree.sql"),
+        )
+        .run(&pool)
+        .await?;
         Ok(SqlStorage { pool })
     }
 }
@@ -223,5 +228,54 @@ impl Dialect for Sqlite {
             });
         }
         Ok(changes)
+    }
+
+    async fn nodes(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        keys: &[NodeKey],
+    ) -> Result<Nodes, Error> {
+        let mut nodes = Nodes::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT level, idx, hash FROM tree_nodes WHERE account_id = ",
+            );
+            q.push_bind(&account[..])
+                .push(" AND (level, idx) IN (VALUES ");
+            for (i, &(level, idx)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" })
+                    .push_bind(i64::from(level))
+                    .push(", ")
+                    .push_bind(to_i64(idx))
+                    .push(")");
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *conn).await? {
+                let level = u8::try_from(r.try_get::<i64, _>(0)?)
+                    .map_err(|_| corrupt("a tree node's level is out of range"))?;
+                nodes.insert((level, to_u64(r.try_get(1)?)), fixed(r.try_get(2)?)?);
+            }
+        }
+        Ok(nodes)
+    }
+
+    async fn insert_nodes(
+        conn: &mut SqliteConnection,
+        account: &AccountId,
+        nodes: &[(u8, u64, Hash)],
+    ) -> Result<(), Error> {
+        for chunk in nodes.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO tree_nodes (account_id, level, idx, hash) ",
+            );
+            q.push_values(chunk, |mut b, (level, idx, hash)| {
+                b.push_bind(&account[..])
+                    .push_bind(i64::from(*level))
+                    .push_bind(to_i64(*idx))
+                    .push_bind(&hash[..]);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 }

@@ -33,13 +33,22 @@ fn a_device_of_one_account_cannot_touch_another(kind: Kind) {
     }
     .encode();
     let b_dev_path = b.path(&format!("/devices/{}", hex::encode(b_dev.id)));
+    let certificate = br#"{"certificate":"mine now"}"#.to_vec();
     let attempts: Vec<(&str, String, Vec<u8>)> = vec![
         ("GET", b.path(""), vec![]),
         ("GET", b.path("/bundle"), vec![]),
         ("PUT", b.path("/bundle"), put),
-        ("DELETE", b_dev_path, vec![]),
+        ("DELETE", b_dev_path.clone(), vec![]),
+        ("PUT", format!("{b_dev_path}/certificate"), certificate),
         ("POST", b.path("/push"), push),
         ("GET", b.path("/pull?since=0"), vec![]),
+        ("GET", b.path("/proof?from=0&to=1"), vec![]),
+        (
+            "PUT",
+            b.path("/checkpoint"),
+            br#"{"note":"mine now"}"#.to_vec(),
+        ),
+        ("GET", b.path("/checkpoints"), vec![]),
     ];
     for (method, path, body) in &attempts {
         let reply = c.signed(&a_dev.signer(), method, path, body).expect(403);
@@ -79,7 +88,16 @@ fn a_device_of_one_account_cannot_touch_another(kind: Kind) {
         .signed(&b_dev.signer(), "GET", &b.path(""), b"")
         .expect(200)
         .json();
-    assert!(info.devices.iter().all(|d| !d.revoked));
+    assert!(
+        info.devices
+            .iter()
+            .all(|d| !d.revoked && d.certificate.is_none())
+    );
+    let checkpoints: pvault_proto::api::Checkpoints = c
+        .signed(&b_dev.signer(), "GET", &b.path("/checkpoints"), b"")
+        .expect(200)
+        .json();
+    assert!(checkpoints.checkpoints.is_empty());
     // And A's own requests still work.
     c.pull_ok(&a, &a_dev, 0, None);
 }

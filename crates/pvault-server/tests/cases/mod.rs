@@ -6,3 +6,5 @@ mod limits;
 mod operations;
 mod realtime;
 mod sync;
+mod tamper;
+mod trust;

@@ -11,7 +11,8 @@ use pvault_proto::api::{ErrorBody, NewDevice, RegisterAccount};
 use pvault_proto::auth::{RequestAuth, SigningKey, public_key_string};
 use pvault_proto::batch::{PullPage, PushItem, PushRequest, PushResult};
 use pvault_proto::chain::ChainHead;
-use pvault_server::testing::PgDatabase;
+use pvault_proto::merkle::{Frontier, change_leaf};
+use pvault_server::testing::{PgDatabase, Tamper};
 use pvault_server::{ServerConfig, ServerHandle};
 use rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
@@ -121,6 +122,24 @@ impl Fixture {
     pub fn data_dir(&self) -> Option<std::path::PathBuf> {
         self.dir.as_ref().map(|d| d.path().join("data"))
     }
+
+    /// A tamperer on this backend's database (the servers on it keep running). For SQLite, a
+    /// server must have created the database first.
+    pub fn tamper(&self) -> Tamper {
+        match (&self.dir, &self.pg) {
+            (Some(dir), _) => Tamper::sqlite(&dir.path().join("data")),
+            (_, Some(pg)) => Tamper::postgres(&pg.url),
+            _ => unreachable!(),
+        }
+    }
+
+    /// The other backend.
+    pub fn other_kind(&self) -> Kind {
+        match self.kind {
+            Kind::Sqlite => Kind::Postgres,
+            Kind::Postgres => Kind::Sqlite,
+        }
+    }
 }
 
 fn pg_runtime() -> tokio::runtime::Runtime {
@@ -201,6 +220,18 @@ impl Client {
 
     /// A request with exactly these headers.
     pub fn raw(&self, method: &str, path: &str, headers: &[(&str, String)], body: &[u8]) -> Reply {
+        self.try_raw(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A request with exactly these headers; `Err` when no answer came (the connection failed).
+    pub fn try_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Reply, ureq::Error> {
         let mut builder = ureq::http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base));
@@ -212,7 +243,7 @@ impl Client {
         } else {
             self.agent.run(builder.body(body.to_vec()).unwrap())
         };
-        let mut response = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut response = result?;
         let header = |name| {
             response
                 .headers()
@@ -225,14 +256,13 @@ impl Client {
             .body_mut()
             .with_config()
             .limit(64 << 20)
-            .read_to_vec()
-            .unwrap();
-        Reply {
+            .read_to_vec()?;
+        Ok(Reply {
             status: response.status().as_u16(),
             content_type,
             retry_after,
             body,
-        }
+        })
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -345,6 +375,17 @@ impl Client {
             }
         }
     }
+}
+
+/// The Merkle tree of a log as a client computes it from pulled changes: the root of every size.
+pub fn roots(pages: &[PullPage]) -> Vec<[u8; 32]> {
+    let mut frontier = Frontier::new();
+    let mut roots = vec![frontier.root()];
+    for c in pages.iter().flat_map(|p| &p.changes) {
+        frontier.push(change_leaf(c.seq, &c.rid, c.tombstone, &c.blob_hash));
+        roots.push(frontier.root());
+    }
+    roots
 }
 
 /// Recomputes the chain over a page from the head before it; checks it ends at `page.end`.
