@@ -76,7 +76,7 @@ fn backend(kind: Kind) -> Option<Backend> {
 }
 
 struct Device {
-    pv: Pvault,
+    _pv: Pvault,
     vault: Vault,
     _dir: tempfile::TempDir,
 }
@@ -117,7 +117,7 @@ impl Lab {
             .unlock(Some(&name), &Credentials::password(PASSWORD))
             .unwrap();
         sync::setup(&vault, &url, &name, "device-0").unwrap();
-        let account = vault.summary().id.0;
+        let account = account_of(&vault);
         let mut lab = Lab {
             backend,
             _server: server,
@@ -126,7 +126,7 @@ impl Lab {
             secret_key,
             account,
             devices: vec![Device {
-                pv,
+                _pv: pv,
                 vault,
                 _dir: dir,
             }],
@@ -160,7 +160,7 @@ impl Lab {
             &self.name,
         )?;
         Ok(Device {
-            pv,
+            _pv: pv,
             vault,
             _dir: dir,
         })
@@ -186,7 +186,11 @@ impl Lab {
     /// The body of a note as device `i` has it (`None`: absent or deleted).
     fn body(&self, i: usize, id: &str) -> Option<String> {
         match self.devices[i].vault.get(NOTES, id) {
-            Ok(r) => r.data.get("body").and_then(Value::as_str).map(str::to_string),
+            Ok(r) => r
+                .data
+                .get("body")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             Err(Error::NotFound { .. }) => None,
             Err(e) => panic!("get {id}: {e}"),
         }
@@ -205,8 +209,15 @@ impl Lab {
     }
 }
 
+/// The account id of a profile (its profile id).
+fn account_of(vault: &Vault) -> [u8; 16] {
+    let mut id = [0u8; 16];
+    hex::decode_to_slice(&vault.summary().id, &mut id).unwrap();
+    id
+}
+
 /// `result` is a sync stopped for the named reason.
-fn stopped<T: std::fmt::Debug>(result: pvault_core::Result<T>, reason: &str) -> String {
+fn stopped<T>(result: pvault_core::Result<T>, reason: &str) -> String {
     match result {
         Err(e @ (Error::SyncIntegrity(_) | Error::SyncTampered(_))) => {
             let message = e.to_string();
@@ -216,7 +227,8 @@ fn stopped<T: std::fmt::Debug>(result: pvault_core::Result<T>, reason: &str) -> 
             );
             message
         }
-        other => panic!("expected a sync stopped because of '{reason}', got {other:?}"),
+        Err(e) => panic!("expected a sync stopped because of '{reason}', got: {e:?}"),
+        Ok(_) => panic!("expected a sync stopped because of '{reason}', but it went through"),
     }
 }
 
@@ -243,7 +255,8 @@ fn replay_of_an_older_version(kind: Kind) {
 
     // The server appends the old sealed version as a new change, chain and tree extended.
     let before = lab.tamper().head(lab.account);
-    lab.tamper().append(lab.account, lab.rid("plan"), false, old.clone());
+    lab.tamper()
+        .append(lab.account, lab.rid("plan"), false, &old);
     assert_eq!(lab.tamper().head(lab.account), before + 1);
 
     for i in [1, 0] {
@@ -273,7 +286,8 @@ fn replay_in_a_push_answer(kind: Kind) {
     // Device 1 edits offline; meanwhile the server puts version one back as the current version
     // (a newer change carrying the old item), so the answer to device 1's push is the old item.
     lab.put(1, "plan", "device one's edit");
-    lab.tamper().append(lab.account, lab.rid("plan"), false, old);
+    lab.tamper()
+        .append(lab.account, lab.rid("plan"), false, &old);
     stopped(lab.sync(1), "replayed");
     assert_eq!(lab.body(1, "plan").as_deref(), Some("device one's edit"));
 }
@@ -342,7 +356,8 @@ fn one_record_rollback(kind: Kind) {
     lab.put(0, "plan", "version two");
     lab.sync(0).unwrap();
     // The current blob swapped for the old one in place: its hash no longer matches the log.
-    lab.tamper().set_current_blob(lab.account, lab.rid("plan"), old);
+    lab.tamper()
+        .set_current_blob(lab.account, lab.rid("plan"), &old);
     let mut newcomer = lab.join("newcomer").unwrap();
     let result = sync::sync(&mut newcomer.vault, &Policy::default(), &mut |_, _, _| {});
     assert!(
@@ -400,24 +415,28 @@ fn ciphertext_swaps(kind: Kind) {
     lab.sync(1).unwrap();
     let one = lab.current_blob("one");
     let two = lab.current_blob("two");
-    let research =
-        pvault_core::internals::row_key(&lab.devices[0].vault, "research", "one");
+    let research = pvault_core::internals::row_key(&lab.devices[0].vault, "research", "one");
     // Record: the item of "two" filed under "one".
-    lab.tamper().append(lab.account, lab.rid("one"), false, two.clone());
+    lab.tamper()
+        .append(lab.account, lab.rid("one"), false, &two);
     stopped(lab.sync(1), "");
     assert_eq!(lab.body(1, "one").as_deref(), Some("first record"));
-    lab.tamper().truncate(lab.account, lab.tamper().head(lab.account) - 1);
+    lab.tamper()
+        .truncate(lab.account, lab.tamper().head(lab.account) - 1);
 
     // Collection: the notes item "one" filed under the research record of the same id.
-    lab.tamper().append(lab.account, research, false, one.clone());
+    lab.tamper().append(lab.account, research, false, &one);
     stopped(lab.sync(1), "");
-    lab.tamper().truncate(lab.account, lab.tamper().head(lab.account) - 1);
+    lab.tamper()
+        .truncate(lab.account, lab.tamper().head(lab.account) - 1);
 
     // Field: the body of "two" inside the item of "one" (same description and id box).
     let swapped = swap_body(&one, &two);
-    lab.tamper().append(lab.account, lab.rid("one"), false, swapped);
+    lab.tamper()
+        .append(lab.account, lab.rid("one"), false, &swapped);
     stopped(lab.sync(1), "");
-    lab.tamper().truncate(lab.account, lab.tamper().head(lab.account) - 1);
+    lab.tamper()
+        .truncate(lab.account, lab.tamper().head(lab.account) - 1);
 
     // Profile: an item of another profile on the same server.
     let other = Lab::new(kind, 1);
@@ -425,9 +444,11 @@ fn ciphertext_swaps(kind: Kind) {
         other.put(0, "one", "another profile's note");
         other.sync(0).unwrap();
         let foreign = other.current_blob("one");
-        lab.tamper().append(lab.account, lab.rid("one"), false, foreign);
+        lab.tamper()
+            .append(lab.account, lab.rid("one"), false, &foreign);
         stopped(lab.sync(1), "");
-        lab.tamper().truncate(lab.account, lab.tamper().head(lab.account) - 1);
+        lab.tamper()
+            .truncate(lab.account, lab.tamper().head(lab.account) - 1);
     }
     // Nothing of any of them was stored; with the lies gone the device syncs again.
     assert_eq!(lab.body(1, "one").as_deref(), Some("first record"));
@@ -463,7 +484,7 @@ fn edit_bundle(lab: &Lab, edit: impl Fn(&mut Value)) {
     let mut doc: Value = serde_json::from_str(&bundle).unwrap();
     edit(&mut doc);
     lab.tamper()
-        .set_bundle(lab.account, version, kdf, doc.to_string());
+        .set_bundle(lab.account, version, &kdf, &doc.to_string());
 }
 
 fn security_level_downgrade_and_upgrade(kind: Kind) {
@@ -475,8 +496,7 @@ fn security_level_downgrade_and_upgrade(kind: Kind) {
         edit_bundle(&lab, |doc| doc["security"] = json!(level));
         let joined = lab.join("newcomer");
         stopped(joined, "not signed by this profile");
-        lab.tamper()
-            .set_bundle(lab.account, version, kdf.clone(), bundle.clone());
+        lab.tamper().set_bundle(lab.account, version, &kdf, &bundle);
     }
     // Honest again: the join works.
     lab.join("newcomer-2").unwrap();
@@ -510,13 +530,13 @@ fn military_profile_cannot_be_downgraded(kind: Kind) {
         )
         .unwrap();
     sync::setup(&vault, &server.url(), "vault", "first").unwrap();
-    let account = vault.summary().id.0;
+    let account = account_of(&vault);
     let (version, kdf, bundle) = backend.tamper.bundle(account);
     let mut doc: Value = serde_json::from_str(&bundle).unwrap();
     doc["security"] = json!("standard");
     backend
         .tamper
-        .set_bundle(account, version, kdf, doc.to_string());
+        .set_bundle(account, version, &kdf, &doc.to_string());
     let dir2 = tempfile::tempdir().unwrap();
     let pv2 = Pvault::open(dir2.path()).unwrap();
     let joined = sync::join(
@@ -542,15 +562,21 @@ fn kdf_downgrade(kind: Kind) {
     weak["m_kib"] = json!(8 * 1024);
     weak["t"] = json!(1);
     lab.tamper()
-        .set_bundle(lab.account, version, weak.to_string(), bundle.clone());
+        .set_bundle(lab.account, version, &weak.to_string(), &bundle);
     let message = stopped(lab.join("newcomer"), "KDF downgrade");
     assert!(message.contains("8 MiB"), "{message}");
-    // The parameters at prelogin must be the signed bundle's even when above the floor.
+    // Other parameters above the floor give another KEK: the server's own check of the account
+    // key refuses the join, which the device cannot tell from a wrong password. (A server that
+    // let it through would be caught by the signed bundle's KDF description.) Nothing is created.
     let mut other: Value = serde_json::from_str(&kdf).unwrap();
     other["t"] = json!(4);
     lab.tamper()
-        .set_bundle(lab.account, version, other.to_string(), bundle);
-    stopped(lab.join("newcomer"), "KDF description");
+        .set_bundle(lab.account, version, &other.to_string(), &bundle);
+    match lab.join("newcomer") {
+        Err(Error::WrongPasswordOrSecretKey { .. }) => {}
+        Err(e) => panic!("expected the join refused, got {e:?}"),
+        Ok(_) => panic!("the join went through with altered KDF parameters"),
+    }
 }
 
 fn bundle_rollback(kind: Kind) {
@@ -563,7 +589,7 @@ fn bundle_rollback(kind: Kind) {
     let new = lab.tamper().bundle(lab.account);
     assert!(new.0 > old.0, "the rotation uploaded a new bundle");
     // The server hands out the bundle from before the rotation.
-    lab.tamper().set_bundle(lab.account, new.0, old.1, old.2);
+    lab.tamper().set_bundle(lab.account, new.0, &old.1, &old.2);
     // Device 0 (which uploaded the newer one) refuses it at its next rotation.
     lab.devices[0].vault.rotate_keys(&mut |_, _| {}).unwrap();
     stopped(lab.sync(0), "older than one this device has seen");

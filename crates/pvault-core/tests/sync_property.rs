@@ -462,7 +462,8 @@ impl Case<'_> {
     /// The server lies: it replays the version of a record saved at an earlier lie (or, the first
     /// time, saves one). Every device must refuse it; then the lie is taken back.
     fn lie(&mut self, k: usize) -> Check<()> {
-        let account = self.vault(0).summary().id.0;
+        let mut account = [0u8; 16];
+        hex::decode_to_slice(&self.vault(0).summary().id, &mut account).unwrap();
         let rid = pvault_core::internals::row_key(self.vault(0), COLLECTION, &self.ids[k]);
         let Some((k, tombstone, old)) = self.saved.take() else {
             if let Some((_, tombstone, blob)) = self.tamper.current(account, rid) {
@@ -477,9 +478,11 @@ impl Case<'_> {
             return Ok(());
         };
         let head = self.tamper.head(account);
-        self.tamper.append(account, rid, tombstone, old);
-        self.log
-            .push(format!("the server replays an older version of {}", self.ids[k]));
+        self.tamper.append(account, rid, tombstone, &old);
+        self.log.push(format!(
+            "the server replays an older version of {}",
+            self.ids[k]
+        ));
         for d in 0..DEVICES.len() {
             let profile = &mut *self.profile;
             match sync::sync(&mut profile.vaults[d], &profile.policy, &mut |_, _, _| {}) {
@@ -494,7 +497,7 @@ impl Case<'_> {
         }
         self.tamper.truncate(account, head);
         self.tamper
-            .put_current(account, rid, current.0, current.1, current.2);
+            .put_current(account, rid, current.0, current.1, &current.2);
         self.log.push("the server takes the lie back".into());
         self.stats.lies += 1;
         Ok(())

@@ -242,6 +242,19 @@ impl Tamper {
         found(done, "record");
     }
 
+    /// Makes (`seq`, `tombstone`, `blob`) the record's current version, whatever the log says: with
+    /// [`Tamper::truncate`], takes back a lie told with [`Tamper::append`].
+    pub fn put_current(
+        &self,
+        account: AccountId,
+        rid: Rid,
+        seq: u64,
+        tombstone: bool,
+        blob: &[u8],
+    ) {
+        on_db!(self, "put_current", s => s.tamper_put_current(account, rid, (seq, tombstone, blob)));
+    }
+
     /// Deletes the record's current version but keeps its changes: pulls then send its newest
     /// change without contents (a withheld blob).
     pub fn drop_blob(&self, account: AccountId, rid: Rid) {

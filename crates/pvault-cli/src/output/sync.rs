@@ -152,27 +152,40 @@ impl Show for Verified {
                     Some(size) => format!("consistent (its checkpoint: {size} changes)"),
                     None => "consistent".into(),
                 },
-                sync::PeerState::NoCheckpoint => "no checkpoint yet (it has not synced since it joined)".into(),
+                sync::PeerState::NoCheckpoint => {
+                    "no checkpoint yet (it has not synced since it joined)".into()
+                }
                 sync::PeerState::Uncertified => "NOT CERTIFIED".into(),
                 sync::PeerState::Removed => "removed from the account".into(),
                 sync::PeerState::Forked => "FORK".into(),
                 sync::PeerState::Withheld => "CHANGES WITHHELD".into(),
                 sync::PeerState::Substituted => "KEY SUBSTITUTED".into(),
             };
-            let _ = write!(out, "
-  device '{}' {}: {state}", p.name, p.device_id);
+            let _ = write!(
+                out,
+                "
+  device '{}' {}: {state}",
+                p.name, p.device_id
+            );
         }
         if r.peers.is_empty() {
-            out.push_str("
-  no other device in the account");
+            out.push_str(
+                "
+  no other device in the account",
+            );
         }
         if r.problems.is_empty() {
-            out.push_str("
-the server shows this device the log the other devices signed");
+            out.push_str(
+                "
+the server shows this device the log the other devices signed",
+            );
         }
         for p in &r.problems {
-            let _ = write!(out, "
-problem: {p}");
+            let _ = write!(
+                out,
+                "
+problem: {p}"
+            );
         }
         out
     }

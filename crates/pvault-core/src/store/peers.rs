@@ -52,8 +52,9 @@ pub(crate) fn put_peer_device(conn: &Connection, peer: &PeerDevice) -> Result<()
 
 /// The newest consistent checkpoint of every other device.
 pub(crate) fn peer_checkpoints(conn: &Connection) -> Result<Vec<PeerCheckpoint>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT device, size, root, note, at FROM sync_checkpoints ORDER BY device")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT device, size, root, note, at FROM sync_checkpoints ORDER BY device",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(PeerCheckpoint {
             device: r.get(0)?,

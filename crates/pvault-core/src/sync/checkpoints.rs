@@ -108,7 +108,10 @@ pub(super) fn upload_certificate(
     let body = DeviceCertificate {
         certificate: certificate(vault, account, &device, &signer.key.verifying_key()),
     };
-    let path = format!("/v1/profiles/{}/devices/{device}/certificate", hex::encode(account));
+    let path = format!(
+        "/v1/profiles/{}/devices/{device}/certificate",
+        hex::encode(account)
+    );
     let _: serde_json::Value = server.json("PUT", &path, Some(&body), Some(signer))?;
     store::set_meta_u64(vault.conn(), store::SYNC_CERTIFIED, 1)
 }
@@ -169,8 +172,12 @@ pub struct TrustReport {
 /// five, from SHA-256 over the origin, the size and the root.
 pub(super) fn code_of(account: &[u8; 16], size: u64, root: &[u8; 32]) -> String {
     let digest = pvault_crypto::sha256(
-        format!("pvault/v1/safety-code\n{}\n{size}\n{}\n", origin(account), hex::encode(root))
-            .as_bytes(),
+        format!(
+            "pvault/v1/safety-code\n{}\n{size}\n{}\n",
+            origin(account),
+            hex::encode(root)
+        )
+        .as_bytes(),
     );
     let mut digits = String::new();
     for chunk in digest.chunks(5).take(4) {
@@ -193,7 +200,11 @@ struct Claim {
 impl Engine<'_> {
     /// The consistency of `claim` with this device's tree: `Ok(Err(problem))` when the claim
     /// cannot be the log this device pulled.
-    fn check_claim(&self, tree: &Frontier, claim: &Claim) -> Result<std::result::Result<(), (PeerState, String)>> {
+    fn check_claim(
+        &self,
+        tree: &Frontier,
+        claim: &Claim,
+    ) -> Result<std::result::Result<(), (PeerState, String)>> {
         let (n, root) = (tree.size(), tree.root());
         if claim.size > n {
             return Ok(Err((
@@ -245,7 +256,9 @@ impl Engine<'_> {
     /// The server's consistency proof from size `from` to size `to`.
     fn proof(&self, from: u64, to: u64) -> Result<TreeProof> {
         let path = self.path(&format!("proof?from={from}&to={to}"));
-        let proof: TreeProof = self.server.json("GET", &path, None::<&()>, Some(&self.signer))?;
+        let proof: TreeProof = self
+            .server
+            .json("GET", &path, None::<&()>, Some(&self.signer))?;
         if proof.from != from || proof.to != to {
             return Err(Error::Protocol("proof: not the sizes asked for".into()));
         }
@@ -269,13 +282,17 @@ impl Engine<'_> {
         let conn = self.vault.conn();
         let tree = self.tree()?;
         let me = hex::encode(self.signer.device);
-        let published: Checkpoints =
-            self.server
-                .json("GET", &self.path("checkpoints"), None::<&()>, Some(&self.signer))?;
-        let known: std::collections::HashMap<String, PeerCheckpoint> = store::peer_checkpoints(conn)?
-            .into_iter()
-            .map(|c| (c.device.clone(), c))
-            .collect();
+        let published: Checkpoints = self.server.json(
+            "GET",
+            &self.path("checkpoints"),
+            None::<&()>,
+            Some(&self.signer),
+        )?;
+        let known: std::collections::HashMap<String, PeerCheckpoint> =
+            store::peer_checkpoints(conn)?
+                .into_iter()
+                .map(|c| (c.device.clone(), c))
+                .collect();
         let fresh: Vec<_> = published
             .checkpoints
             .iter()
@@ -341,14 +358,19 @@ impl Engine<'_> {
                 peers.push(status);
                 continue;
             };
-            let Some(note) = published.checkpoints.iter().find(|c| c.device_id == d.device_id) else {
+            let Some(note) = published
+                .checkpoints
+                .iter()
+                .find(|c| c.device_id == d.device_id)
+            else {
                 if status.state == PeerState::Consistent {
                     status.state = PeerState::NoCheckpoint;
                 }
                 peers.push(status);
                 continue;
             };
-            let opened = checkpoint::open(note.note.as_bytes(), &device_key_name(&d.device_id), &key);
+            let opened =
+                checkpoint::open(note.note.as_bytes(), &device_key_name(&d.device_id), &key);
             let cp = match opened {
                 Ok(cp) if cp.origin == origin(&self.account) => cp,
                 _ => {
@@ -371,11 +393,15 @@ impl Engine<'_> {
                 size: cp.size,
                 root: cp.root,
             }];
-            claims.extend(seen_lines(&cp).into_iter().map(|(device, size, root)| Claim {
-                who: format!("{who}, about device {device}"),
-                size,
-                root,
-            }));
+            claims.extend(
+                seen_lines(&cp)
+                    .into_iter()
+                    .map(|(device, size, root)| Claim {
+                        who: format!("{who}, about device {device}"),
+                        size,
+                        root,
+                    }),
+            );
             let mut problem = None;
             for claim in &claims {
                 if let Err(p) = self.check_claim(&tree, claim)? {
@@ -422,7 +448,9 @@ impl Engine<'_> {
             )
         }) {
             return Err(Error::SyncIntegrity(
-                p.detail.clone().unwrap_or_else(|| format!("device {}", p.device_id)),
+                p.detail
+                    .clone()
+                    .unwrap_or_else(|| format!("device {}", p.device_id)),
             ));
         }
         Ok(())
@@ -493,7 +521,11 @@ pub fn verify(vault: &Vault, policy: &pvault_model::Policy) -> Result<TrustRepor
     let tree = engine.tree()?;
     let problems = peers
         .iter()
-        .filter(|p| p.state != PeerState::Consistent && p.state != PeerState::NoCheckpoint && p.state != PeerState::Removed)
+        .filter(|p| {
+            p.state != PeerState::Consistent
+                && p.state != PeerState::NoCheckpoint
+                && p.state != PeerState::Removed
+        })
         .filter_map(|p| p.detail.clone())
         .collect();
     Ok(TrustReport {

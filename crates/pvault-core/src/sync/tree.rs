@@ -18,9 +18,9 @@ use crate::store;
 pub(super) fn load(conn: &Connection) -> Result<Option<Frontier>> {
     match store::meta_bytes(conn, store::SYNC_TREE)? {
         None => Ok(None),
-        Some(bytes) => Frontier::from_bytes(&bytes)
-            .map(Some)
-            .map_err(|e| Error::SyncIntegrity(format!("this device's stored log tree is damaged: {e}"))),
+        Some(bytes) => Frontier::from_bytes(&bytes).map(Some).map_err(|e| {
+            Error::SyncIntegrity(format!("this device's stored log tree is damaged: {e}"))
+        }),
     }
 }
 

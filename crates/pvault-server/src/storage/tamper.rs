@@ -358,6 +358,31 @@ sql_impl!({
         Ok(DB::rows_affected(&r) == 1)
     }
 
+    /// Makes (`seq`, `tombstone`, `blob`) a record's current version again, whatever the log
+    /// says (the other half of taking a lie back after [`Self::tamper_truncate`]).
+    pub(crate) async fn tamper_put_current(
+        &self,
+        account: AccountId,
+        rid: Rid,
+        (seq, tombstone, blob): (u64, bool, &[u8]),
+    ) -> Result<(), Error> {
+        let (mut tx, _) = self.locked(&account).await?;
+        sqlx::query(UPSERT_RECORD)
+            .bind(&account[..])
+            .bind(&rid[..])
+            .bind(to_i64(seq))
+            .bind(tombstone)
+            .bind(blob)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(RECOUNT)
+            .bind(&account[..])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes a record's current version, keeping its change rows.
     pub(crate) async fn tamper_drop_blob(
         &self,
