@@ -78,14 +78,15 @@ fn backend(kind: Kind) -> Option<Backend> {
 struct Device {
     _pv: Pvault,
     vault: Vault,
+    /// Where the device's connections go (the server, or another one in a fork).
+    relay: Relay,
     _dir: tempfile::TempDir,
 }
 
 /// One profile synced by several devices through one server, and a hand on its database.
 struct Lab {
     backend: Backend,
-    _server: ServerHandle,
-    url: String,
+    server: ServerHandle,
     name: String,
     secret_key: SecretKey,
     account: [u8; 16],
@@ -98,7 +99,7 @@ impl Lab {
     fn new(kind: Kind, n: usize) -> Option<Lab> {
         let backend = backend(kind)?;
         let server = pvault_server::spawn(backend.config.clone()).unwrap();
-        let url = server.url();
+        let relay = Relay::start(server.addr()).unwrap();
         let name = "alice".to_string();
         let dir = tempfile::tempdir().unwrap();
         let pv = Pvault::open(dir.path()).unwrap();
@@ -116,18 +117,18 @@ impl Lab {
         let vault = pv
             .unlock(Some(&name), &Credentials::password(PASSWORD))
             .unwrap();
-        sync::setup(&vault, &url, &name, "device-0").unwrap();
+        sync::setup(&vault, &relay.url(), &name, "device-0").unwrap();
         let account = account_of(&vault);
         let mut lab = Lab {
             backend,
-            _server: server,
-            url,
+            server,
             name,
             secret_key,
             account,
             devices: vec![Device {
                 _pv: pv,
                 vault,
+                relay,
                 _dir: dir,
             }],
             policy: Policy::default(),
@@ -146,13 +147,14 @@ impl Lab {
         &self.backend.tamper
     }
 
-    /// A new device joining the profile (not yet synced).
+    /// A new device joining the profile (not yet synced), through a relay of its own.
     fn join(&self, device: &str) -> pvault_core::Result<Device> {
         let dir = tempfile::tempdir().unwrap();
         let pv = Pvault::open(dir.path()).unwrap();
+        let relay = Relay::start(self.server.addr()).unwrap();
         let vault = sync::join(
             &pv,
-            &self.url,
+            &relay.url(),
             &self.name,
             PASSWORD.as_bytes(),
             &self.secret_key,
@@ -162,6 +164,7 @@ impl Lab {
         Ok(Device {
             _pv: pv,
             vault,
+            relay,
             _dir: dir,
         })
     }
@@ -597,7 +600,231 @@ fn bundle_rollback(kind: Kind) {
     assert!(lab.sync(1).is_err());
 }
 
+impl Lab {
+    /// This device's id, as the server knows it.
+    fn device_id(&self, i: usize) -> [u8; 16] {
+        let cfg = sync::config(&self.devices[i].vault).unwrap().unwrap();
+        let mut id = [0u8; 16];
+        hex::decode_to_slice(&cfg.device_id, &mut id).unwrap();
+        id
+    }
+
+    /// The checkpoint note device `i` published, as `tamper` holds it.
+    fn checkpoint_of(&self, tamper: &Tamper, i: usize) -> String {
+        let id = self.device_id(i);
+        tamper
+            .checkpoints(self.account)
+            .into_iter()
+            .find(|(d, _)| *d == id)
+            .expect("the device published a checkpoint")
+            .1
+    }
+
+    /// Forks the server: a second server on a copy of the database, and device `i` moved to it.
+    fn fork(&mut self, kind: Kind, i: usize) -> Fork {
+        let backend = backend(kind).expect("the first backend was there");
+        let server = pvault_server::spawn(backend.config.clone()).unwrap();
+        self.tamper().copy_to(&backend.tamper);
+        self.devices[i].relay.set_target(server.addr());
+        Fork {
+            backend,
+            _server: server,
+        }
+    }
+}
+
+/// The second server of a fork.
+struct Fork {
+    backend: Backend,
+    _server: ServerHandle,
+}
+
+fn fork_between_two_devices(kind: Kind) {
+    let Some(mut lab) = Lab::new(kind, 2) else {
+        return;
+    };
+    lab.put(0, "shared", "before the fork");
+    lab.sync(0).unwrap();
+    lab.sync(1).unwrap();
+    lab.sync(0).unwrap();
+    let at_fork = sync::safety_code(&lab.devices[0].vault, None).unwrap();
+    let fork = lab.fork(kind, 1);
+    lab.put(0, "a", "written in world one");
+    lab.sync(0).unwrap();
+    lab.put(1, "b", "written in world two");
+    lab.sync(1).unwrap();
+    // As long as the server keeps each side's checkpoints to that side, neither can tell (the
+    // limit of fork consistency)...
+    lab.sync(0).unwrap();
+    // ...but the safety codes differ at any size past the fork, and agree before it.
+    let a = sync::safety_code(&lab.devices[0].vault, None).unwrap();
+    let b = sync::safety_code(
+        &lab.devices[1].vault,
+        Some(
+            a.size
+                .min(sync::safety_code(&lab.devices[1].vault, None).unwrap().size),
+        ),
+    )
+    .unwrap();
+    let a_same = sync::safety_code(&lab.devices[0].vault, Some(b.size)).unwrap();
+    assert_ne!(a_same.code, b.code, "a fork shows in the safety codes");
+    for i in [0, 1] {
+        let before = sync::safety_code(&lab.devices[i].vault, Some(at_fork.size)).unwrap();
+        assert_eq!(before.code, at_fork.code);
+    }
+    // The server lets one device's checkpoint through to the other side: the fork is found there,
+    // at its next sync, before it pushes anything.
+    let note_a = lab.checkpoint_of(lab.tamper(), 0);
+    fork.backend
+        .tamper
+        .set_checkpoint(lab.account, lab.device_id(0), &note_a);
+    let head_two = fork.backend.tamper.head(lab.account);
+    lab.put(1, "c", "waiting on device two");
+    stopped(lab.sync(1), "a fork");
+    assert_eq!(
+        fork.backend.tamper.head(lab.account),
+        head_two,
+        "nothing pushed"
+    );
+    raised(&lab.devices[1].vault);
+    let report = sync::verify(&lab.devices[1].vault, &Policy::default()).unwrap();
+    assert!(
+        report
+            .peers
+            .iter()
+            .any(|p| matches!(p.state, sync::PeerState::Forked | sync::PeerState::Withheld)),
+        "{report:?}"
+    );
+    assert!(!report.problems.is_empty());
+    // And on the first side, when device two's checkpoint gets there.
+    let note_b = lab.checkpoint_of(&fork.backend.tamper, 1);
+    lab.tamper()
+        .set_checkpoint(lab.account, lab.device_id(1), &note_b);
+    stopped(lab.sync(0), "a fork");
+    // Every version is still where it was written.
+    assert_eq!(lab.body(0, "a").as_deref(), Some("written in world one"));
+    assert_eq!(lab.body(1, "b").as_deref(), Some("written in world two"));
+    assert_eq!(lab.body(1, "c").as_deref(), Some("waiting on device two"));
+}
+
+fn change_withheld_from_another_device(kind: Kind) {
+    let Some(mut lab) = Lab::new(kind, 2) else {
+        return;
+    };
+    lab.put(0, "doomed", "to be deleted");
+    lab.sync(0).unwrap();
+    lab.sync(1).unwrap();
+    // Device 1 is shown the log without device 0's next changes (an edit and a deletion, a
+    // dropped tombstone); device 0's checkpoint is shown to it.
+    let fork = lab.fork(kind, 1);
+    lab.put(0, "new", "kept from device one");
+    lab.devices[0].vault.remove(NOTES, "doomed").unwrap();
+    lab.sync(0).unwrap();
+    let note = lab.checkpoint_of(lab.tamper(), 0);
+    fork.backend
+        .tamper
+        .set_checkpoint(lab.account, lab.device_id(0), &note);
+    stopped(lab.sync(1), "withholds changes from this device");
+    assert_eq!(lab.body(1, "doomed").as_deref(), Some("to be deleted"));
+}
+
+fn public_key_substitution_and_invented_device(kind: Kind) {
+    let Some(mut lab) = Lab::new(kind, 2) else {
+        return;
+    };
+    // Both devices see each other's certified keys and checkpoints.
+    lab.sync(0).unwrap();
+    lab.sync(1).unwrap();
+    lab.put(1, "x", "from device one");
+    lab.sync(1).unwrap();
+    lab.sync(0).unwrap();
+    // The server swaps device 1's key for its own and signs a checkpoint for it.
+    let forged = pvault_proto::auth::SigningKey::from_bytes(&[7; 32]);
+    let id1 = lab.device_id(1);
+    lab.tamper()
+        .set_device_key(lab.account, id1, forged.verifying_key().to_bytes());
+    let cp = pvault_proto::checkpoint::Checkpoint {
+        origin: format!("pvault/v1/profile/{}", hex::encode(lab.account)),
+        size: 1,
+        root: [0; 32],
+        extensions: vec![],
+    };
+    let note = cp
+        .sign(&format!("pvault-device-{}", hex::encode(id1)), &forged)
+        .unwrap();
+    lab.tamper().set_checkpoint(lab.account, id1, &note);
+    stopped(lab.sync(0), "substituted");
+    let report = sync::verify(&lab.devices[0].vault, &Policy::default()).unwrap();
+    assert!(
+        report
+            .peers
+            .iter()
+            .any(|p| p.state == sync::PeerState::Substituted),
+        "{report:?}"
+    );
+
+    // A device no device added (no certificate): listed as not certified, its checkpoint unused.
+    let Some(mut lab) = Lab::new(kind, 1) else {
+        return;
+    };
+    let phantom = [9u8; 16];
+    lab.tamper().add_device(
+        lab.account,
+        phantom,
+        forged.verifying_key().to_bytes(),
+        "phantom",
+    );
+    let note = cp
+        .sign(&format!("pvault-device-{}", hex::encode(phantom)), &forged)
+        .unwrap();
+    lab.tamper().set_checkpoint(lab.account, phantom, &note);
+    lab.sync(0).unwrap();
+    let report = sync::verify(&lab.devices[0].vault, &Policy::default()).unwrap();
+    let p = report
+        .peers
+        .iter()
+        .find(|p| p.name == "phantom")
+        .expect("the phantom is listed");
+    assert_eq!(p.state, sync::PeerState::Uncertified);
+    assert!(report.problems.iter().any(|p| p.contains("not certified")));
+}
+
+fn replayed_old_checkpoint_hides_nothing(kind: Kind) {
+    let Some(mut lab) = Lab::new(kind, 2) else {
+        return;
+    };
+    lab.sync(0).unwrap();
+    let old = lab.checkpoint_of(lab.tamper(), 0);
+    lab.put(0, "a", "one");
+    lab.sync(0).unwrap();
+    lab.sync(1).unwrap();
+    lab.tamper()
+        .set_checkpoint(lab.account, lab.device_id(0), &old);
+    lab.sync(1).unwrap();
+    let report = sync::verify(&lab.devices[1].vault, &Policy::default()).unwrap();
+    assert!(report.problems.is_empty(), "{report:?}");
+    let size = (0..2)
+        .map(|i| sync::safety_code(&lab.devices[i].vault, None).unwrap().size)
+        .min()
+        .unwrap();
+    let codes: Vec<String> = (0..2)
+        .map(|i| {
+            sync::safety_code(&lab.devices[i].vault, Some(size))
+                .unwrap()
+                .code
+        })
+        .collect();
+    assert_eq!(
+        codes[0], codes[1],
+        "an honest server: the same code on both devices"
+    );
+}
+
 on_both_backends!(
+    fork_between_two_devices,
+    change_withheld_from_another_device,
+    public_key_substitution_and_invented_device,
+    replayed_old_checkpoint_hides_nothing,
     replay_of_an_older_version,
     replay_in_a_push_answer,
     withheld_blob,
@@ -611,6 +838,3 @@ on_both_backends!(
     kdf_downgrade,
     bundle_rollback,
 );
-
-#[allow(dead_code)]
-fn relay_type_is_used(_: &Relay) {}

@@ -211,7 +211,8 @@ impl Engine<'_> {
                 PeerState::Withheld,
                 format!(
                     "{} signed a log of {} changes, but the server lets this device pull only {n}: \
-                     changes are withheld from this device, or the log was cut",
+                     the server withholds changes from this device, cut the log, or shows the two \
+                     devices different logs (a fork)",
                     claim.who, claim.size
                 ),
             )));
@@ -269,7 +270,7 @@ impl Engine<'_> {
     fn account(&self) -> Result<AccountInfo> {
         self.server.json(
             "GET",
-            &self.path("").trim_end_matches('/').to_string(),
+            self.path("").trim_end_matches('/'),
             None::<&()>,
             Some(&self.signer),
         )
