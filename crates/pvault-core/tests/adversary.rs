@@ -456,6 +456,10 @@ fn ciphertext_swaps(kind: Kind) {
     // Nothing of any of them was stored; with the lies gone the device syncs again.
     assert_eq!(lab.body(1, "one").as_deref(), Some("first record"));
     assert_eq!(lab.body(1, "two").as_deref(), Some("second record"));
+    lab.put(1, "two", "after the lies");
+    lab.sync(1).unwrap();
+    lab.sync(0).unwrap();
+    assert_eq!(lab.body(0, "two").as_deref(), Some("after the lies"));
 }
 
 /// The item `a` with the body of item `b` (`"PVI1" | len | description | len | id box | len | body`).

@@ -170,6 +170,43 @@ fn two_devices_converge(url: &str) -> Vec<String> {
         Some(2),
         "{st}"
     );
+
+    // An honest server: each device finds the other's signed checkpoint consistent with its log,
+    // and both show the same safety code for the same size.
+    for home in [&a, &b] {
+        let verified = home
+            .cmd(&["--profile", "alice", "sync", "verify"])
+            .ok_json();
+        assert_eq!(verified["problems"], json!([]), "{verified}");
+        assert_eq!(verified["peers"][0]["state"], "consistent", "{verified}");
+    }
+    let size = [&a, &b]
+        .iter()
+        .map(|h| {
+            h.cmd(&["--profile", "alice", "sync", "safety-code"])
+                .ok_json()["size"]
+                .as_u64()
+                .expect("size")
+        })
+        .min()
+        .expect("two sizes");
+    let codes: Vec<Value> = [&a, &b]
+        .iter()
+        .map(|h| {
+            h.cmd(&[
+                "--profile",
+                "alice",
+                "sync",
+                "safety-code",
+                "--size",
+                &size.to_string(),
+            ])
+            .ok_json()["code"]
+                .clone()
+        })
+        .collect();
+    assert_eq!(codes[0], codes[1]);
+    assert_eq!(codes[0].as_str().map(str::len), Some(23), "{codes:?}");
     vec![m1, m2, m3, m4]
 }
 

@@ -102,7 +102,9 @@ impl<'a> Engine<'a> {
         // rewritten or withholding log stops the sync here, with nothing pushed.
         self.pull_all(progress)?;
         // So is what the other devices signed: a fork or a change withheld from this device.
+        let started = std::time::Instant::now();
         self.check_peers_before_push()?;
+        let mut checkpoints = started.elapsed();
         // New keys reach the server before anything sealed under them.
         if super::bundle::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
             store::add_history(
@@ -122,7 +124,10 @@ impl<'a> Engine<'a> {
                 break;
             }
         }
+        let started = std::time::Instant::now();
         self.publish_checkpoint()?;
+        checkpoints += started.elapsed();
+        self.report.checkpoint_us = checkpoints.as_micros() as u64;
         self.report.pending = store::dirty_count(self.vault.conn())?;
         let conn = self.vault.conn();
         self.report.head_seq = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;

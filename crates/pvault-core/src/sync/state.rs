@@ -45,6 +45,10 @@ pub struct SyncReport {
     /// Audit log entries received from other devices.
     #[serde(default)]
     pub audit_pulled: u64,
+    /// Time spent on checkpoints (checking the other devices', publishing this one's), in
+    /// microseconds.
+    #[serde(default)]
+    pub checkpoint_us: u64,
 }
 
 /// Sync state of a profile.
