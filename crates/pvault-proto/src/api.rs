@@ -181,6 +181,11 @@ pub struct DeviceCheckpoint {
     pub note: String,
     /// Unix seconds when the server stored it.
     pub updated_at: u64,
+    /// With `GET checkpoints?to=N`: the consistency proof from the size the note names to `N`
+    /// (absent when the note names no size the server can read, or one beyond `N` or its head).
+    /// It saves the client a request; the client verifies it like any proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<TreeProof>,
 }
 
 /// The latest checkpoint of every device of the account that published one, revoked devices

@@ -25,6 +25,8 @@
 //! devices can compare out of band, which catches what no checkpoint can: a server that shows a
 //! device nothing of the others at all.
 
+use std::collections::HashMap;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use pvault_proto::api::{AccountInfo, Checkpoints, DeviceCertificate, PutCheckpoint, TreeProof};
@@ -36,7 +38,8 @@ use serde::Serialize;
 use super::engine::Engine;
 use super::transport::{Server, Signer};
 use crate::error::{Error, Result};
-use crate::store::{self, PeerCheckpoint, PeerDevice};
+use crate::store::{self, PeerCheckpoint, PeerDevice, WriteTx};
+
 use crate::vault::Vault;
 
 /// The origin line of a profile's checkpoints.
@@ -190,6 +193,34 @@ pub(super) fn code_of(account: &[u8; 16], size: u64, root: &[u8; 32]) -> String 
     digits
 }
 
+/// What a check of the peers found worth remembering: newly certified keys, checkpoints found
+/// consistent. Stored in the transaction that ends the sync (or at once by `sync verify`).
+#[derive(Default)]
+pub(super) struct PeersSeen {
+    devices: Vec<PeerDevice>,
+    checkpoints: Vec<PeerCheckpoint>,
+}
+
+impl PeersSeen {
+    pub(super) fn store(&self, conn: &rusqlite::Connection) -> Result<()> {
+        for d in &self.devices {
+            store::put_peer_device(conn, d)?;
+        }
+        for c in &self.checkpoints {
+            store::put_peer_checkpoint(conn, c)?;
+        }
+        Ok(())
+    }
+}
+
+/// Another device and its key (or why it has none that can be trusted).
+struct Peer {
+    id: String,
+    name: String,
+    revoked: bool,
+    key: std::result::Result<VerifyingKey, String>,
+}
+
 /// A checkpoint claim to check: who says the log had `size` changes with `root`.
 struct Claim {
     who: String,
@@ -203,6 +234,7 @@ impl Engine<'_> {
     fn check_claim(
         &self,
         tree: &Frontier,
+        proofs: &HashMap<(u64, u64), TreeProof>,
         claim: &Claim,
     ) -> Result<std::result::Result<(), (PeerState, String)>> {
         let (n, root) = (tree.size(), tree.root());
@@ -231,7 +263,10 @@ impl Engine<'_> {
                 ))
             });
         }
-        let proof = self.proof(claim.size, n)?;
+        let proof = match proofs.get(&(claim.size, n)) {
+            Some(p) => p.clone(),
+            None => self.proof(claim.size, n)?,
+        };
         let hashes: Vec<[u8; 32]> = proof
             .proof
             .iter()
@@ -276,162 +311,233 @@ impl Engine<'_> {
         )
     }
 
-    /// Checks every other device's newest checkpoint against this device's tree. Returns one
-    /// status per device the server lists; with `all_devices` every device is checked, otherwise
-    /// only those that published a checkpoint not checked before (what a sync needs).
-    pub(super) fn check_peers(&self, all_devices: bool) -> Result<Vec<PeerStatus>> {
+    /// Checks the other devices' newest checkpoints against this device's tree. With
+    /// `all_devices` (`sync verify`) every device the server lists is checked and reported;
+    /// otherwise (a sync) only checkpoints not checked before, with the keys this device already
+    /// saw certified, and the server's device list is read only for a device not seen before.
+    pub(super) fn check_peers(&self, all_devices: bool) -> Result<(Vec<PeerStatus>, PeersSeen)> {
         let conn = self.vault.conn();
-        let tree = self.tree()?;
         let me = hex::encode(self.signer.device);
-        let published: Checkpoints = self.server.json(
-            "GET",
-            &self.path("checkpoints"),
-            None::<&()>,
-            Some(&self.signer),
-        )?;
-        let known: std::collections::HashMap<String, PeerCheckpoint> =
-            store::peer_checkpoints(conn)?
-                .into_iter()
-                .map(|c| (c.device.clone(), c))
-                .collect();
-        let fresh: Vec<_> = published
+        let tree = self.tree()?;
+        // The server adds the proof from each checkpoint's size to this device's: one request.
+        let path = self.path(&format!("checkpoints?to={}", tree.size()));
+        let published: Checkpoints =
+            self.server
+                .json("GET", &path, None::<&()>, Some(&self.signer))?;
+        let proofs: HashMap<(u64, u64), TreeProof> = published
+            .checkpoints
+            .iter()
+            .filter_map(|c| c.proof.clone())
+            .map(|p| ((p.from, p.to), p))
+            .collect();
+        let known: HashMap<String, PeerCheckpoint> = store::peer_checkpoints(conn)?
+            .into_iter()
+            .map(|c| (c.device.clone(), c))
+            .collect();
+        let fresh: HashMap<&str, &str> = published
             .checkpoints
             .iter()
             .filter(|c| c.device_id != me)
             .filter(|c| known.get(&c.device_id).is_none_or(|k| k.note != c.note))
+            .map(|c| (c.device_id.as_str(), c.note.as_str()))
             .collect();
         if fresh.is_empty() && !all_devices {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), PeersSeen::default()));
         }
-        let account = self.account()?;
+        let mut seen = HashMap::new();
+        for device in fresh.keys() {
+            if let Some(d) = store::peer_device(conn, device)? {
+                seen.insert(device.to_string(), d);
+            }
+        }
+        let devices = if all_devices || seen.len() < fresh.len() {
+            self.certified_devices(&me, &mut seen)?
+        } else {
+            fresh
+                .keys()
+                .map(|device| {
+                    let key = VerifyingKey::from_bytes(&seen[*device].key)
+                        .map_err(|_| "its stored key is malformed".to_string());
+                    Peer {
+                        id: device.to_string(),
+                        name: device.to_string(),
+                        revoked: false,
+                        key,
+                    }
+                })
+                .collect()
+        };
+        let notes: HashMap<&str, &str> = published
+            .checkpoints
+            .iter()
+            .map(|c| (c.device_id.as_str(), c.note.as_str()))
+            .collect();
         let mut peers = Vec::new();
+        let mut accepted = Vec::new();
+        for d in devices {
+            let note = notes.get(d.id.as_str()).copied();
+            let (status, checkpoint) = self.check_peer(&tree, &proofs, &d, note, &known)?;
+            accepted.extend(checkpoint);
+            peers.push(status);
+        }
+        let remember = PeersSeen {
+            devices: seen.into_values().collect(),
+            checkpoints: accepted,
+        };
+        Ok((peers, remember))
+    }
+
+    /// The account's other devices, each with its key if its certificate checks out (and is the
+    /// key seen certified before); newly certified keys are added to `seen`.
+    fn certified_devices(
+        &self,
+        me: &str,
+        seen: &mut HashMap<String, PeerDevice>,
+    ) -> Result<Vec<Peer>> {
+        let conn = self.vault.conn();
+        let account = self.account()?;
+        let mut out = Vec::new();
         for d in account.devices.iter().filter(|d| d.device_id != me) {
-            let mut status = PeerStatus {
-                device_id: d.device_id.clone(),
-                name: d.name.clone(),
-                size: None,
-                state: PeerState::Consistent,
-                detail: None,
+            let remembered = match seen.get(&d.device_id) {
+                Some(p) => Some(p.clone()),
+                None => store::peer_device(conn, &d.device_id)?,
             };
-            let who = format!("device '{}' ({})", d.name, d.device_id);
-            let key = match check_certificate(
+            let checked = check_certificate(
                 self.vault,
                 &self.account,
                 &d.device_id,
                 &d.device_key,
                 d.certificate.as_deref(),
-            ) {
-                Ok(key) => {
-                    match store::peer_device(conn, &d.device_id)? {
-                        Some(seen) if seen.key != key.to_bytes() => {
-                            status.state = PeerState::Substituted;
-                            status.detail = Some(format!(
-                                "{who}: the server now gives it another key than the one this device saw certified"
-                            ));
-                        }
-                        Some(_) => {}
-                        None => store::put_peer_device(
-                            conn,
-                            &PeerDevice {
-                                device: d.device_id.clone(),
-                                key: key.to_bytes(),
-                                certificate: d.certificate.clone().unwrap_or_default(),
-                            },
-                        )?,
-                    }
-                    Some(key)
+            );
+            let key = match (checked, remembered) {
+                (Ok(key), Some(r)) if r.key != key.to_bytes() => Err(
+                    "the server now gives it another key than the one this device saw certified \
+                     (a substituted key)"
+                        .to_string(),
+                ),
+                (Ok(key), _) => {
+                    seen.insert(
+                        d.device_id.clone(),
+                        PeerDevice {
+                            device: d.device_id.clone(),
+                            key: key.to_bytes(),
+                            certificate: d.certificate.clone().unwrap_or_default(),
+                        },
+                    );
+                    Ok(key)
                 }
-                Err(problem) => {
-                    let seen = store::peer_device(conn, &d.device_id)?;
-                    status.state = if seen.is_some() {
-                        PeerState::Substituted
-                    } else {
-                        PeerState::Uncertified
-                    };
-                    status.detail = Some(format!("{who}: {problem}"));
-                    None
-                }
+                (Err(problem), Some(_)) => Err(format!(
+                    "{problem}; its key was certified before (a substituted key)"
+                )),
+                (Err(problem), None) => Err(problem),
             };
-            if d.revoked && status.state == PeerState::Consistent {
-                status.state = PeerState::Removed;
+            out.push(Peer {
+                id: d.device_id.clone(),
+                name: d.name.clone(),
+                revoked: d.revoked,
+                key,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One device's newest checkpoint (`note`) against this device's tree: its status, and the
+    /// checkpoint to remember when it is consistent and newer than the one remembered.
+    fn check_peer(
+        &self,
+        tree: &Frontier,
+        proofs: &HashMap<(u64, u64), TreeProof>,
+        d: &Peer,
+        note: Option<&str>,
+        known: &HashMap<String, PeerCheckpoint>,
+    ) -> Result<(PeerStatus, Option<PeerCheckpoint>)> {
+        let who = format!("device '{}' ({})", d.name, d.id);
+        let mut status = PeerStatus {
+            device_id: d.id.clone(),
+            name: d.name.clone(),
+            size: None,
+            state: if d.revoked {
+                PeerState::Removed
+            } else {
+                PeerState::Consistent
+            },
+            detail: None,
+        };
+        let key = match &d.key {
+            Ok(key) => key,
+            Err(problem) => {
+                status.state = if problem.contains("substituted") {
+                    PeerState::Substituted
+                } else {
+                    PeerState::Uncertified
+                };
+                status.detail = Some(format!("{who}: {problem}"));
+                return Ok((status, None));
             }
-            let Some(key) = key.filter(|_| status.detail.is_none()) else {
-                peers.push(status);
-                continue;
-            };
-            let Some(note) = published
-                .checkpoints
-                .iter()
-                .find(|c| c.device_id == d.device_id)
-            else {
-                if status.state == PeerState::Consistent {
-                    status.state = PeerState::NoCheckpoint;
-                }
-                peers.push(status);
-                continue;
-            };
-            let opened =
-                checkpoint::open(note.note.as_bytes(), &device_key_name(&d.device_id), &key);
-            let cp = match opened {
-                Ok(cp) if cp.origin == origin(&self.account) => cp,
-                _ => {
-                    status.state = PeerState::Substituted;
-                    status.detail = Some(format!(
-                        "{who}: its published checkpoint is not signed by its certified key, or is for another profile"
-                    ));
-                    peers.push(status);
-                    continue;
-                }
-            };
-            status.size = Some(cp.size);
-            let previous = known.get(&d.device_id);
-            if previous.is_some_and(|p| p.note == note.note) && !all_devices {
-                peers.push(status);
-                continue;
+        };
+        let Some(note) = note else {
+            if status.state == PeerState::Consistent {
+                status.state = PeerState::NoCheckpoint;
             }
-            let mut claims = vec![Claim {
-                who: who.clone(),
+            return Ok((status, None));
+        };
+        let cp = match checkpoint::open(note.as_bytes(), &device_key_name(&d.id), key) {
+            Ok(cp) if cp.origin == origin(&self.account) => cp,
+            _ => {
+                status.state = PeerState::Substituted;
+                status.detail = Some(format!(
+                    "{who}: its published checkpoint is not signed by its certified key, or is for \
+                     another profile (a substituted key)"
+                ));
+                return Ok((status, None));
+            }
+        };
+        status.size = Some(cp.size);
+        let previous = known.get(&d.id);
+        if previous.is_some_and(|p| p.note == note) {
+            return Ok((status, None));
+        }
+        let mut claims = vec![Claim {
+            who: who.clone(),
+            size: cp.size,
+            root: cp.root,
+        }];
+        // What it says it saw of the others. Not of this device (this device signed those from
+        // its own tree, which only grows), nor a checkpoint already found consistent.
+        let me = hex::encode(self.signer.device);
+        claims.extend(
+            seen_lines(&cp)
+                .into_iter()
+                .filter(|(device, size, root)| {
+                    *device != me
+                        && known
+                            .get(device)
+                            .is_none_or(|k| k.size != *size || k.root != *root)
+                })
+                .map(|(device, size, root)| Claim {
+                    who: format!("{who}, about device {device}"),
+                    size,
+                    root,
+                }),
+        );
+        for claim in &claims {
+            if let Err((state, detail)) = self.check_claim(tree, proofs, claim)? {
+                status.state = state;
+                status.detail = Some(detail);
+                return Ok((status, None));
+            }
+        }
+        let newer = previous.is_none_or(|p| p.size <= cp.size);
+        Ok((
+            status,
+            newer.then(|| PeerCheckpoint {
+                device: d.id.clone(),
                 size: cp.size,
                 root: cp.root,
-            }];
-            claims.extend(
-                seen_lines(&cp)
-                    .into_iter()
-                    .map(|(device, size, root)| Claim {
-                        who: format!("{who}, about device {device}"),
-                        size,
-                        root,
-                    }),
-            );
-            let mut problem = None;
-            for claim in &claims {
-                if let Err(p) = self.check_claim(&tree, claim)? {
-                    problem = Some(p);
-                    break;
-                }
-            }
-            match problem {
-                Some((state, detail)) => {
-                    status.state = state;
-                    status.detail = Some(detail);
-                }
-                None if previous.is_none_or(|p| p.size <= cp.size) => {
-                    store::put_peer_checkpoint(
-                        conn,
-                        &PeerCheckpoint {
-                            device: d.device_id.clone(),
-                            size: cp.size,
-                            root: cp.root,
-                            note: note.note.clone(),
-                            at: store::now_ms(),
-                        },
-                    )?;
-                }
-                None => {}
-            }
-            peers.push(status);
-        }
-        Ok(peers)
+                note: note.to_string(),
+                at: store::now_ms(),
+            }),
+        ))
     }
 
     /// Stops the sync on the first peer problem that the server caused (a fork, a withheld
@@ -441,7 +547,8 @@ impl Engine<'_> {
         if store::meta_u64(conn, store::SYNC_CERTIFIED)? == 0 {
             upload_certificate(self.vault, &self.server, &self.signer, &self.account)?;
         }
-        let peers = self.check_peers(false)?;
+        let (peers, seen) = self.check_peers(false)?;
+        self.peers_seen = seen;
         if let Some(p) = peers.iter().find(|p| {
             matches!(
                 p.state,
@@ -457,13 +564,23 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Signs and publishes this device's checkpoint over the tree it reached, if it changed.
-    pub(super) fn publish_checkpoint(&self) -> Result<()> {
+    /// Signs and publishes this device's checkpoint over the tree it reached, if it changed;
+    /// returns its body, for the caller to remember in the transaction that ends the sync.
+    pub(super) fn publish_checkpoint(&self) -> Result<Option<String>> {
         let conn = self.vault.conn();
         let tree = self.tree()?;
-        let extensions = store::peer_checkpoints(conn)?
+        // The newest consistent checkpoint of each other device: this sync's, else the stored one.
+        let mut newest: std::collections::BTreeMap<String, (u64, [u8; 32])> =
+            store::peer_checkpoints(conn)?
+                .into_iter()
+                .map(|p| (p.device, (p.size, p.root)))
+                .collect();
+        for p in &self.peers_seen.checkpoints {
+            newest.insert(p.device.clone(), (p.size, p.root));
+        }
+        let extensions = newest
             .iter()
-            .map(|p| format!("seen {} {} {}", p.device, p.size, B64.encode(p.root)))
+            .map(|(device, (size, root))| format!("seen {device} {size} {}", B64.encode(root)))
             .collect();
         let cp = Checkpoint {
             origin: origin(&self.account),
@@ -473,7 +590,7 @@ impl Engine<'_> {
         };
         let body = cp.body();
         if store::meta_bytes(conn, store::SYNC_CHECKPOINT)?.as_deref() == Some(body.as_bytes()) {
-            return Ok(());
+            return Ok(None);
         }
         let key: &SigningKey = &self.signer.key;
         let note = cp
@@ -485,7 +602,7 @@ impl Engine<'_> {
             Some(&PutCheckpoint { note }),
             Some(&self.signer),
         )?;
-        store::set_meta_bytes(conn, store::SYNC_CHECKPOINT, body.as_bytes())
+        Ok(Some(body))
     }
 }
 
@@ -518,7 +635,10 @@ fn hex32(s: &str) -> Option<[u8; 32]> {
 pub fn verify(vault: &Vault, policy: &pvault_model::Policy) -> Result<TrustReport> {
     let mut engine = Engine::open(vault, policy)?;
     engine.pull_only(&mut |_, _, _| {})?;
-    let peers = engine.check_peers(true)?;
+    let (peers, seen) = engine.check_peers(true)?;
+    let tx = WriteTx::begin(vault.conn())?;
+    seen.store(&tx)?;
+    tx.commit()?;
     let tree = engine.tree()?;
     let problems = peers
         .iter()

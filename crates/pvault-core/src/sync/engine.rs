@@ -60,6 +60,8 @@ pub(crate) struct Engine<'a> {
     pub pushed: HashMap<[u8; 16], u64>,
     /// The same by sequence number: the log must hold exactly these changes there.
     pub acked: BTreeMap<u64, ([u8; 16], [u8; 32])>,
+    /// Other devices' keys and checkpoints this sync found good, stored when it ends.
+    pub peers_seen: super::checkpoints::PeersSeen,
 }
 
 /// A pulled change opened: a record's version, or an audit item.
@@ -83,6 +85,7 @@ impl<'a> Engine<'a> {
             report: SyncReport::default(),
             pushed: Default::default(),
             acked: Default::default(),
+            peers_seen: Default::default(),
         })
     }
 
@@ -104,7 +107,7 @@ impl<'a> Engine<'a> {
         // So is what the other devices signed: a fork or a change withheld from this device.
         let started = std::time::Instant::now();
         self.check_peers_before_push()?;
-        let mut checkpoints = started.elapsed();
+        self.report.peer_check_us = started.elapsed().as_micros() as u64;
         // New keys reach the server before anything sealed under them.
         if super::bundle::refresh_bundle(self.vault, &self.server, &self.signer, &self.account)? {
             store::add_history(
@@ -117,22 +120,34 @@ impl<'a> Engine<'a> {
         }
         for round in 1..=MAX_ROUNDS {
             self.report.rounds = round;
+            let before = (self.acked.len(), self.report.conflicts);
             self.push_all(progress)?;
             self.push_audit()?;
+            if (self.acked.len(), self.report.conflicts) == before {
+                // Nothing went to the server: the pull before this round is as fresh as it gets.
+                // (Rows left dirty were answered "absent": the next round pushes them as new.)
+                if store::dirty_count(self.vault.conn())? == 0 {
+                    break;
+                }
+                continue;
+            }
             self.pull_all(progress)?;
             if store::dirty_count(self.vault.conn())? == 0 {
                 break;
             }
         }
         let started = std::time::Instant::now();
-        self.publish_checkpoint()?;
-        checkpoints += started.elapsed();
-        self.report.checkpoint_us = checkpoints.as_micros() as u64;
+        let published = self.publish_checkpoint()?;
+        self.report.checkpoint_publish_us = started.elapsed().as_micros() as u64;
         self.report.pending = store::dirty_count(self.vault.conn())?;
         let conn = self.vault.conn();
         self.report.head_seq = store::meta_u64(conn, store::SYNC_PULLED_SEQ)?;
         let tx = WriteTx::begin(conn)?;
         store::set_meta_u64(&tx, store::SYNC_LAST_SYNC, store::now_ms() as u64)?;
+        if let Some(body) = published {
+            store::set_meta_bytes(&tx, store::SYNC_CHECKPOINT, body.as_bytes())?;
+        }
+        self.peers_seen.store(&tx)?;
         let r = &self.report;
         if r.pushed + r.pulled + r.conflicts > 0 {
             store::add_history(
@@ -359,6 +374,10 @@ impl<'a> Engine<'a> {
     /// Stores (or settles against local changes) every item of a verified page, and moves the
     /// position to its end, in one transaction.
     fn apply_page(&mut self, page: &PullPage) -> Result<()> {
+        if page.changes.is_empty() {
+            // Nothing new (the page was checked to end where it started): nothing to write.
+            return Ok(());
+        }
         let conn = self.vault.conn();
         // Open every item before writing; a body that does not open fails in the transaction
         // below, which then rolls back: a page that does not decrypt changes nothing.

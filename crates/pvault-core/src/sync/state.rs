@@ -45,10 +45,13 @@ pub struct SyncReport {
     /// Audit log entries received from other devices.
     #[serde(default)]
     pub audit_pulled: u64,
-    /// Time spent on checkpoints (checking the other devices', publishing this one's), in
+    /// Time spent checking the other devices' checkpoints against this device's log, in
     /// microseconds.
     #[serde(default)]
-    pub checkpoint_us: u64,
+    pub peer_check_us: u64,
+    /// Time spent signing and publishing this device's checkpoint, in microseconds.
+    #[serde(default)]
+    pub checkpoint_publish_us: u64,
 }
 
 /// Sync state of a profile.

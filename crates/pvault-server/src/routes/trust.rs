@@ -30,19 +30,30 @@ fn proof_query(path_and_query: &str) -> Result<(u64, u64), Error> {
     Ok((from, to))
 }
 
-pub(super) async fn proof<S: Storage>(
-    State(state): Shared<S>,
-    req: Signed,
-) -> Result<Json<TreeProof>, Error> {
-    let (from, to) = proof_query(&req.raw.path_and_query)?;
-    let parts = state.storage.tree_proof(req.account, from, to).await?;
-    Ok(Json(TreeProof {
+async fn tree_proof<S: Storage>(
+    storage: &S,
+    account: pvault_proto::AccountId,
+    from: u64,
+    to: u64,
+) -> Result<TreeProof, Error> {
+    let parts = storage.tree_proof(account, from, to).await?;
+    Ok(TreeProof {
         from,
         to,
         root_from: hex::encode(parts.root_from),
         root_to: hex::encode(parts.root_to),
         proof: parts.proof.iter().map(hex::encode).collect(),
-    }))
+    })
+}
+
+pub(super) async fn proof<S: Storage>(
+    State(state): Shared<S>,
+    req: Signed,
+) -> Result<Json<TreeProof>, Error> {
+    let (from, to) = proof_query(&req.raw.path_and_query)?;
+    Ok(Json(
+        tree_proof(&state.storage, req.account, from, to).await?,
+    ))
 }
 
 pub(super) async fn put_checkpoint<S: Storage>(
@@ -58,13 +69,36 @@ pub(super) async fn put_checkpoint<S: Storage>(
     Ok(Json(stored))
 }
 
+/// With `?to=N`, each other device's checkpoint comes with the proof from the size its note names
+/// to `N` (the note is read for that number only; a note without one, of size `N` (nothing to
+/// prove: the roots are compared) or beyond it gets none).
 pub(super) async fn checkpoints<S: Storage>(
     State(state): Shared<S>,
     req: Signed,
 ) -> Result<Json<Checkpoints>, Error> {
-    Ok(Json(Checkpoints {
-        checkpoints: state.storage.checkpoints(req.account).await?,
-    }))
+    let mut checkpoints = state.storage.checkpoints(req.account).await?;
+    if let Some(to) = query_number(&req.raw.path_and_query, "to")? {
+        let asking = hex::encode(req.device);
+        for c in checkpoints.iter_mut().filter(|c| c.device_id != asking) {
+            let Some(size) = note_size(&c.note).filter(|&s| s < to) else {
+                continue;
+            };
+            c.proof = match tree_proof(&state.storage, req.account, size, to).await {
+                Ok(p) => Some(p),
+                Err(Error::BeyondHead { .. } | Error::TreePending) => None,
+                Err(e) => return Err(e),
+            };
+        }
+    }
+    Ok(Json(Checkpoints { checkpoints }))
+}
+
+/// The tree size a checkpoint note names (its text's second line), if it names one.
+fn note_size(note: &str) -> Option<u64> {
+    let text = &note[..note.rfind("\n\n")? + 1];
+    pvault_proto::checkpoint::Checkpoint::parse_body(text)
+        .ok()
+        .map(|c| c.size)
 }
 
 #[cfg(test)]

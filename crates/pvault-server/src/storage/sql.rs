@@ -697,6 +697,7 @@ sql_impl!(Storage, {
             device_id: hex::encode(device),
             note,
             updated_at: now,
+            proof: None,
         })
     }
 
@@ -711,6 +712,7 @@ sql_impl!(Storage, {
                     device_id: hex::encode(r.try_get::<Vec<u8>, _>(0)?),
                     note: r.try_get(1)?,
                     updated_at: to_u64(r.try_get(2)?),
+                    proof: None,
                 })
             })
             .collect()
