@@ -19,6 +19,7 @@ on_both_backends!(
     bad_proof_ranges_are_refused_with_a_reason,
     the_tree_built_at_start_is_the_tree_pushes_build,
     checkpoints_are_kept_per_device_and_listed,
+    checkpoints_come_with_their_proofs_when_asked,
     a_device_sets_its_own_certificate_only,
 );
 
@@ -275,6 +276,58 @@ fn checkpoints_are_kept_per_device_and_listed(kind: Kind) {
             .code(),
         "wrong_account"
     );
+}
+
+fn checkpoints_come_with_their_proofs_when_asked(kind: Kind) {
+    let Some(fx) = Fixture::new(kind) else { return };
+    let server = fx.start();
+    let c = Client::new(&server);
+    let (acct, laptop) = c.register("gina");
+    let (phone, reply) = c.join(&acct, "phone");
+    reply.expect(200);
+    let head = push_batches(&c, &acct, &laptop, &[3, 4, 2]);
+    let (pages, _) = c.pull_all(&acct, &laptop, 1000);
+    let roots = roots(&pages);
+    let body = |size: u64| {
+        // The server reads only the size; the signature is the clients' business.
+        format!(
+            "pvault/v1/profile/x\n{size}\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— k AAAA\n"
+        )
+    };
+    put_checkpoint(&c, &acct, &laptop, &body(4)).expect(200);
+    put_checkpoint(&c, &acct, &phone, &body(head)).expect(200);
+    let asked = |dev: &Device, to: u64| -> Checkpoints {
+        c.signed(
+            &dev.signer(),
+            "GET",
+            &acct.path(&format!("/checkpoints?to={to}")),
+            b"",
+        )
+        .expect(200)
+        .json()
+    };
+    // The phone gets the laptop's checkpoint with the proof from 4 to the head; not its own.
+    let list = asked(&phone, head);
+    let of = |list: &Checkpoints, dev: &Device| {
+        list.checkpoints
+            .iter()
+            .find(|c| c.device_id == hex::encode(dev.id))
+            .cloned()
+            .expect("listed")
+    };
+    let proof = of(&list, &laptop).proof.expect("a proof from 4");
+    assert_eq!((proof.from, proof.to), (4, head));
+    let hashes: Vec<[u8; 32]> = proof.proof.iter().map(|h| hash(h)).collect();
+    verify_consistency(4, head, &roots[4], &roots[head as usize], &hashes).unwrap();
+    assert!(
+        of(&list, &phone).proof.is_none(),
+        "no proof of one's own checkpoint"
+    );
+    // The same size needs no proof; a size beyond `to` gets none.
+    assert!(of(&asked(&laptop, head), &phone).proof.is_none());
+    assert!(of(&asked(&phone, 3), &laptop).proof.is_none());
+    // Without `to`, no proofs at all.
+    assert!(checkpoints(&c, &acct, &phone).len() == 2);
 }
 
 fn put_certificate(c: &Client, acct: &Account, signer: &Device, of: &Device, cert: &str) -> Reply {
