@@ -20,8 +20,17 @@ struct Incremental {
     publish: Vec<f64>,
 }
 
-/// Changes record `i` on A, syncs A (push), syncs B (pull), and checks that B has the change.
-fn one_change(pair: &mut Pair, i: usize, out: &mut Incremental) -> Result<()> {
+/// A pair and a third device, C, which syncs between A and B (so that B, when it checks A's
+/// checkpoint, needs the server's consistency proof: C's sync has moved the log past it).
+struct Trio {
+    pair: Pair,
+    c: Device,
+}
+
+/// Changes record `i` on A, syncs A (push), then C (not timed), then B (pull), and checks that B
+/// has the change.
+fn one_change(trio: &mut Trio, i: usize, out: &mut Incremental) -> Result<()> {
+    let Trio { pair, c } = trio;
     let id = plain::workload(i as u64, 1).remove(0).id;
     let data = changed_data(i);
     pair.a.vault.put(record(id.clone(), data.clone()))?;
@@ -33,6 +42,7 @@ fn one_change(pair: &mut Pair, i: usize, out: &mut Incremental) -> Result<()> {
     out.push.push(t.wall);
     out.checks.push(report.peer_check_us as f64 / 1e6);
     out.publish.push(report.checkpoint_publish_us as f64 / 1e6);
+    timed_sync(c)?;
     let (report, t) = timed_sync(&mut pair.b)?;
     ensure!(
         report.pulled == 1,
@@ -51,10 +61,27 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
         cfg.changes <= cfg.small,
         "more changes than records in the small profile"
     );
-    let none = &mut |_: &Server, _: &str| Ok(());
-    let mut pair = |n, username| build_pair(Server::sqlite(&cfg.dir)?, &cfg.dir, n, username, none);
-    let (mut small, small_build) = pair(cfg.small, "bench-small")?;
-    let (mut large, large_build) = pair(cfg.large, "bench-large")?;
+    let trio = |n, username: &str| -> Result<(Trio, Build)> {
+        let mut c = None;
+        let mut join_c = |server: &Server, secret_key: &str| {
+            eprintln!("sync: {username}: device C joins and syncs");
+            let (mut d, _) = joined_device(&cfg.dir, &server.url(), username, secret_key)?;
+            timed_sync(&mut d)?;
+            c = Some(d);
+            Ok(())
+        };
+        let (pair, build) = build_pair(
+            Server::sqlite(&cfg.dir)?,
+            &cfg.dir,
+            n,
+            username,
+            &mut join_c,
+        )?;
+        let c = c.expect("device C joined");
+        Ok((Trio { pair, c }, build))
+    };
+    let (mut small, small_build) = trio(cfg.small, "bench-small")?;
+    let (mut large, large_build) = trio(cfg.large, "bench-large")?;
     let (s, l) = measure(cfg, &mut small, &mut large)?;
     drop((small, large));
     Ok(Section {
@@ -64,10 +91,11 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
         ),
         setup: vec![
             format!(
-                "per size: a pair of devices on its own SQLite server; {} rounds, sizes taking \
-                 turns: A puts one changed record (512-char text), then A's sync (push) and B's \
-                 sync (pull) are timed; then {} syncs of B with nothing to do; ratio = this size / \
-                 the small one",
+                "per size: devices A and B (and C) on their own SQLite server; {} rounds, sizes \
+                 taking turns: A puts one changed record (512-char text), then A's sync (push) is \
+                 timed, C syncs (not timed: its sync moves the log past A's checkpoint, so B needs \
+                 a consistency proof to check it), and B's sync (pull) is timed; then {} syncs of \
+                 B with nothing to do; ratio = this size / the small one",
                 cfg.changes, cfg.idle_syncs
             ),
             format!("built: {}", built(cfg.small, &small_build)),
@@ -79,7 +107,7 @@ pub(super) fn incremental(cfg: &Config) -> Result<Section> {
 }
 
 /// The changes at both sizes, taking turns, then the idle syncs.
-fn measure(cfg: &Config, small: &mut Pair, large: &mut Pair) -> Result<(Incremental, Incremental)> {
+fn measure(cfg: &Config, small: &mut Trio, large: &mut Trio) -> Result<(Incremental, Incremental)> {
     let (mut s, mut l) = (Incremental::default(), Incremental::default());
     // The sizes take turns, so a change in background load hits both alike.
     for i in 0..cfg.changes {
@@ -95,8 +123,8 @@ fn measure(cfg: &Config, small: &mut Pair, large: &mut Pair) -> Result<(Incremen
         }
     }
     for _ in 0..cfg.idle_syncs {
-        for (pair, out) in [(&mut *small, &mut s), (&mut *large, &mut l)] {
-            let (report, t) = timed_sync(&mut pair.b)?;
+        for (trio, out) in [(&mut *small, &mut s), (&mut *large, &mut l)] {
+            let (report, t) = timed_sync(&mut trio.pair.b)?;
             ensure!(
                 report.pulled + report.pushed == 0,
                 "an idle sync did something: {report:?}"
