@@ -23,6 +23,26 @@ pub(crate) struct PeerCheckpoint {
     pub at: i64,
 }
 
+/// What a check of the other devices found worth remembering (newly certified keys, checkpoints
+/// found consistent), stored in the transaction that ends the sync.
+#[derive(Default)]
+pub(crate) struct PeersSeen {
+    pub devices: Vec<PeerDevice>,
+    pub checkpoints: Vec<PeerCheckpoint>,
+}
+
+impl PeersSeen {
+    pub(crate) fn store(&self, conn: &Connection) -> Result<()> {
+        for d in &self.devices {
+            put_peer_device(conn, d)?;
+        }
+        for c in &self.checkpoints {
+            put_peer_checkpoint(conn, c)?;
+        }
+        Ok(())
+    }
+}
+
 fn key32(bytes: Vec<u8>) -> [u8; 32] {
     <[u8; 32]>::try_from(bytes.as_slice()).unwrap_or([0; 32])
 }

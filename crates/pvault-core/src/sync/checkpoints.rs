@@ -38,7 +38,7 @@ use serde::Serialize;
 use super::engine::Engine;
 use super::transport::{Server, Signer};
 use crate::error::{Error, Result};
-use crate::store::{self, PeerCheckpoint, PeerDevice, WriteTx};
+use crate::store::{self, PeerCheckpoint, PeerDevice, PeersSeen, WriteTx};
 
 use crate::vault::Vault;
 
@@ -191,26 +191,6 @@ pub(super) fn code_of(account: &[u8; 16], size: u64, root: &[u8; 32]) -> String 
         digits.push_str(&format!("{:05}", n % 100_000));
     }
     digits
-}
-
-/// What a check of the peers found worth remembering: newly certified keys, checkpoints found
-/// consistent. Stored in the transaction that ends the sync (or at once by `sync verify`).
-#[derive(Default)]
-pub(super) struct PeersSeen {
-    devices: Vec<PeerDevice>,
-    checkpoints: Vec<PeerCheckpoint>,
-}
-
-impl PeersSeen {
-    pub(super) fn store(&self, conn: &rusqlite::Connection) -> Result<()> {
-        for d in &self.devices {
-            store::put_peer_device(conn, d)?;
-        }
-        for c in &self.checkpoints {
-            store::put_peer_checkpoint(conn, c)?;
-        }
-        Ok(())
-    }
 }
 
 /// Another device and its key (or why it has none that can be trusted).

@@ -61,7 +61,7 @@ pub(crate) struct Engine<'a> {
     /// The same by sequence number: the log must hold exactly these changes there.
     pub acked: BTreeMap<u64, ([u8; 16], [u8; 32])>,
     /// Other devices' keys and checkpoints this sync found good, stored when it ends.
-    pub peers_seen: super::checkpoints::PeersSeen,
+    pub peers_seen: store::PeersSeen,
 }
 
 /// A pulled change opened: a record's version, or an audit item.
@@ -430,16 +430,7 @@ impl<'a> Engine<'a> {
         for (rid, (seq, hash)) in &waiting {
             store::note_superseded(&tx, rid, *seq, hash)?;
         }
-        let mut tree = super::tree::load(&tx)?.unwrap_or_default();
-        if tree.size() != page.since {
-            return Err(Error::SyncIntegrity(format!(
-                "this device's log tree ({} changes) is out of step with its position (#{})",
-                tree.size(),
-                page.since
-            )));
-        }
-        super::tree::extend(&mut tree, &page.changes);
-        super::tree::save(&tx, &tree)?;
+        self.extend_tree(&tx, page)?;
         if let Some(rev) = newest {
             self.vault.observe_revision(&tx, rev)?;
         }

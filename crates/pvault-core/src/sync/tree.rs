@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::store;
 
 /// The stored frontier; an empty tree when none is stored.
-pub(super) fn load(conn: &Connection) -> Result<Option<Frontier>> {
+fn load(conn: &Connection) -> Result<Option<Frontier>> {
     match store::meta_bytes(conn, store::SYNC_TREE)? {
         None => Ok(None),
         Some(bytes) => Frontier::from_bytes(&bytes).map(Some).map_err(|e| {
@@ -24,18 +24,31 @@ pub(super) fn load(conn: &Connection) -> Result<Option<Frontier>> {
     }
 }
 
-pub(super) fn save(conn: &Connection, tree: &Frontier) -> Result<()> {
+fn save(conn: &Connection, tree: &Frontier) -> Result<()> {
     store::set_meta_bytes(conn, store::SYNC_TREE, &tree.to_bytes())
 }
 
-/// Extends `tree` with the changes of a page.
-pub(super) fn extend(tree: &mut Frontier, changes: &[pvault_proto::batch::Change]) {
-    for c in changes {
-        tree.push(change_leaf(c.seq, &c.rid, c.tombstone, &c.blob_hash));
-    }
-}
-
 impl Engine<'_> {
+    /// Extends the stored tree with the changes of a verified page, inside the page's transaction.
+    pub(super) fn extend_tree(
+        &self,
+        tx: &Connection,
+        page: &pvault_proto::batch::PullPage,
+    ) -> Result<()> {
+        let mut tree = load(tx)?.unwrap_or_default();
+        if tree.size() != page.since {
+            return Err(Error::SyncIntegrity(format!(
+                "this device's log tree ({} changes) is out of step with its position (#{})",
+                tree.size(),
+                page.since
+            )));
+        }
+        for c in &page.changes {
+            tree.push(change_leaf(c.seq, &c.rid, c.tombstone, &c.blob_hash));
+        }
+        save(tx, &tree)
+    }
+
     /// The tree at the position this device reached, rebuilt from the server's log when the store
     /// predates it.
     pub(super) fn tree(&self) -> Result<Frontier> {
