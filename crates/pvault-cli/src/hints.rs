@@ -41,6 +41,7 @@ fn next_step(code: &str, profile: Option<&str>) -> Option<String> {
         "no_default_home" => "; pass --home DIR or set PVAULT_HOME",
         "unknown_account" => ": give the --username used at `pvault sync setup`",
         "invalid_device_id" => ": see `pvault sync status`",
+        "not_pulled_that_far" => ": run `pvault sync` first, or give a smaller --size",
         _ => return None,
     };
     Some(text.to_string())

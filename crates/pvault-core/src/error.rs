@@ -203,6 +203,16 @@ pub enum Error {
     /// Not a device id.
     #[error("'{0}' is not a device id (32 hex digits)")]
     InvalidDeviceId(String),
+    /// A safety code asked for more changes than this device has pulled.
+    #[error(
+        "this device has pulled {pulled} change(s) of the log, fewer than the {asked} asked for"
+    )]
+    NotPulledThatFar {
+        /// Changes pulled.
+        pulled: u64,
+        /// Changes asked for.
+        asked: u64,
+    },
     /// The home directory is not usable.
     #[error("{path}: {message}")]
     Home {
@@ -375,6 +385,7 @@ impl Error {
             Error::NoDefaultHome => "no_default_home",
             Error::UnknownAccount { .. } => "unknown_account",
             Error::InvalidDeviceId(_) => "invalid_device_id",
+            Error::NotPulledThatFar { .. } => "not_pulled_that_far",
             Error::Home { .. } => "home",
             Error::Io { .. } => "io",
             Error::SyncNotSetUp(_) => "sync_not_set_up",
@@ -432,6 +443,7 @@ impl Error {
             Error::NoDefaultHome => ErrorKind::BadInput,
             Error::UnknownAccount { .. } => ErrorKind::NotFound,
             Error::InvalidDeviceId(_) => ErrorKind::BadInput,
+            Error::NotPulledThatFar { .. } => ErrorKind::BadInput,
             Error::Home { .. } => ErrorKind::Io,
             Error::Io { .. } => ErrorKind::Io,
             Error::SyncNotSetUp(_) => ErrorKind::BadInput,
@@ -574,6 +586,10 @@ mod tests {
                 server: "http://s".into(),
             },
             Error::InvalidDeviceId("x".into()),
+            Error::NotPulledThatFar {
+                pulled: 3,
+                asked: 9,
+            },
             Error::KeyFileDamaged {
                 profile: "a".into(),
                 path: "/h/key.json".into(),

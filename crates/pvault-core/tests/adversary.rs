@@ -822,6 +822,10 @@ fn replayed_old_checkpoint_hides_nothing(kind: Kind) {
         codes[0], codes[1],
         "an honest server: the same code on both devices"
     );
+    assert!(matches!(
+        sync::safety_code(&lab.devices[0].vault, Some(size + 1000)),
+        Err(Error::NotPulledThatFar { .. })
+    ));
 }
 
 on_both_backends!(

@@ -661,9 +661,10 @@ pub fn safety_code(vault: &Vault, size: Option<u64>) -> Result<SafetyCode> {
         None => (n, tree.root()),
         Some(k) if k == n => (n, tree.root()),
         Some(k) if k > n => {
-            return Err(Error::SyncIntegrity(format!(
-                "this device has pulled {n} changes, fewer than {k}: run `pvault sync` first"
-            )));
+            return Err(Error::NotPulledThatFar {
+                pulled: n,
+                asked: k,
+            });
         }
         Some(k) => {
             let proof = engine.proof(k, n)?;
