@@ -828,7 +828,54 @@ fn replayed_old_checkpoint_hides_nothing(kind: Kind) {
     ));
 }
 
+/// Requests to a route so far, from the server's metrics.
+fn requests_to(server: &ServerHandle, route: &str) -> u64 {
+    let text = ureq::get(&format!("{}/metrics", server.url()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let prefix = format!("pvault_http_requests_total{{route=\"{route}\",status=\"2xx\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// The other devices' checkpoints (and their proofs) come with the sync's last pull page: a sync
+/// checks its peers without a request of its own, and still checks them (a withheld change is
+/// caught as before).
+fn peer_check_rides_on_the_pull(kind: Kind) {
+    let Some(mut lab) = Lab::new(kind, 3) else {
+        return;
+    };
+    let route = "/v1/profiles/{account}/checkpoints";
+    let before = requests_to(&lab.server, route);
+    for round in 0..3 {
+        lab.put(0, "n", &format!("round {round}"));
+        for i in 0..3 {
+            let r = lab.sync(i).unwrap();
+            assert!(r.peer_check_us > 0, "device {i} checked its peers: {r:?}");
+        }
+    }
+    assert_eq!(lab.body(2, "n").as_deref(), Some("round 2"));
+    assert_eq!(
+        requests_to(&lab.server, route),
+        before,
+        "no sync asked for the checkpoints separately"
+    );
+    // Device 1's newest change is withheld from the others: device 2 sees device 1's checkpoint,
+    // carried by its pull, name a longer log than it is shown.
+    lab.put(1, "m", "from device 1");
+    lab.sync(1).unwrap();
+    let seq = lab.tamper().head(lab.account);
+    lab.tamper().withhold(lab.account, seq);
+    stopped(lab.sync(2), "the server lets this device pull only");
+    raised(&lab.devices[2].vault);
+}
+
 on_both_backends!(
+    peer_check_rides_on_the_pull,
     fork_between_two_devices,
     change_withheld_from_another_device,
     public_key_substitution_and_invented_device,

@@ -5,6 +5,7 @@
 //! decoder accepts exactly one encoding of each message and checks every length against the input
 //! before it allocates. The layout is in `docs/sync.md`.
 
+use crate::api::Checkpoints;
 use crate::chain::ChainHead;
 use crate::{PROTOCOL_VERSION, ProtoError, Result, Rid};
 use pvault_codec::{Reader, Writer};
@@ -15,6 +16,8 @@ pub const MAX_BLOB: usize = 4 << 20;
 pub const MAX_ITEMS: usize = 10_000;
 /// Largest message accepted by the decoders (the server may set a lower limit).
 pub const MAX_MESSAGE: usize = 64 << 20;
+/// Largest checkpoints section of a pull page (the JSON of every device's checkpoint and proof).
+pub const MAX_CHECKPOINTS: usize = 4 << 20;
 
 const MAGIC: &[u8; 3] = b"PVS";
 /// Type byte of a [`PushRequest`].
@@ -92,6 +95,10 @@ pub struct PullPage {
     pub end: ChainHead,
     /// More changes follow: ask again with `since = end.seq`.
     pub more: bool,
+    /// Asked for with `&checkpoints=1`, on the last page only: every device's latest checkpoint,
+    /// each other device's with the consistency proof to `end.seq` (what `GET checkpoints?to=`
+    /// `end.seq` answers), so a sync checks its peers without a request of its own.
+    pub checkpoints: Option<Checkpoints>,
 }
 
 /// A writer with the header of a message of type `kind`, and room for `body` more bytes.
@@ -245,7 +252,7 @@ impl PullPage {
         let mut w = start(TYPE_PULL_PAGE, size + 64);
         w.varint(self.since);
         put_head(&mut w, &self.end);
-        w.u8(u8::from(self.more));
+        w.u8(u8::from(self.more) | (u8::from(self.checkpoints.is_some()) << 1));
         w.varint(self.changes.len() as u64);
         for c in &self.changes {
             w.varint(c.seq);
@@ -255,6 +262,9 @@ impl PullPage {
             if let Some(b) = &c.blob {
                 w.varint_bytes(b);
             }
+        }
+        if let Some(c) = &self.checkpoints {
+            w.varint_bytes(&serde_json::to_vec(c).expect("checkpoints serialize"));
         }
         w.into_inner()
     }
@@ -266,7 +276,8 @@ impl PullPage {
         let mut r = open(bytes, TYPE_PULL_PAGE)?;
         let since = r.varint("since")?;
         let end = get_head(&mut r)?;
-        let more = flag(&mut r, "more flag", 1)? == 1;
+        let flags = flag(&mut r, "page flags", 3)?;
+        let more = flags & 1 != 0;
         let n = r.count("changes", MAX_ITEMS, 50)?;
         let mut changes = Vec::with_capacity(n);
         let mut expect = since;
@@ -302,6 +313,15 @@ impl PullPage {
                 blob,
             });
         }
+        let checkpoints =
+            if flags & 2 != 0 {
+                let json = r.varint_bytes("checkpoints", MAX_CHECKPOINTS)?;
+                Some(serde_json::from_slice(json).map_err(|_| {
+                    ProtoError::Invalid("pull page: checkpoints are not valid JSON")
+                })?)
+            } else {
+                None
+            };
         r.finish()?;
         if end.seq != expect {
             return Err(ProtoError::Invalid("pull page: end is not its last change"));
@@ -311,6 +331,7 @@ impl PullPage {
             changes,
             end,
             more,
+            checkpoints,
         })
     }
 }
@@ -447,6 +468,7 @@ mod tests {
                 hash: n2.hash,
             },
             more: true,
+            checkpoints: None,
         };
         let page_hex = "50565301030a0c2de4ca5a563d2f9cf1a286d744b192b2f72a38e83b1076caba\
                     923a49f20c4df701020b0505050505050505050505050505050502ca978112ca\
@@ -499,6 +521,7 @@ mod tests {
                 hash: [1; 32],
             },
             more: true,
+            checkpoints: None,
         };
         assert_eq!(PullPage::decode(&page.encode()).unwrap(), page);
 
@@ -519,7 +542,53 @@ mod tests {
                 hash: [0; 32],
             },
             more: false,
+            checkpoints: None,
         };
         assert_eq!(PullPage::decode(&empty.encode()).unwrap(), empty);
+    }
+
+    #[test]
+    fn pull_page_carries_checkpoints_when_asked() {
+        use crate::api::{DeviceCheckpoint, TreeProof};
+        let page = PullPage {
+            since: 5,
+            changes: vec![],
+            end: ChainHead {
+                seq: 5,
+                hash: [0; 32],
+            },
+            more: false,
+            checkpoints: Some(Checkpoints {
+                checkpoints: vec![DeviceCheckpoint {
+                    device_id: "ab".repeat(16),
+                    note: "origin\n3\nroot\n\n— key sig\n".into(),
+                    updated_at: 7,
+                    proof: Some(TreeProof {
+                        from: 3,
+                        to: 5,
+                        root_from: "00".repeat(32),
+                        root_to: "11".repeat(32),
+                        proof: vec!["22".repeat(32)],
+                    }),
+                }],
+            }),
+        };
+        let bytes = page.encode();
+        assert_eq!(PullPage::decode(&bytes).unwrap(), page);
+        // The section is the message's last field: a cut or a stray byte after it is refused.
+        assert!(PullPage::decode(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(PullPage::decode(&longer).is_err());
+        // Not JSON of the checkpoints: refused, not ignored.
+        let mut bad = page.clone();
+        bad.checkpoints = None;
+        // magic, version, type, since (1 byte), end seq (1 byte), end hash, then the flags.
+        let flags_at = 3 + 1 + 1 + 1 + 1 + 32;
+        let mut bytes = bad.encode();
+        assert_eq!(bytes[flags_at], 0);
+        bytes[flags_at] = 2;
+        bytes.extend_from_slice(&[2, b'{', b'}']);
+        assert!(PullPage::decode(&bytes).is_err());
     }
 }

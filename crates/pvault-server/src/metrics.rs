@@ -21,6 +21,9 @@ pub(crate) struct Metrics {
     ws_connections: AtomicI64,
     announcements: AtomicU64,
     notifications: AtomicU64,
+    /// Checkpoint lists answered (with their proofs), and the microseconds spent building them.
+    checkpoint_answers: AtomicU64,
+    checkpoint_answer_us: AtomicU64,
 }
 
 fn class(status: u16) -> &'static str {
@@ -57,6 +60,12 @@ impl Metrics {
             .position(|r| *r == reason)
             .unwrap_or(0);
         self.auth_failures[i].fetch_add(1, Relaxed);
+    }
+
+    pub fn checkpoint_answer(&self, took: std::time::Duration) {
+        self.checkpoint_answers.fetch_add(1, Relaxed);
+        self.checkpoint_answer_us
+            .fetch_add(took.as_micros() as u64, Relaxed);
     }
 
     pub fn rate_limited(&self) {
@@ -109,6 +118,16 @@ impl Metrics {
                 &self.conflicts,
             ),
             ("pvault_pulls_total", "Pull pages served.", &self.pulls),
+            (
+                "pvault_checkpoint_answers_total",
+                "Checkpoint lists answered, with their consistency proofs.",
+                &self.checkpoint_answers,
+            ),
+            (
+                "pvault_checkpoint_answer_microseconds_total",
+                "Time spent reading checkpoints and building their proofs.",
+                &self.checkpoint_answer_us,
+            ),
             (
                 "pvault_rate_limited_total",
                 "Requests refused by the rate limiter.",

@@ -299,11 +299,19 @@ impl Engine<'_> {
         let conn = self.vault.conn();
         let me = hex::encode(self.signer.device);
         let tree = self.tree()?;
-        // The server adds the proof from each checkpoint's size to this device's: one request.
-        let path = self.path(&format!("checkpoints?to={}", tree.size()));
-        let published: Checkpoints =
-            self.server
-                .json("GET", &path, None::<&()>, Some(&self.signer))?;
+        // The server adds the proof from each checkpoint's size to this device's: the last pull
+        // page carried them; else (the tree grew since, or an older server) one request.
+        let fetched;
+        let published: &Checkpoints = match &self.published {
+            Some((size, c)) if *size == tree.size() => c,
+            _ => {
+                let path = self.path(&format!("checkpoints?to={}", tree.size()));
+                fetched = self
+                    .server
+                    .json("GET", &path, None::<&()>, Some(&self.signer))?;
+                &fetched
+            }
+        };
         let proofs: HashMap<(u64, u64), TreeProof> = published
             .checkpoints
             .iter()

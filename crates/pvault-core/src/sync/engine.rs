@@ -62,6 +62,8 @@ pub(crate) struct Engine<'a> {
     pub acked: BTreeMap<u64, ([u8; 16], [u8; 32])>,
     /// Other devices' keys and checkpoints this sync found good, stored when it ends.
     pub peers_seen: store::PeersSeen,
+    /// The checkpoints the last pull page carried, with the size their proofs go to.
+    pub published: Option<(u64, pvault_proto::api::Checkpoints)>,
 }
 
 /// A pulled change opened: a record's version, or an audit item.
@@ -86,6 +88,7 @@ impl<'a> Engine<'a> {
             pushed: Default::default(),
             acked: Default::default(),
             peers_seen: Default::default(),
+            published: None,
         })
     }
 
@@ -304,10 +307,11 @@ impl<'a> Engine<'a> {
     /// Pulls pages until the server says there are no more; returns the position reached.
     fn pull_pages(&mut self, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<u64> {
         loop {
-            let page = self.verified_page()?;
+            let mut page = self.verified_page()?;
             self.apply_page(&page)?;
             progress(Phase::Pull, page.end.seq, page.end.seq);
             if !page.more {
+                self.published = page.checkpoints.take().map(|c| (page.end.seq, c));
                 return Ok(page.end.seq);
             }
         }
@@ -326,13 +330,15 @@ impl<'a> Engine<'a> {
                 None => ChainHead::genesis(&self.account).hash,
             },
         };
-        self.page_after(&head)
+        self.page_after(&head, true)
     }
 
-    /// The page after `head`, checked to extend it.
-    pub(super) fn page_after(&self, head: &ChainHead) -> Result<PullPage> {
+    /// The page after `head`, checked to extend it; with `checkpoints`, the last page carries the
+    /// other devices' checkpoints and proofs (a sync checks them next).
+    pub(super) fn page_after(&self, head: &ChainHead, checkpoints: bool) -> Result<PullPage> {
         let since = head.seq;
-        let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}"));
+        let ask = if checkpoints { "&checkpoints=1" } else { "" };
+        let path = self.path(&format!("pull?since={since}&limit={PULL_LIMIT}{ask}"));
         let answer = match self.server.send("GET", &path, &[], "", Some(&self.signer)) {
             Err(Error::Server { code, .. }) if code == "since_ahead" => {
                 return Err(Error::SyncIntegrity(format!(

@@ -174,7 +174,7 @@ fn server_copies(vault: &Vault) -> Result<Copies> {
     let mut head = ChainHead::genesis(&engine.account);
     let mut copies = HashMap::new();
     loop {
-        let page = engine.page_after(&head)?;
+        let page = engine.page_after(&head, false)?;
         for c in &page.changes {
             if crate::replica::is_audit_item(c.blob.as_deref().unwrap_or_default()) {
                 continue;

@@ -69,7 +69,7 @@ impl Engine<'_> {
         }
         let mut head = ChainHead::genesis(&self.account);
         while head.seq < pulled {
-            let page = self.page_after(&head)?;
+            let page = self.page_after(&head, false)?;
             for c in &page.changes {
                 if c.seq > pulled {
                     break;

@@ -73,7 +73,7 @@ pub(super) async fn push<S: Storage>(
     Ok(binary(result.encode()))
 }
 
-/// `since` and `limit` from a pull's query.
+/// `since` and `limit` from a pull's query (`checkpoints=1` is read by [`pull`]).
 fn pull_query(path_and_query: &str) -> Result<(u64, u64), Error> {
     let since = query_number(path_and_query, "since")?.unwrap_or(0);
     let limit = query_number(path_and_query, "limit")?
@@ -87,7 +87,14 @@ pub(super) async fn pull<S: Storage>(
     req: Signed,
 ) -> Result<Response, Error> {
     let (since, limit) = pull_query(&req.raw.path_and_query)?;
-    let page = state.storage.pull(req.account, since, limit).await?;
+    let mut page = state.storage.pull(req.account, since, limit).await?;
+    // The last page may carry the checkpoints, with proofs to where it ends: one request less.
+    if !page.more && query_number(&req.raw.path_and_query, "checkpoints")? == Some(1) {
+        let (at, started) = (Some(page.end.seq), std::time::Instant::now());
+        page.checkpoints =
+            Some(super::trust::with_proofs(&state.storage, req.account, &req.device, at).await?);
+        state.metrics.checkpoint_answer(started.elapsed());
+    }
     state.metrics.pull();
     Ok(binary(page.encode()))
 }

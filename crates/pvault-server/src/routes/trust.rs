@@ -70,27 +70,42 @@ pub(super) async fn put_checkpoint<S: Storage>(
 }
 
 /// With `?to=N`, each other device's checkpoint comes with the proof from the size its note names
-/// to `N` (the note is read for that number only; a note without one, of size `N` (nothing to
-/// prove: the roots are compared) or beyond it gets none).
+/// to `N` (see [`with_proofs`]).
 pub(super) async fn checkpoints<S: Storage>(
     State(state): Shared<S>,
     req: Signed,
 ) -> Result<Json<Checkpoints>, Error> {
-    let mut checkpoints = state.storage.checkpoints(req.account).await?;
-    if let Some(to) = query_number(&req.raw.path_and_query, "to")? {
-        let asking = hex::encode(req.device);
+    let to = query_number(&req.raw.path_and_query, "to")?;
+    let started = std::time::Instant::now();
+    let answer = with_proofs(&state.storage, req.account, &req.device, to).await?;
+    state.metrics.checkpoint_answer(started.elapsed());
+    Ok(Json(answer))
+}
+
+/// Every device's latest checkpoint; with `to`, each other device's comes with the proof from the
+/// size its note names to `to` (the note is read for that number only; a note without one, of
+/// size `to` (nothing to prove: the roots are compared) or beyond it gets none).
+pub(super) async fn with_proofs<S: Storage>(
+    storage: &S,
+    account: pvault_proto::AccountId,
+    asking: &pvault_proto::DeviceId,
+    to: Option<u64>,
+) -> Result<Checkpoints, Error> {
+    let mut checkpoints = storage.checkpoints(account).await?;
+    if let Some(to) = to {
+        let asking = hex::encode(asking);
         for c in checkpoints.iter_mut().filter(|c| c.device_id != asking) {
             let Some(size) = note_size(&c.note).filter(|&s| s < to) else {
                 continue;
             };
-            c.proof = match tree_proof(&state.storage, req.account, size, to).await {
+            c.proof = match tree_proof(storage, account, size, to).await {
                 Ok(p) => Some(p),
                 Err(Error::BeyondHead { .. } | Error::TreePending) => None,
                 Err(e) => return Err(e),
             };
         }
     }
-    Ok(Json(Checkpoints { checkpoints }))
+    Ok(Checkpoints { checkpoints })
 }
 
 /// The tree size a checkpoint note names (its text's second line), if it names one.

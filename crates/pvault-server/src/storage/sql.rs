@@ -625,6 +625,7 @@ sql_impl!(Storage, {
             changes,
             end,
             more,
+            checkpoints: None,
         })
     }
 
