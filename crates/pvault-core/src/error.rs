@@ -20,6 +20,14 @@ pub enum Error {
     /// No profile by that name.
     #[error("no profile named '{0}'")]
     UnknownProfile(String),
+    /// An export file that does not open, or whose contents do not check out.
+    #[error("{}: {source}", path.display())]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: pvault_export::Error,
+    },
     /// Profile names are unique per home.
     #[error("a profile named '{0}' already exists")]
     ProfileExists(String),
@@ -354,6 +362,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::UnknownProfile(_) => "unknown_profile",
+            Error::Export { source, .. } => export_code(source),
             Error::ProfileExists(_) => "profile_exists",
             Error::InvalidProfileName(_) => "invalid_profile_name",
             Error::NoCurrentProfile => "no_current_profile",
@@ -412,6 +421,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::UnknownProfile(_) => ErrorKind::NotFound,
+            Error::Export { source, .. } => export_kind(source),
             Error::ProfileExists(_) => ErrorKind::BadInput,
             Error::InvalidProfileName(_) => ErrorKind::BadInput,
             Error::NoCurrentProfile => ErrorKind::BadInput,
@@ -524,6 +534,35 @@ impl Error {
     /// The sync server could not be reached.
     pub fn is_unreachable(&self) -> bool {
         self.kind() == ErrorKind::Unavailable
+    }
+}
+
+fn export_code(e: &pvault_export::Error) -> &'static str {
+    use pvault_export::Error as E;
+    match e {
+        E::Io(_) => "io",
+        E::NotAge => "export_not_age",
+        E::Header(_) => "export_header",
+        E::HeaderMac => "export_header_mac",
+        E::NoMatch(_) => "export_no_match",
+        E::Payload(_) => "export_damaged",
+        E::Armor(_) => "export_armor",
+        E::IdentityFile { .. } => "identity_file",
+        E::Recipient(_) => "age_recipient",
+        E::Format(_) => "export_format",
+        E::NewerFormat { .. } => "newer_format",
+        E::Tampered(_) => "export_tampered",
+    }
+}
+
+fn export_kind(e: &pvault_export::Error) -> ErrorKind {
+    use pvault_export::Error as E;
+    match e {
+        E::Io(_) => ErrorKind::Io,
+        E::NoMatch(_) => ErrorKind::WrongCredentials,
+        E::HeaderMac | E::Payload(_) | E::Tampered(_) => ErrorKind::Damaged,
+        E::NewerFormat { .. } => ErrorKind::NewerFormat,
+        _ => ErrorKind::BadInput,
     }
 }
 

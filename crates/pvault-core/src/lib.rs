@@ -21,8 +21,11 @@
 //! - `session.rs`: unlocked profiles held in memory ([`Sessions`]), the agent's state.
 //! - `agent/`: the per-user agent and its client, over a Unix socket.
 //!
-//! Rooms still to come, with their place kept: `backup/` and `export/` (through `replica/`),
-//! `share/`, `migrate/`.
+//! - [`export`]: a whole profile to a portable age file and back (`ExportOptions::run`,
+//!   `ImportOptions::run`); the file's format is the `pvault-export` crate's.
+//!
+//! Rooms still to come, with their place kept: `backup/` (through `replica/`), `share/`,
+//! `migrate/`.
 //!
 //! ```no_run
 //! use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel};
@@ -45,6 +48,7 @@
 pub mod agent;
 pub mod audit;
 mod error;
+pub mod export;
 mod fsutil;
 mod home;
 pub mod integrity;

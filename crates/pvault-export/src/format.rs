@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -60,7 +60,7 @@ impl Header {
         name: &str,
         display_name: &str,
         security: &str,
-        identity: &VerifyingKey,
+        identity: &[u8; 32],
         device: &str,
         exported_at: &str,
     ) -> Header {
@@ -71,7 +71,7 @@ impl Header {
                 name: name.into(),
                 display_name: display_name.into(),
                 security: security.into(),
-                identity: hex::encode(identity.as_bytes()),
+                identity: hex::encode(identity),
             },
             exported_at: exported_at.into(),
             device: device.into(),
@@ -197,14 +197,9 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
-    /// Signs and writes the manifest with the profile's identity key (the one in the header);
-    /// returns the output and the manifest.
-    pub fn finish(mut self, identity: &SigningKey) -> Result<(W, Manifest)> {
-        if hex::encode(identity.verifying_key().as_bytes()) != self.header.profile.identity {
-            return Err(Error::Format(
-                "the signing key is not the header's identity".into(),
-            ));
-        }
+    /// Signs the manifest with `sign` (Ed25519 by the profile identity named in the header; the
+    /// signature is checked against it) and writes it; returns the output and the manifest.
+    pub fn finish(mut self, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> Result<(W, Manifest)> {
         let manifest = Manifest {
             format: FORMAT_VERSION,
             profile: self.header.profile.id.clone(),
@@ -219,8 +214,10 @@ impl<W: Write> Writer<W> {
         let line = ManifestLine {
             kind: "manifest".into(),
             manifest: text,
-            signature: hex::encode(identity.sign(&signed).to_bytes()),
+            signature: hex::encode(sign(&signed)),
         };
+        check_signature(&self.header, &line)
+            .map_err(|_| Error::Format("the signing key is not the header's identity".into()))?;
         let bytes = serde_json::to_vec(&line).map_err(json)?;
         self.out.write_all(&bytes)?;
         self.out.write_all(b"\n")?;
@@ -373,6 +370,7 @@ fn next_line<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::{Signer, SigningKey};
     use serde_json::json;
 
     fn key() -> SigningKey {
@@ -400,7 +398,7 @@ mod tests {
             "alice",
             "Alice",
             "standard",
-            &key().verifying_key(),
+            key().verifying_key().as_bytes(),
             "dev",
             "t",
         );
@@ -408,7 +406,7 @@ mod tests {
         for e in entries {
             w.entry(e).unwrap();
         }
-        w.finish(&key()).unwrap().0
+        w.finish(|m| key().sign(m).to_bytes()).unwrap().0
     }
 
     fn read(bytes: &[u8]) -> Result<(Verified, Vec<Entry>)> {

@@ -14,12 +14,14 @@
 //!
 //! ```
 //! use pvault_export::format::{Entry, Header, Writer, verify};
+//! # use ed25519_dalek::Signer;
 //! # let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-//! let header = Header::new("a1b2", "alice", "Alice", "standard", &key.verifying_key(), "dev", "now");
+//! let identity = key.verifying_key().to_bytes();
+//! let header = Header::new("a1b2", "alice", "Alice", "standard", &identity, "dev", "now");
 //! let mut out = Vec::new();
 //! let mut w = Writer::new(&mut out, &header).unwrap();
 //! w.entry(&Entry::Settings { settings: serde_json::json!({"auto_lock": "15m"}) }).unwrap();
-//! w.finish(&key).unwrap();
+//! w.finish(|message| key.sign(message).to_bytes()).unwrap();
 //! let verified = verify(&out[..], |_| Ok(())).unwrap();
 //! assert_eq!(verified.manifest.entries, 1);
 //! ```

@@ -24,6 +24,8 @@ use pvault_model::{Policy, SecurityLevel, Strategy};
 /// File names inside a profile directory (see the layout above).
 pub(crate) const KEY_FILE: &str = "key.json";
 pub(crate) const STORE_FILE: &str = "store.db";
+/// Marks a profile directory whose creation (an import) has not finished: removed unless registered.
+pub(crate) const UNFINISHED_FILE: &str = "unfinished";
 pub(crate) const ATTEMPTS_FILE: &str = "attempts.json";
 pub(crate) const KEY_LOCK_FILE: &str = "key.lock";
 

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{self, Event, EventKind, Log};
 use crate::error::{Error, IoContext, Result};
-use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE, lock_key_file};
+use crate::home::{ATTEMPTS_FILE, KEY_FILE, STORE_FILE, UNFINISHED_FILE, lock_key_file};
 use crate::home::{Home, ProfileSummary, validate_profile_name};
 use crate::vault::Vault;
 use crate::{fsutil, store};
@@ -136,9 +136,30 @@ impl Pvault {
         first: Event,
         keys: impl FnOnce() -> Result<(KeyFile, UnlockedKeys)>,
     ) -> Result<(KeyFile, UnlockedKeys)> {
+        let made = self.prepare(summary, first, false, keys);
+        let registered = made.and_then(|made| self.home.add(summary.clone()).map(|()| made));
+        if registered.is_err() {
+            let _ = std::fs::remove_dir_all(self.dir(summary));
+        }
+        registered
+    }
+
+    /// The directory of a new profile, not yet registered: key file, store, first audit entry.
+    /// With `unfinished`, an [`UNFINISHED_FILE`] marks it first, so that a crash before it is
+    /// registered leaves a directory that [`Pvault::remove_unfinished`] recognises.
+    fn prepare(
+        &self,
+        summary: &ProfileSummary,
+        first: Event,
+        unfinished: bool,
+        keys: impl FnOnce() -> Result<(KeyFile, UnlockedKeys)>,
+    ) -> Result<(KeyFile, UnlockedKeys)> {
         let dir = self.dir(summary);
         let made = (|| {
             fsutil::create_private_dir(&dir)?;
+            if unfinished {
+                fsutil::write_atomic(&dir.join(UNFINISHED_FILE), b"")?;
+            }
             let (file, keys) = keys()?;
             fsutil::write_atomic(&dir.join(KEY_FILE), &file.encode())?;
             let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?;
@@ -155,13 +176,82 @@ impl Pvault {
             tx.commit()?;
             drop(conn);
             fsutil::sync_dir(&dir)?;
-            self.home.add(summary.clone())?;
             Ok((file, keys))
         })();
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&dir);
         }
         made
+    }
+
+    /// Creates a profile like [`Pvault::create`] and hands it, unlocked, to `fill` before it is
+    /// registered: until `fill` succeeds the profile is in no list, and if it fails its directory
+    /// is removed. A crash meanwhile leaves a marked directory that the next
+    /// [`Pvault::remove_unfinished`] removes. (Import writes a whole profile this way, all or
+    /// nothing.)
+    pub(crate) fn create_filled(
+        &self,
+        options: NewProfile,
+        password: &[u8],
+        first: Event,
+        settings: crate::home::ProfileSettings,
+        fill: impl FnOnce(&mut Vault) -> Result<()>,
+    ) -> Result<CreatedProfile> {
+        validate_profile_name(&options.name)?;
+        self.home.ensure_free(&options.name)?;
+        let profile = ProfileId::random();
+        let display = options.display_name.as_deref().unwrap_or(&options.name);
+        let mut summary = new_summary(&profile, &options.name, display, options.security);
+        summary.settings = settings;
+        let level = options.security;
+        let (file, keys) = self.prepare(&summary, first, true, || {
+            Ok(KeyFile::create(
+                profile,
+                password,
+                level.kdf_params(),
+                level.stores_secret_key(),
+            )?)
+        })?;
+        let dir = self.dir(&summary);
+        let secret_key = keys.secret_key().to_display_string();
+        let filled = (|| {
+            let mut vault = self.open_vault(summary.clone(), file, keys, None)?;
+            fill(&mut vault)?;
+            drop(vault);
+            fsutil::sync_dir(&dir)?;
+            self.home.add(summary.clone())
+        })();
+        if let Err(e) = filled {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        // Registered: the marker only says "unfinished" now to a directory that is not.
+        let _ = std::fs::remove_file(dir.join(UNFINISHED_FILE));
+        Ok(CreatedProfile {
+            summary,
+            secret_key,
+        })
+    }
+
+    /// Removes the directories of profiles whose creation by [`Pvault::create_filled`] never
+    /// finished (marked, and in no registry entry); returns how many.
+    pub(crate) fn remove_unfinished(&self) -> Result<usize> {
+        let registered: std::collections::HashSet<String> =
+            self.home.profiles()?.into_iter().map(|p| p.id).collect();
+        let root = self.home.root().join("profiles");
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if !registered.contains(&name) && path.join(UNFINISHED_FILE).exists() {
+                std::fs::remove_dir_all(&path).at(&path)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Makes a profile here from keys that exist elsewhere (a device joining through sync): writes the

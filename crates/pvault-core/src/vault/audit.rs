@@ -130,6 +130,16 @@ impl Vault {
         Ok(doc)
     }
 
+    /// The whole log as a signed export, recording nothing (a profile export records itself).
+    pub(crate) fn export_audit_quietly(&self) -> Result<audit::AuditExport> {
+        audit::export::export(&self.conn, &self.log())
+    }
+
+    /// Records an event that goes with no other change; fails if it cannot be written.
+    pub(crate) fn record_export(&self, event: Event) -> Result<()> {
+        self.record_now(event)
+    }
+
     /// Turns the audit log off for this vault: for the benchmark that measures its cost only.
     #[doc(hidden)]
     pub fn disable_audit_for_benchmarks(&mut self) {

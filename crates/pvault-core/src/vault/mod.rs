@@ -177,7 +177,7 @@ fn random_id() -> String {
     pvault_crypto::base32_encode(&pvault_crypto::random::bytes::<16>()).to_ascii_lowercase()
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("formatting the current time")
@@ -222,6 +222,11 @@ impl Vault {
             audit_on: true,
             listeners: Mutex::new(Default::default()),
         }
+    }
+
+    /// This device's id.
+    pub(crate) fn device(&self) -> &str {
+        &self.device
     }
 
     /// The profile's registry entry.
