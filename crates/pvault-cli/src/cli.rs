@@ -304,6 +304,13 @@ pub enum ProfileCommand {
     },
     /// Start a new key epoch, reseal every record under it (resumable), destroy the old epoch.
     RotateKeys,
+    /// Export a profile to an age file that `age -d` opens anywhere: every record (SECRET ones
+    /// too, so the password is asked again), breakthrough versions, settings and the audit log,
+    /// as JSON Lines under a signed manifest (docs/export.md).
+    Export(ExportArgs),
+    /// Import an export as a new profile (new keys, new Secret Key): the whole file is checked
+    /// before anything is written, and the profile appears only once all of it is in.
+    Import(ImportArgs),
     /// Delete a profile for good: its keys are destroyed first, then its files.
     Delete {
         /// Profile name.
@@ -312,6 +319,53 @@ pub enum ProfileCommand {
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Profile name (default: current).
+    pub name: Option<String>,
+    /// The file to write (created, never overwritten).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Encrypt to this age recipient (age1…, e.g. from `age-keygen`); may be repeated.
+    #[arg(
+        long,
+        short = 'r',
+        value_name = "RECIPIENT",
+        conflicts_with = "passphrase"
+    )]
+    pub recipient: Vec<String>,
+    /// Encrypt to a passphrase (scrypt, work factor 18; from --passphrase-file, else
+    /// PVAULT_EXPORT_PASSPHRASE, else a prompt typed twice).
+    #[arg(long)]
+    pub passphrase: bool,
+    /// Read the passphrase from this file (implies --passphrase).
+    #[arg(long, value_name = "PATH", conflicts_with = "recipient")]
+    pub passphrase_file: Option<PathBuf>,
+    /// ASCII-armor the file (PEM-like text).
+    #[arg(long, short = 'a')]
+    pub armor: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The export (binary or armored age file).
+    pub file: PathBuf,
+    /// Name of the new profile (default: the exported profile's name).
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_name: Option<String>,
+    /// An age identity file (from `age-keygen`) for a file encrypted to a recipient; without it
+    /// the file's passphrase is asked for.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Read the file's passphrase from this file (else PVAULT_EXPORT_PASSPHRASE, else a prompt).
+    #[arg(long, value_name = "PATH", conflicts_with = "identity")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Refuse the file unless its manifest is signed by this profile identity (hex, from
+    /// `pvault profile show` on the exporting device).
+    #[arg(long, value_name = "HEX")]
+    pub signed_by: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -46,6 +46,29 @@ fn prompt(label: &str, otherwise: &str) -> Result<Zeroizing<Vec<u8>>> {
     Ok(Zeroizing::new(s.as_bytes().to_vec()))
 }
 
+/// An export's passphrase: the given file, then `var`, then a prompt (typed twice when `new`).
+pub fn passphrase(file: Option<&Path>, var: &str, new: bool) -> Result<Zeroizing<String>> {
+    let bytes = if let Some(p) = file {
+        from_file(p, "passphrase")?
+    } else if let Some(p) = from_env(var) {
+        p
+    } else {
+        let otherwise = format!(
+            "no passphrase given: set {var}, pass --passphrase-file PATH, or run in a terminal"
+        );
+        let a = prompt("Passphrase of the export", &otherwise)?;
+        if new && prompt("The same passphrase again", &otherwise)? != a {
+            bail!("the two passphrases differ; nothing was written");
+        }
+        a
+    };
+    if new && bytes.len() < 8 {
+        bail!("the passphrase is too short: use at least 8 characters");
+    }
+    let text = String::from_utf8(bytes.to_vec()).context("the passphrase is not UTF-8")?;
+    Ok(Zeroizing::new(text))
+}
+
 /// The password: --password-file, then PVAULT_PASSWORD, then a prompt.
 pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     if let Some(p) = &g.password_file {

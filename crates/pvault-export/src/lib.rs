@@ -30,4 +30,5 @@ mod error;
 pub mod file;
 pub mod format;
 
+pub use age::secrecy::SecretString;
 pub use error::{Error, Result};

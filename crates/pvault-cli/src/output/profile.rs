@@ -324,3 +324,80 @@ impl Show for Deleted {
         )
     }
 }
+
+/// `profile export`.
+pub struct Exported {
+    pub name: String,
+    pub report: pvault_core::export::ExportReport,
+}
+
+impl Show for Exported {
+    fn json(&self) -> String {
+        to_json(&json!({"profile": self.name, "export": self.report}))
+    }
+
+    fn text(&self) -> String {
+        let r = &self.report;
+        let records: u64 = r.records.values().sum();
+        let by: Vec<String> = r.records.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        format!(
+            "exported profile '{}' to {} ({} bytes)\n  {records} records ({}), {} earlier breakthrough \
+             versions, settings, {} audit entries\n  signed by the profile identity {}\n  \
+             contents SHA-256 {}\n\nAnyone with the passphrase or identity can read every record in \
+             it (`age -d`): keep the file as carefully as the profile.",
+            self.name,
+            r.path.display(),
+            r.bytes,
+            by.join(", "),
+            r.versions,
+            r.audit_entries,
+            r.identity,
+            r.sha256,
+        )
+    }
+}
+
+/// `profile import`.
+pub struct Imported(pub pvault_core::export::ImportReport);
+
+impl Show for Imported {
+    fn json(&self) -> String {
+        let r = &self.0;
+        to_json(&json!({
+            "profile": {"id": r.profile.id, "name": r.profile.name, "security": r.profile.security},
+            "secret_key": r.secret_key.as_str(),
+            "source": {"id": r.source_id, "name": r.source_name, "exported_at": r.exported_at,
+                       "device": r.exported_by_device, "signed_by": r.signed_by},
+            "records": r.records,
+            "versions": r.versions,
+            "settings": r.settings,
+            "audit_entries_checked": r.audit_entries,
+        }))
+    }
+
+    fn text(&self) -> String {
+        let r = &self.0;
+        let records: u64 = r.records.values().sum();
+        let by: Vec<String> = r.records.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        format!(
+            "imported '{}' (exported {} from device {}) as profile '{}' ({}), id {}\n  {records} \
+             records ({}), {} earlier breakthrough versions{}\n  the file's manifest is signed by \
+             {}: compare it with `pvault profile show` where it was made\n  its audit log ({} \
+             entries) checked out; the new profile starts a log of its own\n\nSecret Key: {}\n\n\
+             The profile has new keys: write this Secret Key down and keep it apart from your \
+             password. It is shown only now.",
+            r.source_name,
+            r.exported_at,
+            r.exported_by_device,
+            r.profile.name,
+            r.profile.security,
+            r.profile.id,
+            by.join(", "),
+            r.versions,
+            if r.settings { ", settings" } else { "" },
+            r.signed_by,
+            r.audit_entries,
+            r.secret_key.as_str(),
+        )
+    }
+}

@@ -22,12 +22,13 @@ use crate::audit::{Event, EventKind};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::vault::{Record, Vault, now_rfc3339};
-use pvault_export::file::{self, Protection};
+use pvault_export::file;
 use pvault_export::format::{Entry, Header, RecordEntry, Writer};
 use pvault_model::models::CollectionKind;
 
 pub use import::{ImportOptions, ImportReport};
-pub use pvault_export::file::{Identities, Key};
+pub use pvault_export::SecretString;
+pub use pvault_export::file::{Identities, Key, Protection};
 
 /// How to export.
 pub struct ExportOptions {

@@ -3,6 +3,7 @@
 
 mod keys;
 mod lifecycle;
+mod portable;
 mod session;
 mod settings;
 
@@ -45,6 +46,8 @@ pub fn run(ctx: &Ctx, cmd: ProfileCommand) -> Result<()> {
             show(g, &keys::passwd(ctx, new_password_file)?)
         }
         ProfileCommand::RotateKeys => show(g, &keys::rotate(ctx)?),
+        ProfileCommand::Export(args) => show(g, &portable::export(ctx, args)?),
+        ProfileCommand::Import(args) => show(g, &portable::import(ctx, args)?),
     }
 }
 
