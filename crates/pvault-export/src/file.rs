@@ -9,6 +9,7 @@ use age::secrecy::SecretString;
 use age::{DecryptError, Decryptor, Encryptor};
 
 use crate::error::{Error, Result};
+use crate::hybrid;
 
 /// The scrypt work factor (log₂ N) of a passphrase-protected export: what `age -p` uses, so any
 /// age implementation opens it in about a second.
@@ -34,8 +35,9 @@ pub enum Key {
     Identities(Identities),
 }
 
-/// Age identities read from an identity file (`age-keygen`'s format: one `AGE-SECRET-KEY-1…`
-/// per line, `#` comments and blank lines ignored).
+/// Age identities read from an identity file (`age-keygen`'s format: one identity per line,
+/// X25519 `AGE-SECRET-KEY-1…` or post-quantum hybrid `AGE-SECRET-KEY-PQ-1…` (`age-keygen -pq`),
+/// in any mix; `#` comments and blank lines ignored).
 pub struct Identities(Vec<Box<dyn age::Identity + Send + Sync>>);
 
 impl Identities {
@@ -48,9 +50,22 @@ impl Identities {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            match age::x25519::Identity::from_str(line) {
-                Ok(id) => found.push(Box::new(id)),
-                Err(_) => return Err(Error::IdentityFile { line: i + 1 }),
+            // Bech32 may be in either case; the prefix says which type the line is meant to be.
+            let hybrid = line
+                .get(..hybrid::SECRET_KEY_PREFIX.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(hybrid::SECRET_KEY_PREFIX));
+            let id: Option<Box<dyn age::Identity + Send + Sync>> = if hybrid {
+                hybrid::Identity::from_str(line)
+                    .ok()
+                    .map(|id| Box::new(id) as _)
+            } else {
+                age::x25519::Identity::from_str(line)
+                    .ok()
+                    .map(|id| Box::new(id) as _)
+            };
+            match id {
+                Some(id) => found.push(id),
+                None => return Err(Error::IdentityFile { line: i + 1 }),
             }
         }
         if found.is_empty() {
@@ -337,6 +352,7 @@ mod tests {
 
     #[test]
     fn identity_files_name_bad_lines_without_showing_them() {
+        use age::secrecy::ExposeSecret;
         let err = Identities::parse("# a comment\n\nAGE-SECRET-KEY-1NOTAKEY\n")
             .err()
             .unwrap();
@@ -348,5 +364,74 @@ mod tests {
             Identities::parse("# only\n"),
             Err(Error::Format(_))
         ));
+        // A post-quantum line with a typo in it: named, not shown.
+        let typo = hybrid::tests::CCTV_IDENTITY.replace("HZLG", "HZLH");
+        let x25519 = age::x25519::Identity::generate().to_string();
+        let text = format!("{}\n# pq\n{typo}\n", x25519.expose_secret());
+        let err = Identities::parse(&text).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "line 3 of the identity file is not an age identity"
+        );
+        assert!(!format!("{err:?}").contains("HZLH"));
+    }
+
+    #[test]
+    fn a_hybrid_identity_opens_its_files_from_a_mixed_identity_file() {
+        use age::secrecy::ExposeSecret;
+        let pq = hybrid::tests::CCTV_IDENTITY;
+        let x25519 = age::x25519::Identity::generate();
+        let other = age::x25519::Identity::generate();
+        // The hybrid line between X25519 ones, and in lower case (Bech32 allows it).
+        let text = format!(
+            "# created: now\n{}\n\n# post-quantum\n{}\n{}\n",
+            x25519.to_string().expose_secret(),
+            pq.to_lowercase(),
+            other.to_string().expose_secret(),
+        );
+        let key = Key::Identities(Identities::parse(&text).unwrap());
+        assert_eq!(key_count(&key), 3);
+        let recipient = hybrid::tests::TestRecipient::of(pq);
+        for armor in [false, true] {
+            let mut out = Vec::new();
+            let format = if armor {
+                Format::AsciiArmor
+            } else {
+                Format::Binary
+            };
+            let mut w = Encryptor::with_recipients(std::iter::once(&recipient as _))
+                .unwrap()
+                .wrap_output(ArmoredWriter::wrap_output(&mut out, format).unwrap())
+                .unwrap();
+            w.write_all(b"post-quantum export").unwrap();
+            w.finish().unwrap().finish().unwrap();
+            let mut plain = Vec::new();
+            open(&out[..], &key)
+                .unwrap()
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert_eq!(plain, b"post-quantum export");
+        }
+        // Without the hybrid identity, the file does not open.
+        let mut out = Vec::new();
+        let mut w = Encryptor::with_recipients(std::iter::once(&recipient as _))
+            .unwrap()
+            .wrap_output(&mut out)
+            .unwrap();
+        w.write_all(b"x").unwrap();
+        w.finish().unwrap();
+        let only_x25519 =
+            Key::Identities(Identities::parse(x25519.to_string().expose_secret()).unwrap());
+        assert!(matches!(
+            open(&out[..], &only_x25519),
+            Err(Error::NoMatch(_))
+        ));
+    }
+
+    fn key_count(key: &Key) -> usize {
+        match key {
+            Key::Identities(ids) => ids.0.len(),
+            Key::Passphrase(_) => 0,
+        }
     }
 }

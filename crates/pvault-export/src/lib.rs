@@ -5,8 +5,9 @@
 //!
 //! - [`file`]: the age layer. Encrypts to an X25519 recipient (`age1…`) or to a passphrase
 //!   (scrypt, fixed work factor 18, what `age -p` uses), optionally ASCII-armored; decrypts any
-//!   age file for the identities or passphrase given, and names what went wrong: not an age file,
-//!   a damaged header, a damaged or cut payload, no matching key, an unreadable identity file.
+//!   age file for the identities or passphrase given (X25519 `AGE-SECRET-KEY-1…` and post-quantum
+//!   hybrid `AGE-SECRET-KEY-PQ-1…` identities), and names what went wrong: not an age file, a
+//!   damaged header, a damaged or cut payload, no matching key, an unreadable identity file.
 //! - [`format`]: what is inside: JSON Lines, a header line first, a signed manifest line last
 //!   (`docs/export.md`). [`format::Writer`] writes it; [`format::verify`] reads it and checks
 //!   every line, the SHA-256 over all of them, and the manifest's Ed25519 signature, and refuses a
@@ -29,6 +30,7 @@
 mod error;
 pub mod file;
 pub mod format;
+mod hybrid;
 
 pub use age::secrecy::SecretString;
 pub use error::{Error, Result};

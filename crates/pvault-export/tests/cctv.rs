@@ -16,7 +16,7 @@ fn vectors() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Vector {
     name: String,
     expect: String,
@@ -92,6 +92,28 @@ fn run(v: &Vector) -> (Vec<u8>, Option<Error>) {
     }
 }
 
+/// The vector with its identities in one identity file, between unrelated X25519 and hybrid
+/// identities (the hybrid one in lower case), with comments and blank lines.
+fn in_a_mixed_identity_file(v: &Vector) -> Option<Vector> {
+    use age::secrecy::ExposeSecret;
+    if v.identities.is_empty() {
+        return None;
+    }
+    let unrelated = age::x25519::Identity::generate().to_string();
+    // Not the vectors' hybrid identity (another seed, lower case).
+    let unrelated_pq =
+        "age-secret-key-pq-1xx76jralnlxdmew0crk45qmcch4x06se84un3vpm33w6hwdx0h3sk3zqfr";
+    let mut text = format!("# created: 2026-06-05\n{}\n\n", unrelated.expose_secret());
+    for id in &v.identities {
+        text.push_str(&format!("# public key: (elided)\n{id}\n"));
+    }
+    text.push_str(&format!("\n{unrelated_pq}\n"));
+    Some(Vector {
+        identities: vec![text],
+        ..v.clone()
+    })
+}
+
 fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -149,6 +171,14 @@ fn every_age_test_vector_gives_its_expected_outcome() {
         let (payload, error) = run(&v);
         if let Err(why) = outcome_matches(&v, &payload, &error) {
             failures.push(why);
+        }
+        // The same outcome when the vector's identities sit in one identity file among other
+        // (unrelated) identities, comments and blank lines, as a user's file may hold them.
+        if let Some(mixed) = in_a_mixed_identity_file(&v) {
+            let (payload, error) = run(&mixed);
+            if let Err(why) = outcome_matches(&mixed, &payload, &error) {
+                failures.push(format!("{why} (in a mixed identity file)"));
+            }
         }
     }
     eprintln!("{} vectors: {by_expect:?}", names.len());
