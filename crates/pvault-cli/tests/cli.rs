@@ -15,6 +15,8 @@ mod cli_support;
 mod compat;
 #[path = "cli/crash.rs"]
 mod crash;
+#[path = "cli/export.rs"]
+mod export;
 #[path = "cli/profiles.rs"]
 mod profiles;
 #[path = "cli/records.rs"]

@@ -313,15 +313,20 @@ impl PullPage {
                 blob,
             });
         }
-        let checkpoints =
-            if flags & 2 != 0 {
-                let json = r.varint_bytes("checkpoints", MAX_CHECKPOINTS)?;
-                Some(serde_json::from_slice(json).map_err(|_| {
-                    ProtoError::Invalid("pull page: checkpoints are not valid JSON")
-                })?)
-            } else {
-                None
-            };
+        let checkpoints = if flags & 2 != 0 {
+            let json = r.varint_bytes("checkpoints", MAX_CHECKPOINTS)?;
+            let c: Checkpoints = serde_json::from_slice(json)
+                .map_err(|_| ProtoError::Invalid("pull page: checkpoints are not valid JSON"))?;
+            // One encoding only: the compact JSON the server writes.
+            if serde_json::to_vec(&c).ok().as_deref() != Some(json) {
+                return Err(ProtoError::Invalid(
+                    "pull page: checkpoints are not in their one encoding",
+                ));
+            }
+            Some(c)
+        } else {
+            None
+        };
         r.finish()?;
         if end.seq != expect {
             return Err(ProtoError::Invalid("pull page: end is not its last change"));
@@ -590,5 +595,26 @@ mod tests {
         bytes[flags_at] = 2;
         bytes.extend_from_slice(&[2, b'{', b'}']);
         assert!(PullPage::decode(&bytes).is_err());
+        // The same checkpoints in another JSON form (spaces) are refused: one encoding only.
+        let json = serde_json::to_string(page.checkpoints.as_ref().unwrap()).unwrap();
+        let spaced = json.replacen(":", ": ", 1);
+        let mut bytes = bad.encode();
+        bytes[flags_at] = 2;
+        let varint = |n: usize| -> Vec<u8> {
+            let mut w = Writer::with_capacity(4);
+            w.varint(n as u64);
+            w.into_inner()
+        };
+        bytes.extend_from_slice(&varint(spaced.len()));
+        bytes.extend_from_slice(spaced.as_bytes());
+        assert!(PullPage::decode(&bytes).is_err());
+        let mut bytes = bad.encode();
+        bytes[flags_at] = 2;
+        bytes.extend_from_slice(&varint(json.len()));
+        bytes.extend_from_slice(json.as_bytes());
+        assert!(
+            PullPage::decode(&bytes).is_ok(),
+            "the compact form is the one"
+        );
     }
 }
