@@ -77,7 +77,7 @@ impl ImportOptions {
         let mut audit_entries = 0u64;
         let checked = self.read(|entry| {
             seen += 1;
-            if seen % 1000 == 0 {
+            if seen.is_multiple_of(1000) {
                 progress("checking", seen, 0);
             }
             match entry {
