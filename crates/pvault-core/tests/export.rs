@@ -445,4 +445,53 @@ fn debian_age_opens_an_export_and_its_files_import() {
     let (_d, fresh) = home();
     let imported = import(&fresh, &rewrapped, Key::Identities(ids), "alice").unwrap();
     assert_eq!(imported.records.values().sum::<u64>(), 5);
+
+    // And by `age -p` (its passphrase typed at a terminal: a pseudo-terminal here).
+    std::fs::write(&plain, &text).unwrap();
+    let by_passphrase = dir.path().join("passphrase.age");
+    age_p(dir.path(), PASSPHRASE, &by_passphrase, &plain);
+    std::fs::remove_file(&plain).unwrap();
+    assert!(
+        std::fs::read(&by_passphrase)
+            .unwrap()
+            .starts_with(b"age-encryption.org/v1\n-> scrypt ")
+    );
+    let imported = import(&fresh, &by_passphrase, key(), "alice-2").unwrap();
+    assert_eq!(imported.records.values().sum::<u64>(), 5);
+}
+
+/// Runs `age -p -o OUT IN` on a pseudo-terminal (age reads a passphrase only from a terminal),
+/// typing `passphrase` at both prompts.
+fn age_p(dir: &Path, passphrase: &str, out: &Path, input: &Path) {
+    const SCRIPT: &str = r#"
+import os, pty, sys, time
+passphrase, out, inp = sys.argv[1], sys.argv[2], sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("age", ["age", "-p", "-o", out, inp])
+buf, sent, deadline = b"", 0, time.time() + 60
+while time.time() < deadline:
+    try:
+        data = os.read(fd, 1024)
+    except OSError:
+        break
+    if not data:
+        break
+    buf += data
+    while sent < 2 and buf.count(b"assphrase") > sent:
+        os.write(fd, passphrase.encode() + b"\r")
+        sent += 1
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let script = dir.join("age_p.py");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(passphrase)
+        .arg(out)
+        .arg(input)
+        .status()
+        .expect("python3 (to give age a terminal)");
+    assert!(status.success(), "age -p failed");
 }

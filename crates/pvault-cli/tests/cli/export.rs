@@ -122,3 +122,87 @@ fn export_and_import_round_trip_through_the_binary() {
     let list = other.cmd(&["profile", "list"]).ok_json();
     assert_eq!(list["profiles"].as_array().unwrap().len(), 1, "{list}");
 }
+
+/// A profile of `n` research notes (through `put --lines`), exported with the passphrase.
+fn exported(home: &Home, n: usize) -> std::path::PathBuf {
+    home.create("alice", "standard");
+    let lines: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"n{i}\",\"data\":{{\"title\":\"t{i}\",\"body\":\"{}\"}}}}\n",
+                "x".repeat(400)
+            )
+        })
+        .collect();
+    home.cmd(&["put", "research", "--lines"]).stdin(lines).ok();
+    let file = home.root().join("alice.age");
+    home.cmd(&[
+        "profile",
+        "export",
+        "--out",
+        file.to_str().unwrap(),
+        "--passphrase",
+    ])
+    .env("PVAULT_EXPORT_PASSPHRASE", PASSPHRASE)
+    .env("PVAULT_REAUTH_PASSWORD", PASSWORD)
+    .ok();
+    file
+}
+
+#[test]
+fn an_import_killed_at_any_moment_leaves_nothing_and_the_next_one_completes() {
+    use std::time::Instant;
+    let home = Home::new();
+    let n = 2000;
+    let file = exported(&home, n);
+    let file_s = file.to_str().unwrap();
+    let other = Home::new();
+    let import = || {
+        other
+            .cmd(&["profile", "import", file_s, "--as", "copy"])
+            .env("PVAULT_EXPORT_PASSPHRASE", PASSPHRASE)
+    };
+    let registered = || {
+        let list = other.cmd(&["profile", "list"]).ok_json();
+        list["profiles"].as_array().unwrap().len()
+    };
+    let dirs = || std::fs::read_dir(other.root().join("profiles")).map_or(0, |d| d.count());
+    // How long a whole import takes here, to spread the kills over it (then undone: deleted).
+    let started = Instant::now();
+    import().ok();
+    let whole = started.elapsed();
+    other
+        .cmd(&["profile", "delete", "copy", "--confirm", "copy"])
+        .ok();
+    assert_eq!((registered(), dirs()), (0, 0));
+    let mut killed = 0;
+    for i in 1..=8u32 {
+        let mut child = import().command().spawn().unwrap();
+        std::thread::sleep(whole * i / 9);
+        let done = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        if registered() == 1 {
+            // It finished before the kill: then it is whole.
+            let listed = other
+                .cmd(&["--profile", "copy", "list", "research"])
+                .ok_json();
+            assert_eq!(listed["records"].as_array().unwrap().len(), n);
+            break;
+        }
+        assert!(!done || registered() == 1);
+        killed += 1;
+        // Nothing half-made is listed; a marked directory may remain until the next import.
+        assert_eq!(registered(), 0, "after a kill at {i}/9 of the import");
+    }
+    assert!(killed > 0, "no import was killed before it finished");
+    if registered() == 0 {
+        import().ok();
+    }
+    assert_eq!(registered(), 1);
+    assert_eq!(dirs(), 1, "the unfinished directories were removed");
+    let listed = other
+        .cmd(&["--profile", "copy", "list", "research"])
+        .ok_json();
+    assert_eq!(listed["records"].as_array().unwrap().len(), n);
+}
