@@ -73,22 +73,6 @@ impl ExportOptions {
             });
         }
         let collections = vault.counts()?;
-        // Read everything first: a record that cannot be shown stops the export before a byte is
-        // written.
-        let mut entries = Vec::new();
-        let total = collections.len() as u64;
-        for (i, (collection, _)) in collections.iter().enumerate() {
-            entries.extend(collection_entries(vault, collection)?);
-            progress(i as u64 + 1, total);
-        }
-        let audit = vault.export_audit_quietly()?;
-        let audit_entries: u64 = audit.chains.iter().map(|c| c.entries.len() as u64).sum();
-        let log = serde_json::to_value(&audit).map_err(|e| Error::Json(e.to_string()))?;
-        let settings = serde_json::to_value(&vault.summary().settings)
-            .map_err(|e| Error::Json(e.to_string()))?;
-        entries.push(Entry::Settings { settings });
-        entries.push(Entry::Audit { log });
-
         let summary = vault.summary();
         let identity = vault.identity().public().ed25519;
         let header = Header::new(
@@ -105,14 +89,29 @@ impl ExportOptions {
             path: out.to_path_buf(),
             source: e,
         };
+        let mut audit_entries = 0u64;
+        // Written as read, one collection at a time, into a hidden file beside `out`: a record
+        // that cannot be shown (or any failure) removes it, and `out` never exists half-written.
         let written = (|| {
             let f = fsutil::create_private_file(&partial)?;
             let sealed =
                 file::seal(BufWriter::new(f), &self.protection, self.armor).map_err(wrap)?;
             let mut w = Writer::new(sealed, &header).map_err(wrap)?;
-            for e in &entries {
-                w.entry(e).map_err(wrap)?;
+            let total = collections.len() as u64 + 1;
+            for (i, (collection, _)) in collections.iter().enumerate() {
+                for e in collection_entries(vault, collection)? {
+                    w.entry(&e).map_err(wrap)?;
+                }
+                progress(i as u64 + 1, total);
             }
+            let settings = serde_json::to_value(&vault.summary().settings)
+                .map_err(|e| Error::Json(e.to_string()))?;
+            w.entry(&Entry::Settings { settings }).map_err(wrap)?;
+            let audit = vault.export_audit_quietly()?;
+            audit_entries = audit.chains.iter().map(|c| c.entries.len() as u64).sum();
+            let log = serde_json::to_value(&audit).map_err(|e| Error::Json(e.to_string()))?;
+            w.entry(&Entry::Audit { log }).map_err(wrap)?;
+            progress(total, total);
             let (sealed, manifest) = w.finish(|m| vault.identity().sign(m)).map_err(wrap)?;
             let f = sealed
                 .finish()
