@@ -67,6 +67,11 @@ impl ImportOptions {
         progress: &mut dyn FnMut(&'static str, u64, u64),
     ) -> Result<ImportReport> {
         pv.remove_unfinished()?;
+        // A name given is checked before the file is read (the exported name only after).
+        if let Some(name) = &self.name {
+            crate::home::validate_profile_name(name)?;
+            pv.home().ensure_free(name)?;
+        }
         let wrap = |e| Error::Export {
             path: self.file.clone(),
             source: e,

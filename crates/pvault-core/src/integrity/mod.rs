@@ -16,6 +16,11 @@ use crate::audit::{AuditEntry, EventKind};
 
 /// Failed unlocks between two unlocks that make a burst.
 pub const FAILED_UNLOCK_BURST: u64 = 3;
+/// Whole-profile exports within [`MASS_EXPORT_WINDOW_MS`] (by one device) that make a mass export:
+/// each export hands every record to whoever holds its passphrase or identity.
+pub const MASS_EXPORT: usize = 3;
+/// The window of [`MASS_EXPORT`].
+pub const MASS_EXPORT_WINDOW_MS: i64 = 60 * 60 * 1000;
 /// Deletes within [`MASS_DELETE_WINDOW_MS`] that make a mass delete.
 pub const MASS_DELETE: u64 = 25;
 /// The window of [`MASS_DELETE`].
@@ -90,6 +95,7 @@ pub fn detect(entries: &[AuditEntry], now: i64) -> Vec<Anomaly> {
             );
         }
     }
+    out.extend(mass_exports(entries, now));
     let latest = newest.values().copied().max().unwrap_or(0);
     for (device, at) in &newest {
         if latest - *at > SILENT_MS {
@@ -103,9 +109,77 @@ pub fn detect(entries: &[AuditEntry], now: i64) -> Vec<Anomaly> {
     out
 }
 
+/// [`MASS_EXPORT`] or more profile exports by one device within the window: once per burst.
+fn mass_exports(entries: &[AuditEntry], now: i64) -> Vec<Anomaly> {
+    let mut by_device: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for e in entries {
+        if e.kind == EventKind::Exported
+            && e.detail.get("what").and_then(Value::as_str) == Some("profile")
+        {
+            by_device.entry(e.device.as_str()).or_default().push(e.at);
+        }
+    }
+    let mut out = Vec::new();
+    for (device, mut times) in by_device {
+        times.sort_unstable();
+        let mut i = 0;
+        while i + MASS_EXPORT <= times.len() {
+            let end = i + MASS_EXPORT - 1;
+            if times[end] - times[i] <= MASS_EXPORT_WINDOW_MS {
+                out.push(
+                    Anomaly::new("mass_export", device, now)
+                        .with("exports", MASS_EXPORT as u64)
+                        .with("first", times[i])
+                        .with("window_secs", MASS_EXPORT_WINDOW_MS / 1000),
+                );
+                // The next burst starts after this one.
+                i = end + 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_profile_exports_within_an_hour_are_a_mass_export() {
+        let hour = 3600 * 1000;
+        let export = |device: &str, at: i64, what: &str| {
+            let mut e = entry(device, 1, at, EventKind::Exported);
+            e.detail.insert("what".into(), what.into());
+            e
+        };
+        let spread = vec![
+            export("a", 0, "profile"),
+            export("a", 2 * hour, "profile"),
+            export("a", 4 * hour, "profile"),
+            export("b", 0, "audit log"),
+            export("b", 1, "audit log"),
+            export("b", 2, "audit log"),
+        ];
+        assert!(
+            detect(&spread, 5 * hour)
+                .iter()
+                .all(|a| a.what != "mass_export")
+        );
+        let burst = vec![
+            export("a", 0, "profile"),
+            export("a", 10, "profile"),
+            export("b", 20, "profile"),
+            export("a", hour, "profile"),
+        ];
+        let found: Vec<_> = detect(&burst, hour)
+            .into_iter()
+            .filter(|a| a.what == "mass_export")
+            .collect();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].device, "a");
+    }
 
     fn entry(device: &str, seq: u64, at: i64, kind: EventKind) -> AuditEntry {
         AuditEntry {
