@@ -304,12 +304,15 @@ pub enum ProfileCommand {
     },
     /// Start a new key epoch, reseal every record under it (resumable), destroy the old epoch.
     RotateKeys,
-    /// Export a profile to an age file that `age -d` opens anywhere: every record (SECRET ones
-    /// too, so the password is asked again), breakthrough versions, settings and the audit log,
-    /// as JSON Lines under a signed manifest (docs/export.md).
+    /// Export a profile to an age file that `age -d` opens anywhere.
+    ///
+    /// Every record (SECRET ones too, so the password is asked again), breakthrough versions,
+    /// settings and the audit log, as JSON Lines under a signed manifest (docs/export.md).
     Export(ExportArgs),
-    /// Import an export as a new profile (new keys, new Secret Key): the whole file is checked
-    /// before anything is written, and the profile appears only once all of it is in.
+    /// Import an export as a new profile (new keys, new Secret Key), all or nothing.
+    ///
+    /// The whole file is checked before anything is written, and the profile appears only once
+    /// all of it is in.
     Import(ImportArgs),
     /// Delete a profile for good: its keys are destroyed first, then its files.
     Delete {
