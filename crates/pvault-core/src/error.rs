@@ -20,6 +20,14 @@ pub enum Error {
     /// No profile by that name.
     #[error("no profile named '{0}'")]
     UnknownProfile(String),
+    /// A file of a backup repository that is missing, does not decrypt, or does not check out.
+    #[error("backup repository damaged: {}: {problem}", path.display())]
+    BackupDamaged {
+        /// The file (or the repository).
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// An export file that does not open, or whose contents do not check out.
     #[error("{}: {source}", path.display())]
     Export {
@@ -363,6 +371,7 @@ impl Error {
         match self {
             Error::UnknownProfile(_) => "unknown_profile",
             Error::Export { source, .. } => export_code(source),
+            Error::BackupDamaged { .. } => "backup_damaged",
             Error::ProfileExists(_) => "profile_exists",
             Error::InvalidProfileName(_) => "invalid_profile_name",
             Error::NoCurrentProfile => "no_current_profile",
@@ -422,6 +431,7 @@ impl Error {
         match self {
             Error::UnknownProfile(_) => ErrorKind::NotFound,
             Error::Export { source, .. } => export_kind(source),
+            Error::BackupDamaged { .. } => ErrorKind::Damaged,
             Error::ProfileExists(_) => ErrorKind::BadInput,
             Error::InvalidProfileName(_) => ErrorKind::BadInput,
             Error::NoCurrentProfile => ErrorKind::BadInput,

@@ -47,6 +47,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod backup;
 mod error;
 pub mod export;
 mod fsutil;
@@ -88,6 +89,11 @@ pub mod internals {
     /// The row key the sync server files a record under (for tests that play the server).
     pub fn row_key(vault: &crate::Vault, collection: &str, id: &str) -> [u8; 16] {
         vault.row_key(collection, id)
+    }
+
+    /// The unlocked keys of a vault (for tests that check a backup without a KDF per check).
+    pub fn unlocked_keys(vault: &crate::Vault) -> &pvault_crypto::UnlockedKeys {
+        vault.unlocked()
     }
 
     /// Eight random bytes from the OS generator.

@@ -77,6 +77,8 @@ pub enum Kind {
     SyncItem = 4,
     /// An entry of the audit log.
     Audit = 5,
+    /// A blob of a backup repository (record rows, tables, a snapshot's tree).
+    Backup = 6,
 }
 
 /// Where an envelope belongs. All of it is authenticated; none of it is stored in the envelope.

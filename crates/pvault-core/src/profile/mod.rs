@@ -233,6 +233,51 @@ impl Pvault {
         })
     }
 
+    /// Makes a profile from a backup: the key file as it was (`key_bytes`, decoded as `file`,
+    /// unlocked as `keys`), a new store that `fill` writes, then a `restored` audit entry and the
+    /// registry entry. Marked unfinished until registered, like [`Pvault::create_filled`].
+    pub(crate) fn restore_profile(
+        &self,
+        summary: ProfileSummary,
+        key_bytes: &[u8],
+        file: KeyFile,
+        keys: UnlockedKeys,
+        fill: impl FnOnce(&rusqlite::Connection) -> Result<()>,
+    ) -> Result<ProfileSummary> {
+        validate_profile_name(&summary.name)?;
+        self.home.ensure_free(&summary.name)?;
+        if self.home.profiles()?.iter().any(|p| p.id == summary.id) {
+            return Err(Error::Home {
+                path: self.home.root().to_path_buf(),
+                message: format!(
+                    "profile {} is already here; restore it into another home, or delete it first",
+                    summary.id
+                ),
+            });
+        }
+        self.remove_unfinished()?;
+        let dir = self.dir(&summary);
+        let made = (|| {
+            fsutil::create_private_dir(&dir)?;
+            fsutil::write_atomic(&dir.join(UNFINISHED_FILE), b"")?;
+            fsutil::write_atomic(&dir.join(KEY_FILE), key_bytes)?;
+            let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?;
+            fill(&conn)?;
+            drop(conn);
+            let vault = self.open_vault(summary.clone(), file, keys, None)?;
+            vault.record_export(Event::new(EventKind::Restored).with("what", "profile"))?;
+            drop(vault);
+            fsutil::sync_dir(&dir)?;
+            self.home.add(summary.clone())
+        })();
+        if let Err(e) = made {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        let _ = std::fs::remove_file(dir.join(UNFINISHED_FILE));
+        Ok(summary)
+    }
+
     /// Removes the directories of profiles whose creation by [`Pvault::create_filled`] never
     /// finished (marked, and in no registry entry); returns how many.
     pub(crate) fn remove_unfinished(&self) -> Result<usize> {

@@ -88,3 +88,24 @@ pub(crate) fn set_meta_bytes(conn: &Connection, key: &str, value: &[u8]) -> Resu
     .execute(params![key, value])?;
     Ok(())
 }
+
+/// The integer `meta` values whose keys start with `prefix`, as `(key, value)`.
+pub(crate) fn meta_with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<(String, u64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM meta WHERE substr(key, 1, ?2) = ?1")?;
+    let rows = stmt
+        .query_map(params![prefix, prefix.len() as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Deletes the `meta` values whose keys start with `prefix`.
+pub(crate) fn delete_meta_prefix(conn: &Connection, prefix: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM meta WHERE substr(key, 1, ?2) = ?1",
+        params![prefix, prefix.len() as i64],
+    )?;
+    Ok(())
+}

@@ -7,7 +7,8 @@
 //! - [`sync_log`]: conflicts kept for the user and the sync history;
 //! - [`meta`]: small named values (clock, key fence, sync position);
 //! - [`audit`]: the audit log's entries, checkpoints and the inbox of sealed events;
-//! - [`peers`]: the other devices' certified keys and checkpoints, as sync found them.
+//! - [`peers`]: the other devices' certified keys and checkpoints, as sync found them;
+//! - [`dump`]: rows as values, table by table, for backups (and the backup log of what changed).
 //!
 //! One database per profile (physical segregation). WAL with `synchronous=FULL`: a write is durable
 //! when its transaction commits, which is when the CLI acknowledges it. Nothing secret is stored in
@@ -17,6 +18,7 @@
 //! is the number of the last one applied.
 
 pub(crate) mod audit;
+pub(crate) mod dump;
 pub(crate) mod index;
 pub(crate) mod meta;
 pub(crate) mod peers;
@@ -40,11 +42,12 @@ pub(crate) use sync_log::*;
 pub(crate) use versions::*;
 
 /// The migrations, in order: migration `n` (from 1) brings a store to version `n`.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("migrations/0001_records.sql"),
     include_str!("migrations/0002_sync.sql"),
     include_str!("migrations/0003_audit.sql"),
     include_str!("migrations/0004_sync_auth.sql"),
+    include_str!("migrations/0005_backup_log.sql"),
 ];
 
 /// Store format version (`PRAGMA user_version`): the number of migrations.

@@ -135,6 +135,11 @@ impl Vault {
         audit::export::export(&self.conn, &self.log())
     }
 
+    /// Records a backup's event in its transaction (fails closed like every write's).
+    pub(crate) fn record_backup(&self, conn: &Connection, event: Event) -> Result<()> {
+        self.record(conn, event)
+    }
+
     /// Records an event that goes with no other change; fails if it cannot be written.
     pub(crate) fn record_export(&self, event: Event) -> Result<()> {
         self.record_now(event)

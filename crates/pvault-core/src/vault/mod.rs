@@ -229,6 +229,11 @@ impl Vault {
         &self.device
     }
 
+    /// The unlocked keys (for a backup's blob keys).
+    pub(crate) fn unlocked(&self) -> &UnlockedKeys {
+        &self.keys
+    }
+
     /// The profile's registry entry.
     pub fn summary(&self) -> &ProfileSummary {
         &self.summary

@@ -1,0 +1,197 @@
+//! `RestoreOptions::run` (a profile from a snapshot, with its password and Secret Key only) and
+//! [`check`] (every file a snapshot needs, authenticated).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::create::{LOG_ID, POSITION};
+use super::{BlobKeys, Repo, Snapshot, Tree, damaged};
+use crate::error::{Error, Result};
+use crate::home::ProfileSummary;
+use crate::profile::{Credentials, Pvault};
+use crate::store::{self, dump};
+use pvault_crypto::{CryptoError, KeyFile, UnlockedKeys};
+
+/// Opens a snapshot's tree and checks its root.
+pub(super) fn open_tree(repo: &Repo, keys: &BlobKeys, s: &Snapshot) -> Result<Tree> {
+    let plain = keys.open(repo, &s.tree)?;
+    let tree: Tree = serde_json::from_slice(&plain)
+        .map_err(|e| damaged(&repo.blob_path(&s.tree), format!("the tree: {e}")))?;
+    if hex::encode(tree.root()) != s.root || tree.summary.id != s.profile {
+        return Err(damaged(
+            &repo.blob_path(&s.tree),
+            "the tree is not the one the snapshot signed",
+        ));
+    }
+    Ok(tree)
+}
+
+/// The snapshot's key file: present, the one it names, and the one that signed it.
+fn key_file(repo: &Repo, s: &Snapshot) -> Result<(Vec<u8>, KeyFile)> {
+    let path = repo.key_path(&s.profile, &s.key_file);
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => damaged(&path, "missing"),
+        _ => Error::Io {
+            path: path.clone(),
+            source: e,
+        },
+    })?;
+    if hex::encode(Sha256::digest(&bytes)) != s.key_file {
+        return Err(damaged(&path, "not the key file the snapshot names"));
+    }
+    let file = KeyFile::decode(&bytes).map_err(|e| damaged(&path, e.to_string()))?;
+    if file.profile_id().map(|p| p.to_hex()).ok().as_deref() != Some(s.profile.as_str()) {
+        return Err(damaged(&path, "the key file of another profile"));
+    }
+    let identity = file
+        .public_identity()
+        .map_err(|e| damaged(&path, e.to_string()))?;
+    let signature = hex::decode(&s.signature).unwrap_or_default();
+    identity
+        .verify(&s.signed_bytes(), &signature)
+        .map_err(|_| {
+            damaged(
+                &repo.snapshot_path(&s.profile, &s.id),
+                "its signature does not verify with the profile's identity",
+            )
+        })?;
+    Ok((bytes, file))
+}
+
+/// Unlocks a snapshot's key file (the password and Secret Key of the profile when it was taken).
+fn unlock(file: &KeyFile, name: &str, creds: &Credentials) -> Result<UnlockedKeys> {
+    file.unlock(&creds.password, creds.secret_key.as_ref())
+        .map_err(|e| match e {
+            CryptoError::WrongPassword => Error::WrongPassword {
+                profile: name.to_string(),
+                attempts_left: None,
+            },
+            CryptoError::WrongPasswordOrSecretKey => Error::WrongPasswordOrSecretKey {
+                profile: name.to_string(),
+                attempts_left: None,
+            },
+            CryptoError::SecretKeyRequired => Error::SecretKeyRequired(name.to_string()),
+            other => other.into(),
+        })
+}
+
+/// What [`check`] read.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub snapshot: String,
+    pub blobs: u64,
+    pub bytes: u64,
+    pub records: u64,
+}
+
+/// Reads and authenticates every file `s` needs with `keys` (the profile's, unlocked): the key
+/// file and the signature, the tree and its root, every blob (decrypted, and named by its
+/// contents), and that the rows decode.
+pub fn check(repo: &Repo, s: &Snapshot, keys: &UnlockedKeys) -> Result<CheckReport> {
+    let _ = key_file(repo, s)?;
+    let blob_keys = BlobKeys::new(keys, s.key_id)?;
+    let tree = open_tree(repo, &blob_keys, s)?;
+    let mut bytes = 0u64;
+    let mut records = 0u64;
+    for (bucket, id, rows) in &tree.buckets {
+        let plain = blob_keys.open(repo, id)?;
+        bytes += plain.len() as u64;
+        let tables =
+            dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(id), e.to_string()))?;
+        let ok = tables.first().is_some_and(|t| {
+            t.table == "records"
+                && t.rows.len() as u64 == *rows
+                && t.rows.iter().all(|r| match r.get(1) {
+                    Some(rusqlite::types::Value::Blob(rid)) => dump::bucket_of(rid) == *bucket,
+                    _ => false,
+                })
+        });
+        if !ok {
+            return Err(damaged(&repo.blob_path(id), "its rows are not the tree's"));
+        }
+        records += rows;
+    }
+    let plain = blob_keys.open(repo, &tree.tables)?;
+    bytes += plain.len() as u64;
+    dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(&tree.tables), e.to_string()))?;
+    if records != s.records {
+        return Err(damaged(
+            &repo.snapshot_path(&s.profile, &s.id),
+            "its record count is not the tree's",
+        ));
+    }
+    Ok(CheckReport {
+        snapshot: s.id.clone(),
+        blobs: tree.buckets.len() as u64 + 1,
+        bytes,
+        records,
+    })
+}
+
+/// What to restore.
+pub struct RestoreOptions {
+    /// The snapshot (an id, a unique prefix, or `latest`).
+    pub snapshot: String,
+    /// The profile whose snapshots are meant (its id), if known.
+    pub profile: Option<String>,
+    /// The restored profile's name (default: its name in the snapshot).
+    pub name: Option<String>,
+}
+
+/// What a restore made.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RestoreReport {
+    pub snapshot: Snapshot,
+    pub profile: ProfileSummary,
+    pub records: u64,
+}
+
+impl RestoreOptions {
+    /// Restores the snapshot as a profile in `pv`, opened with `creds` (the password and Secret
+    /// Key the profile had when the snapshot was taken). All or nothing: the profile is registered
+    /// only once every row is in; the sync setup is not restored (set it up, or join, again).
+    pub fn run(&self, pv: &Pvault, repo: &Repo, creds: &Credentials) -> Result<RestoreReport> {
+        let s = repo.snapshot(self.profile.as_deref(), &self.snapshot)?;
+        let (key_bytes, file) = key_file(repo, &s)?;
+        let keys = unlock(&file, &s.name, creds)?;
+        check(repo, &s, &keys)?;
+        let blob_keys = BlobKeys::new(&keys, s.key_id)?;
+        let tree = open_tree(repo, &blob_keys, &s)?;
+        if s.store_version != store::STORE_VERSION {
+            return Err(Error::NewerFormat {
+                what: format!("snapshot {}'s store", s.id),
+                found: s.store_version,
+                supported: store::STORE_VERSION,
+            });
+        }
+        let mut summary = tree.summary.clone();
+        if let Some(name) = &self.name {
+            summary.name = name.clone();
+        }
+        let restored = pv.restore_profile(summary, &key_bytes, file, keys, |conn| {
+            let tx = store::WriteTx::begin(conn)?;
+            let plain = blob_keys.open(repo, &tree.tables)?;
+            for t in dump::decode(&plain)? {
+                dump::insert_rows(&tx, &t)?;
+            }
+            for (_, id, _) in &tree.buckets {
+                let plain = blob_keys.open(repo, id)?;
+                for t in dump::decode(&plain)? {
+                    dump::insert_rows(&tx, &t)?;
+                }
+            }
+            // Not restored: the sync setup (a device key must not live on two machines) and
+            // the backup log's place (a new store starts its own log: its next backup is full).
+            store::forget_sync(&tx)?;
+            store::delete_meta_prefix(&tx, LOG_ID)?;
+            store::delete_meta_prefix(&tx, POSITION)?;
+            dump::trim_log(&tx, u64::MAX >> 1)?;
+            tx.commit()
+        })?;
+        Ok(RestoreReport {
+            snapshot: s,
+            profile: restored,
+            records: tree.buckets.iter().map(|(_, _, n)| n).sum(),
+        })
+    }
+}
