@@ -70,6 +70,11 @@ pub enum Command {
     Verify,
     /// The profile's audit log: every security event, from every device (see `pvault audit verify`).
     Audit(AuditArgs),
+    /// Encrypted, incremental backups of profiles into a repository directory.
+    ///
+    /// `pvault backup` takes a snapshot of the profile (`--all`: of every profile); the
+    /// subcommands make, list, check and restore them (docs/backup.md).
+    Backup(BackupArgs),
     /// The compliance report: what is stored per collection and classification, under which keys,
     /// ciphers and KDF, the devices, the audit log's state and the last repair.
     Report,
@@ -427,6 +432,56 @@ pub struct QuickstartArgs {
     /// Keep the temporary home afterwards (its path is printed).
     #[arg(long)]
     pub keep: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+    /// The repository: a directory made by `pvault backup init` (else PVAULT_BACKUP_REPO).
+    #[arg(
+        long,
+        short = 'r',
+        value_name = "DIR",
+        env = "PVAULT_BACKUP_REPO",
+        global = true
+    )]
+    pub repo: Option<PathBuf>,
+    /// Back up every profile of this home (each unlocked with its password).
+    #[arg(long)]
+    pub all: bool,
+    /// Read every record again instead of only what changed since the last snapshot (what the
+    /// repository already holds is still not written twice).
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Make DIR a backup repository (a new or empty directory, on any mounted disk).
+    Init {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// The snapshots in the repository, oldest first (no password needed).
+    List,
+    /// Check a snapshot: every file it needs read and authenticated, then it is restored into a
+    /// scratch home and verified there (exit code 3 on damage).
+    Verify {
+        /// Snapshot id (or a unique start of it; default: the latest).
+        snapshot: Option<String>,
+        /// Also read and authenticate every blob of the profile's other snapshots.
+        #[arg(long)]
+        read_data: bool,
+    },
+    /// Restore a snapshot as a profile of this home, with its password (and Secret Key) only.
+    Restore {
+        /// Snapshot id (or a unique start of it; default: the latest).
+        snapshot: Option<String>,
+        /// Name of the restored profile (default: its name in the snapshot).
+        #[arg(long = "as", value_name = "NAME")]
+        as_name: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

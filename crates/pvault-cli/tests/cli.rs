@@ -7,6 +7,8 @@
 mod agent;
 #[path = "cli/audit.rs"]
 mod audit;
+#[path = "cli/backup.rs"]
+mod backup;
 #[path = "cli/bad_input.rs"]
 mod bad_input;
 #[path = "cli/cli_support.rs"]

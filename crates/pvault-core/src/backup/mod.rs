@@ -28,7 +28,7 @@ use pvault_crypto::envelope::{self, Aad, Kind};
 use pvault_crypto::{Classification, ProfileId, UnlockedKeys};
 
 pub use create::{BackupOptions, BackupReport};
-pub use restore::{CheckReport, RestoreOptions, RestoreReport, check};
+pub use restore::{CheckReport, RestoreOptions, RestoreReport, VerifyOptions, VerifyReport, check};
 
 /// The repository format this code writes and reads.
 pub const REPO_VERSION: u64 = 1;

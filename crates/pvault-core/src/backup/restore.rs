@@ -195,3 +195,83 @@ impl RestoreOptions {
         })
     }
 }
+
+/// What to verify.
+pub struct VerifyOptions {
+    /// The snapshot (an id, a unique prefix, or `latest`).
+    pub snapshot: String,
+    /// The profile whose snapshots are meant (its id), if known.
+    pub profile: Option<String>,
+    /// Also read and authenticate every blob of every other snapshot of the profile.
+    pub read_data: bool,
+}
+
+/// What a verify found.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerifyReport {
+    pub snapshot: Snapshot,
+    /// Every file the snapshot needs checked out.
+    pub checked: CheckReport,
+    /// The snapshot restored into a scratch home: records, and what its `verify` found wrong
+    /// (each record opened, row tags, the audit log).
+    pub restored_records: u64,
+    pub problems: Vec<String>,
+    /// With `read_data`: the other snapshots read.
+    pub other_snapshots: Vec<CheckReport>,
+}
+
+impl VerifyOptions {
+    /// Checks the snapshot's files, restores it into a scratch home (removed after) and verifies
+    /// the restored profile there.
+    pub fn run(&self, repo: &Repo, creds: &Credentials) -> Result<VerifyReport> {
+        let s = repo.snapshot(self.profile.as_deref(), &self.snapshot)?;
+        let (_, file) = key_file(repo, &s)?;
+        let keys = unlock(&file, &s.name, creds)?;
+        let checked = check(repo, &s, &keys)?;
+        let mut other_snapshots = Vec::new();
+        if self.read_data {
+            for other in repo.snapshots(Some(&s.profile))? {
+                if other.id == s.id {
+                    continue;
+                }
+                let (_, f) = key_file(repo, &other)?;
+                // An older snapshot may need its own password: the current keys first.
+                let k = match BlobKeys::new(&keys, other.key_id) {
+                    Ok(_) => None,
+                    Err(_) => Some(unlock(&f, &other.name, creds)?),
+                };
+                other_snapshots.push(check(repo, &other, k.as_ref().unwrap_or(&keys))?);
+            }
+        }
+        let scratch = std::env::temp_dir().join(format!(
+            "pvault-verify-{}",
+            hex::encode(pvault_crypto::random::bytes::<8>())
+        ));
+        let verified = (|| {
+            crate::fsutil::create_private_dir(&scratch)?;
+            let pv = Pvault::open(&scratch)?;
+            let restored = RestoreOptions {
+                snapshot: s.id.clone(),
+                profile: Some(s.profile.clone()),
+                name: None,
+            }
+            .run(&pv, repo, creds)?;
+            let mut vault = pv.unlock(Some(&restored.profile.name), creds)?;
+            pv.reauthenticate(&mut vault, creds)?;
+            let report = vault.verify(&mut |_, _| {})?;
+            Ok::<_, Error>((report.records, report.problems))
+        })();
+        let _ = std::fs::remove_dir_all(&scratch);
+        let (restored_records, problems) = verified?;
+        Ok(VerifyReport {
+            snapshot: s,
+            checked,
+            restored_records,
+            problems: problems
+                .into_iter()
+                .map(|p| format!("{}/{}: {}", p.collection, p.id, p.problem))
+                .collect(),
+            other_snapshots,
+        })
+    }
+}
