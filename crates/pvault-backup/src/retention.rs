@@ -8,7 +8,8 @@
 //! "Removing backup snapshots" manual page, restic 0.17/0.18), with one deliberate difference:
 //! **every calendar period is taken in UTC** (restic uses the time zone each snapshot was made in).
 //!
-//! 1. The snapshots are sorted newest first. Equal times are ordered by ID (ascending), so that the
+//! 1. The snapshots are sorted newest first. Equal times are ordered by [`SnapshotTime::order`]
+//!    (newest first; pvault gives milliseconds and the snapshot chain), then by ID (ascending), so that the
 //!    plan does not depend on the order of the input (restic keeps the order its repository listed
 //!    them in, which is not specified).
 //! 2. Each snapshot is offered to every rule, and is kept if **any** rule keeps it (the rules are
@@ -200,6 +201,10 @@ impl fmt::Display for Duration {
 pub struct SnapshotTime {
     pub id: String,
     pub time: i64,
+    /// Orders snapshots of the same second, larger = newer (the caller's finer clock or
+    /// sequence; 0 for all leaves them ordered by ID).
+    #[serde(default)]
+    pub order: i64,
 }
 
 impl SnapshotTime {
@@ -207,7 +212,14 @@ impl SnapshotTime {
         SnapshotTime {
             id: id.into(),
             time,
+            order: 0,
         }
+    }
+
+    /// The same, ordered among snapshots of its second by `order` (larger = newer).
+    pub fn with_order(mut self, order: i64) -> SnapshotTime {
+        self.order = order;
+        self
     }
 }
 
@@ -500,7 +512,12 @@ impl Policy {
                 })?;
             list.push((s, t));
         }
-        list.sort_by(|(a, _), (b, _)| b.time.cmp(&a.time).then_with(|| a.id.cmp(&b.id)));
+        list.sort_by(|(a, _), (b, _)| {
+            b.time
+                .cmp(&a.time)
+                .then_with(|| b.order.cmp(&a.order))
+                .then_with(|| a.id.cmp(&b.id))
+        });
 
         let reference = list
             .iter()

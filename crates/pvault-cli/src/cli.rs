@@ -74,7 +74,7 @@ pub enum Command {
     ///
     /// `pvault backup` takes a snapshot of the profile (`--all`: of every profile); the
     /// subcommands make, list, check and restore them (docs/backup.md).
-    Backup(BackupArgs),
+    Backup(Box<BackupArgs>),
     /// The compliance report: what is stored per collection and classification, under which keys,
     /// ciphers and KDF, the devices, the audit log's state and the last repair.
     Report,
@@ -474,6 +474,16 @@ pub enum BackupCommand {
         #[arg(long)]
         read_data: bool,
     },
+    /// Remove snapshots by a retention policy (restic's `forget` rules, per profile, in UTC);
+    /// their blobs go with `backup prune`.
+    Forget(Box<ForgetArgs>),
+    /// Remove the blobs and key files no snapshot needs (what `forget` and cut-short backups
+    /// leave).
+    Prune {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Restore a snapshot as a profile of this home, with its password (and Secret Key) only.
     Restore {
         /// Snapshot id (or a unique start of it; default: the latest).
@@ -482,6 +492,49 @@ pub enum BackupCommand {
         #[arg(long = "as", value_name = "NAME")]
         as_name: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Keep the newest N snapshots (`unlimited` or -1: all).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_last: Option<String>,
+    /// Keep the newest snapshot of each of the newest N hours that have one.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_hourly: Option<String>,
+    /// … of each of the newest N days.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_daily: Option<String>,
+    /// … of each of the newest N ISO weeks.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_weekly: Option<String>,
+    /// … of each of the newest N months.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_monthly: Option<String>,
+    /// … of each of the newest N years.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keep_yearly: Option<String>,
+    /// Keep every snapshot within this of the newest one (1y5m7d2h: years, months, days, hours).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Keep the newest snapshot of each day within this of the newest one (and -hourly, -weekly,
+    /// -monthly, -yearly below).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within_daily: Option<String>,
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub keep_within_hourly: Option<String>,
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub keep_within_weekly: Option<String>,
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub keep_within_monthly: Option<String>,
+    #[arg(long, value_name = "DURATION", hide = true)]
+    pub keep_within_yearly: Option<String>,
+    /// Only print the plan: what is kept (and why) and what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Prune afterwards.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub prune: bool,
 }
 
 #[derive(Args, Debug)]

@@ -20,6 +20,9 @@ pub enum Error {
     /// No profile by that name.
     #[error("no profile named '{0}'")]
     UnknownProfile(String),
+    /// A retention policy that cannot be applied (empty, or a bad count or duration).
+    #[error("retention policy: {0}")]
+    InvalidPolicy(String),
     /// A file of a backup repository that is missing, does not decrypt, or does not check out.
     #[error("backup repository damaged: {}: {problem}", path.display())]
     BackupDamaged {
@@ -372,6 +375,7 @@ impl Error {
             Error::UnknownProfile(_) => "unknown_profile",
             Error::Export { source, .. } => export_code(source),
             Error::BackupDamaged { .. } => "backup_damaged",
+            Error::InvalidPolicy(_) => "invalid_policy",
             Error::ProfileExists(_) => "profile_exists",
             Error::InvalidProfileName(_) => "invalid_profile_name",
             Error::NoCurrentProfile => "no_current_profile",
@@ -432,6 +436,7 @@ impl Error {
             Error::UnknownProfile(_) => ErrorKind::NotFound,
             Error::Export { source, .. } => export_kind(source),
             Error::BackupDamaged { .. } => ErrorKind::Damaged,
+            Error::InvalidPolicy(_) => ErrorKind::BadInput,
             Error::ProfileExists(_) => ErrorKind::BadInput,
             Error::InvalidProfileName(_) => ErrorKind::BadInput,
             Error::NoCurrentProfile => ErrorKind::BadInput,

@@ -299,3 +299,69 @@ fn an_incremental_backup_after_one_change_at_100k_records_writes_under_1_percent
         vec![("research".to_string(), n as u64)]
     );
 }
+
+#[test]
+fn forget_keeps_what_the_policy_says_and_prune_leaves_every_kept_snapshot_whole() {
+    use pvault_core::backup::{Count, ForgetOptions, Policy, prune};
+    let dir = tempfile::tempdir().unwrap();
+    let pv = home(dir.path(), "a");
+    let mut v = profile(&pv);
+    let repo = Repo::init(&dir.path().join("repo")).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        put(
+            &mut v,
+            "research",
+            &format!("r{i}"),
+            None,
+            json!({"title": "t", "body": format!("{i}")}),
+        );
+        ids.push(
+            BackupOptions::default()
+                .run(&v, &repo, &mut |_, _| {})
+                .unwrap()
+                .snapshot
+                .id,
+        );
+    }
+    let policy = Policy {
+        last: Some(Count::Limited(2)),
+        ..Policy::default()
+    };
+    let plan = ForgetOptions {
+        policy: policy.clone(),
+        dry_run: true,
+    }
+    .run(&repo)
+    .unwrap();
+    assert_eq!(plan.removed, 0);
+    assert_eq!(
+        repo.snapshots(None).unwrap().len(),
+        4,
+        "a dry run removes nothing"
+    );
+    let done = ForgetOptions {
+        policy,
+        dry_run: false,
+    }
+    .run(&repo)
+    .unwrap();
+    assert_eq!(done.removed, 2);
+    let left: Vec<String> = repo
+        .snapshots(None)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, ids[2..], "the two newest are kept");
+    let pruned = prune(&repo, false).unwrap();
+    assert!(pruned.blobs_removed > 0);
+    assert_eq!(prune(&repo, false).unwrap().blobs_removed, 0);
+    let keys = pvault_core::internals::unlocked_keys(&v);
+    for s in repo.snapshots(None).unwrap() {
+        check(&repo, &s, keys).unwrap();
+    }
+    let fresh = home(dir.path(), "b");
+    let w = restore(&fresh, &repo, "latest");
+    assert_eq!(w.counts().unwrap(), vec![("research".to_string(), 4)]);
+}

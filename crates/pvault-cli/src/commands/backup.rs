@@ -2,11 +2,13 @@
 
 use anyhow::{Context, Result, bail};
 use pvault_core::Credentials;
-use pvault_core::backup::{BackupOptions, Repo, RestoreOptions, VerifyOptions};
+use pvault_core::backup::{
+    BackupOptions, Count, ForgetOptions, Policy, Repo, RestoreOptions, VerifyOptions, prune,
+};
 
-use crate::cli::{BackupArgs, BackupCommand};
+use crate::cli::{BackupArgs, BackupCommand, ForgetArgs};
 use crate::context::Ctx;
-use crate::output::backup::{BackedUp, Initialized, Restored, Snapshots, Verified};
+use crate::output::backup::{BackedUp, Forgot, Initialized, Pruned, Restored, Snapshots, Verified};
 use crate::output::{self, show};
 use crate::{Damaged, secrets};
 
@@ -31,6 +33,20 @@ pub fn run(ctx: &Ctx, args: BackupArgs) -> Result<()> {
     match args.command {
         Some(BackupCommand::Init { .. }) => unreachable!("handled above"),
         Some(BackupCommand::List) => show(g, &Snapshots(repo.snapshots(None)?)),
+        Some(BackupCommand::Forget(f)) => {
+            let report = ForgetOptions {
+                policy: policy(&f)?,
+                dry_run: f.dry_run,
+            }
+            .run(&repo)?;
+            let pruned = if f.prune {
+                Some(prune(&repo, false)?)
+            } else {
+                None
+            };
+            show(g, &Forgot(report, pruned))
+        }
+        Some(BackupCommand::Prune { dry_run }) => show(g, &Pruned(prune(&repo, dry_run)?)),
         Some(BackupCommand::Verify {
             snapshot,
             read_data,
@@ -91,6 +107,40 @@ pub fn run(ctx: &Ctx, args: BackupArgs) -> Result<()> {
             show(g, &BackedUp(done))
         }
     }
+}
+
+/// The policy of `backup forget`, parsed (counts and durations with restic's syntax).
+fn policy(f: &ForgetArgs) -> Result<Policy> {
+    let count = |flag: &str, v: &Option<String>| -> Result<Option<Count>> {
+        v.as_deref()
+            .map(|v| Count::parse(v).with_context(|| format!("--{flag}")))
+            .transpose()
+    };
+    let duration = |flag: &str, v: &Option<String>| -> Result<Option<_>> {
+        v.as_deref()
+            .map(|v| Policy::parse_duration(v).with_context(|| format!("--{flag}")))
+            .transpose()
+    };
+    let p = Policy {
+        last: count("keep-last", &f.keep_last)?,
+        hourly: count("keep-hourly", &f.keep_hourly)?,
+        daily: count("keep-daily", &f.keep_daily)?,
+        weekly: count("keep-weekly", &f.keep_weekly)?,
+        monthly: count("keep-monthly", &f.keep_monthly)?,
+        yearly: count("keep-yearly", &f.keep_yearly)?,
+        within: duration("keep-within", &f.keep_within)?,
+        within_hourly: duration("keep-within-hourly", &f.keep_within_hourly)?,
+        within_daily: duration("keep-within-daily", &f.keep_within_daily)?,
+        within_weekly: duration("keep-within-weekly", &f.keep_within_weekly)?,
+        within_monthly: duration("keep-within-monthly", &f.keep_within_monthly)?,
+        within_yearly: duration("keep-within-yearly", &f.keep_within_yearly)?,
+    };
+    if p.is_empty() {
+        bail!(
+            "say what to keep: --keep-last N, --keep-daily N, --keep-within 30d, ... (nothing is removed without a policy)"
+        );
+    }
+    Ok(p)
 }
 
 /// The password (and Secret Key, if given or needed) of the profile a snapshot is of.

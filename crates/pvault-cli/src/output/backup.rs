@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use pvault_core::backup::{BackupReport, RestoreReport, Snapshot, VerifyReport};
+use pvault_core::backup::{
+    BackupReport, ForgetReport, PruneReport, RestoreReport, Snapshot, VerifyReport,
+};
 use serde_json::json;
 
 use super::{Show, to_json};
@@ -156,6 +158,81 @@ impl Show for Restored {
             "restored snapshot {} ({}) as profile '{}': {} records\nIt opens with the password \
              (and Secret Key) it had then. Sync is not set up on it: set it up or join again.",
             r.snapshot.id, r.snapshot.time, r.profile.name, r.records
+        )
+    }
+}
+
+/// `backup forget`.
+pub struct Forgot(pub ForgetReport, pub Option<PruneReport>);
+
+impl Show for Forgot {
+    fn json(&self) -> String {
+        to_json(&json!({"forget": self.0, "prune": self.1}))
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (id, (name, plan)) in &self.0.profiles {
+            let kept = plan.iter().filter(|d| d.is_kept()).count();
+            let _ = writeln!(
+                out,
+                "profile '{name}' ({id}): keep {kept}, remove {}",
+                plan.len() - kept
+            );
+            for d in plan {
+                let when = time::OffsetDateTime::from_unix_timestamp(d.time)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  {} {:<16}  {when}  {}",
+                    if d.is_kept() { "keep  " } else { "remove" },
+                    d.id,
+                    d.reasons.join(", ")
+                );
+            }
+        }
+        if self.0.dry_run {
+            out.push_str("(dry run: nothing was removed)");
+        } else {
+            let _ = write!(out, "removed {} snapshot(s)", self.0.removed);
+            if let Some(p) = &self.1 {
+                let _ = write!(
+                    out,
+                    "; pruned {} blob(s), {}",
+                    p.blobs_removed,
+                    size(p.bytes_removed)
+                );
+            } else {
+                out.push_str("; their blobs stay until `pvault backup prune`");
+            }
+        }
+        out
+    }
+}
+
+/// `backup prune`.
+pub struct Pruned(pub PruneReport);
+
+impl Show for Pruned {
+    fn json(&self) -> String {
+        to_json(&self.0)
+    }
+
+    fn text(&self) -> String {
+        let p = &self.0;
+        format!(
+            "{} {} blob(s) ({}) and {} key file(s) no snapshot needs; {} blob(s) kept{}",
+            if p.dry_run { "would remove" } else { "removed" },
+            p.blobs_removed,
+            size(p.bytes_removed),
+            p.key_files_removed,
+            p.blobs_kept,
+            if p.dry_run { " (dry run)" } else { "" }
         )
     }
 }

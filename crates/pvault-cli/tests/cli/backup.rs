@@ -51,7 +51,10 @@ fn backup_list_verify_restore_through_the_binary() {
     assert_eq!(verified["restored_records"], 2);
 
     // A fresh home restores the older snapshot with the password only.
-    let older = first["snapshots"][0]["snapshot"]["id"].as_str().unwrap().to_string();
+    let older = first["snapshots"][0]["snapshot"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let other = Home::new();
     other
         .cmd(&["backup", "restore", &older[..6], "--repo", repo_s])
@@ -82,4 +85,53 @@ fn backup_list_verify_restore_through_the_binary() {
         .cmd(&["backup", "verify", "--read-data", "--repo", repo_s])
         .run();
     out.error_line(&["damaged"]);
+}
+
+#[test]
+fn a_backup_killed_at_any_moment_leaves_every_listed_snapshot_whole() {
+    use std::time::Instant;
+    let home = Home::new();
+    home.create("alice", "standard");
+    let lines: String = (0..3000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"n{i}\",\"data\":{{\"title\":\"t{i}\",\"body\":\"{}\"}}}}\n",
+                "x".repeat(300)
+            )
+        })
+        .collect();
+    home.cmd(&["put", "research", "--lines"]).stdin(lines).ok();
+    let repo = home.root().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    home.cmd(&["backup", "init", repo_s]).ok();
+    let backup = || home.cmd(&["backup", "--full", "--repo", repo_s]);
+    let started = Instant::now();
+    backup().ok();
+    let whole = started.elapsed();
+    let mut killed = 0;
+    for i in 1..=8u32 {
+        let mut child = backup().command().spawn().unwrap();
+        std::thread::sleep(whole * i / 9);
+        if child.try_wait().unwrap().is_none() {
+            killed += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever was cut short: every snapshot listed is whole.
+        let listed = home.cmd(&["backup", "list", "--repo", repo_s]).ok_json();
+        assert!(!listed["snapshots"].as_array().unwrap().is_empty());
+        home.cmd(&["backup", "verify", "--repo", repo_s]).ok();
+    }
+    assert!(killed > 0, "no backup was killed before it finished");
+    // The next one completes, and prune removes what the cut-short ones left.
+    backup().ok();
+    home.cmd(&["backup", "prune", "--repo", repo_s]).ok();
+    let pruned = home
+        .cmd(&["backup", "prune", "--dry-run", "--repo", repo_s])
+        .ok_json();
+    assert_eq!(pruned["blobs_removed"], 0);
+    let verified = home
+        .cmd(&["backup", "verify", "--read-data", "--repo", repo_s])
+        .ok_json();
+    assert_eq!(verified["restored_records"], 3000);
 }

@@ -119,14 +119,29 @@ impl BackupOptions {
                 }
             }
             progress(total, total);
-            let others = dump::other_tables(conn)?
-                .iter()
-                .map(|t| dump::all_rows(conn, t))
-                .collect::<Result<Vec<_>>>()?;
-            let (tables_id, sealed) = keys.seal(&dump::encode(&others))?;
-            let n = repo.put_once(&repo.blob_path(&tables_id), &sealed)?;
+            // Other tables: the audit log in chunks (a full chunk dedupes), the rest whole;
+            // small tables share one blob.
+            let mut tables_ids = Vec::new();
+            let mut small = Vec::new();
+            for t in dump::other_tables(conn)? {
+                for chunk in dump::table_chunks(conn, &t)? {
+                    if t == "audit_log" {
+                        let (id, sealed) = keys.seal(&dump::encode(&[chunk]))?;
+                        let n = repo.put_once(&repo.blob_path(&id), &sealed)?;
+                        added += n;
+                        written += u64::from(n > 0);
+                        tables_ids.push(id);
+                    } else {
+                        small.push(chunk);
+                    }
+                }
+            }
+            let (id, sealed) = keys.seal(&dump::encode(&small))?;
+            let n = repo.put_once(&repo.blob_path(&id), &sealed)?;
             added += n;
             written += u64::from(n > 0);
+            tables_ids.push(id);
+            let tables_id = tables_ids;
             Ok::<_, Error>((upto, incremental, total, buckets, tables_id, added, written))
         })();
         let _ = conn.execute_batch("COMMIT");
@@ -146,8 +161,9 @@ impl BackupOptions {
             summary: summary.clone(),
         };
         let root = hex::encode(tree.root());
-        let blobs = tree.buckets.len() as u64 + 1;
+        let blobs = (tree.buckets.len() + tree.tables.len()) as u64;
         let (tree_id, sealed) = keys.seal(&serde_json::to_vec(&tree).expect("trees serialize"))?;
+        let refs = tree.refs(&tree_id);
         let n = repo.put_once(&repo.blob_path(&tree_id), &sealed)?;
         added += n;
         written += u64::from(n > 0);
@@ -176,6 +192,7 @@ impl BackupOptions {
             records,
             blobs,
             added_bytes: 0,
+            refs,
             signature: String::new(),
         };
         snapshot.added_bytes = added;

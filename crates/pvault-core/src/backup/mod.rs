@@ -16,6 +16,7 @@
 //!   Key only) and [`check`] (every file of a snapshot authenticated).
 
 mod create;
+mod forget;
 mod restore;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ use pvault_crypto::envelope::{self, Aad, Kind};
 use pvault_crypto::{Classification, ProfileId, UnlockedKeys};
 
 pub use create::{BackupOptions, BackupReport};
+pub use forget::{ForgetOptions, ForgetReport, PruneReport, prune};
+pub use pvault_backup::retention::{Count, Decision, Policy};
 pub use restore::{CheckReport, RestoreOptions, RestoreReport, VerifyOptions, VerifyReport, check};
 
 /// The repository format this code writes and reads.
@@ -100,6 +103,9 @@ pub struct Snapshot {
     pub blobs: u64,
     /// Bytes this snapshot added to the repository.
     pub added_bytes: u64,
+    /// Every blob it needs (the tree's and the tree itself), sorted: what `prune` keeps. Ids
+    /// are keyed hashes; they show only which blobs snapshots share.
+    pub refs: Vec<String>,
     pub signature: String,
 }
 
@@ -120,12 +126,23 @@ impl Snapshot {
 struct Tree {
     /// `(bucket, blob id, rows)` for every non-empty bucket, in bucket order.
     buckets: Vec<(u16, String, u64)>,
-    /// The blob of every other table.
-    tables: String,
+    /// The blobs of every other table (the audit log in chunks of 256 entries per device, so
+    /// that a full chunk is written once; each other table whole).
+    tables: Vec<String>,
     summary: crate::home::ProfileSummary,
 }
 
 impl Tree {
+    /// Every blob the tree names, and the tree's own id, sorted.
+    fn refs(&self, tree_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = self.buckets.iter().map(|(_, id, _)| id.clone()).collect();
+        out.extend(self.tables.iter().cloned());
+        out.push(tree_id.to_string());
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// RFC 6962 root over the blob list: buckets in order, then the tables blob.
     fn root(&self) -> [u8; 32] {
         use pvault_proto::merkle::{Frontier, leaf_hash};
@@ -133,7 +150,9 @@ impl Tree {
         for (bucket, id, rows) in &self.buckets {
             f.push(leaf_hash(format!("bucket {bucket} {id} {rows}").as_bytes()));
         }
-        f.push(leaf_hash(format!("tables {}", self.tables).as_bytes()));
+        for id in &self.tables {
+            f.push(leaf_hash(format!("tables {id}").as_bytes()));
+        }
         f.root()
     }
 }

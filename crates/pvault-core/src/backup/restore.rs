@@ -17,7 +17,10 @@ pub(super) fn open_tree(repo: &Repo, keys: &BlobKeys, s: &Snapshot) -> Result<Tr
     let plain = keys.open(repo, &s.tree)?;
     let tree: Tree = serde_json::from_slice(&plain)
         .map_err(|e| damaged(&repo.blob_path(&s.tree), format!("the tree: {e}")))?;
-    if hex::encode(tree.root()) != s.root || tree.summary.id != s.profile {
+    if hex::encode(tree.root()) != s.root
+        || tree.summary.id != s.profile
+        || tree.refs(&s.tree) != s.refs
+    {
         return Err(damaged(
             &repo.blob_path(&s.tree),
             "the tree is not the one the snapshot signed",
@@ -111,9 +114,11 @@ pub fn check(repo: &Repo, s: &Snapshot, keys: &UnlockedKeys) -> Result<CheckRepo
         }
         records += rows;
     }
-    let plain = blob_keys.open(repo, &tree.tables)?;
-    bytes += plain.len() as u64;
-    dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(&tree.tables), e.to_string()))?;
+    for id in &tree.tables {
+        let plain = blob_keys.open(repo, id)?;
+        bytes += plain.len() as u64;
+        dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(id), e.to_string()))?;
+    }
     if records != s.records {
         return Err(damaged(
             &repo.snapshot_path(&s.profile, &s.id),
@@ -122,7 +127,7 @@ pub fn check(repo: &Repo, s: &Snapshot, keys: &UnlockedKeys) -> Result<CheckRepo
     }
     Ok(CheckReport {
         snapshot: s.id.clone(),
-        blobs: tree.buckets.len() as u64 + 1,
+        blobs: (tree.buckets.len() + tree.tables.len()) as u64,
         bytes,
         records,
     })
@@ -170,9 +175,11 @@ impl RestoreOptions {
         }
         let restored = pv.restore_profile(summary, &key_bytes, file, keys, |conn| {
             let tx = store::WriteTx::begin(conn)?;
-            let plain = blob_keys.open(repo, &tree.tables)?;
-            for t in dump::decode(&plain)? {
-                dump::insert_rows(&tx, &t)?;
+            for id in &tree.tables {
+                let plain = blob_keys.open(repo, id)?;
+                for t in dump::decode(&plain)? {
+                    dump::insert_rows(&tx, &t)?;
+                }
             }
             for (_, id, _) in &tree.buckets {
                 let plain = blob_keys.open(repo, id)?;

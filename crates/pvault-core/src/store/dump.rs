@@ -138,6 +138,48 @@ pub(crate) fn bucket_rows(
     })
 }
 
+/// Entries of the audit log per chunk: a chunk is 256 consecutive entries of one device (about
+/// 75 KiB), written once when full.
+const AUDIT_CHUNK: i64 = 256;
+
+/// The rows of a table kept whole, in chunks that do not change once full: the audit log (append
+/// only) by device and position, every other table as one chunk.
+pub(crate) fn table_chunks(conn: &Connection, table: &str) -> Result<Vec<TableRows>> {
+    if table != "audit_log" {
+        return Ok(vec![all_rows(conn, table)?]);
+    }
+    let columns = columns(conn, table)?;
+    let mut devices =
+        conn.prepare("SELECT device, MAX(seq) FROM audit_log GROUP BY device ORDER BY device")?;
+    let devices = devices
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT * FROM audit_log WHERE device = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq",
+    )?;
+    let mut out = Vec::new();
+    for (device, max) in devices {
+        for k in 0..=max.max(0) / AUDIT_CHUNK {
+            let mut rows = Vec::new();
+            let (lo, hi) = (k * AUDIT_CHUNK, (k + 1) * AUDIT_CHUNK);
+            read_rows(
+                &mut stmt,
+                rusqlite::params![device, lo, hi],
+                columns.len(),
+                &mut rows,
+            )?;
+            if !rows.is_empty() {
+                out.push(TableRows {
+                    table: table.to_string(),
+                    columns: columns.clone(),
+                    rows,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Every row of a table.
 pub(crate) fn all_rows(conn: &Connection, table: &str) -> Result<TableRows> {
     let columns = columns(conn, table)?;

@@ -1,0 +1,128 @@
+//! `ForgetOptions::run` (remove snapshots by a retention policy, restic's rules, per profile) and
+//! [`prune`] (remove the blobs and key files no snapshot needs). Neither needs a password: the
+//! snapshot files name their times and every blob they need.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::Repo;
+use crate::error::{Error, IoContext, Result};
+use pvault_backup::retention::{Decision, Policy, SnapshotTime};
+
+/// What to forget.
+pub struct ForgetOptions {
+    pub policy: Policy,
+    /// Only say what would be removed.
+    pub dry_run: bool,
+}
+
+/// The plan (and what was done), per profile.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ForgetReport {
+    pub dry_run: bool,
+    /// Profile id → its profile name and the plan for each of its snapshots, newest first.
+    pub profiles: BTreeMap<String, (String, Vec<Decision>)>,
+    pub removed: u64,
+}
+
+impl ForgetOptions {
+    /// Applies the policy to each profile's snapshots and removes (unless a dry run) those it does
+    /// not keep. Blobs stay until [`prune`].
+    pub fn run(&self, repo: &Repo) -> Result<ForgetReport> {
+        let mut by_profile: BTreeMap<String, Vec<super::Snapshot>> = BTreeMap::new();
+        for s in repo.snapshots(None)? {
+            by_profile.entry(s.profile.clone()).or_default().push(s);
+        }
+        let mut profiles = BTreeMap::new();
+        let mut removed = 0;
+        for (profile, snapshots) in by_profile {
+            let times: Vec<SnapshotTime> = snapshots
+                .iter()
+                .map(|s| {
+                    // Within a second: milliseconds, then the chain (a child is newer).
+                    SnapshotTime::new(s.id.clone(), s.unix_ms.div_euclid(1000))
+                        .with_order(s.unix_ms.rem_euclid(1000) * 1_000_000 + s.seq as i64)
+                })
+                .collect();
+            let plan = self
+                .policy
+                .apply(&times)
+                .map_err(|e| Error::InvalidPolicy(e.to_string()))?;
+            if !self.dry_run {
+                for d in plan.iter().filter(|d| !d.is_kept()) {
+                    let path = repo.snapshot_path(&profile, &d.id);
+                    std::fs::remove_file(&path).at(&path)?;
+                    removed += 1;
+                }
+            }
+            let name = snapshots.last().map(|s| s.name.clone()).unwrap_or_default();
+            profiles.insert(profile, (name, plan));
+        }
+        Ok(ForgetReport {
+            dry_run: self.dry_run,
+            profiles,
+            removed,
+        })
+    }
+}
+
+/// What [`prune`] removed (or, with `dry_run`, would).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub dry_run: bool,
+    pub blobs_removed: u64,
+    pub bytes_removed: u64,
+    pub key_files_removed: u64,
+    pub blobs_kept: u64,
+}
+
+/// Removes every blob and key file that no snapshot names (a backup cut short leaves such
+/// blobs; forget leaves those of the snapshots it removed).
+pub fn prune(repo: &Repo, dry_run: bool) -> Result<PruneReport> {
+    let snapshots = repo.snapshots(None)?;
+    let used: BTreeSet<&str> = snapshots
+        .iter()
+        .flat_map(|s| s.refs.iter().map(String::as_str))
+        .collect();
+    let keys: BTreeSet<(String, String)> = snapshots
+        .iter()
+        .map(|s| (s.profile.clone(), format!("{}.json", s.key_file)))
+        .collect();
+    let mut report = PruneReport {
+        dry_run,
+        blobs_removed: 0,
+        bytes_removed: 0,
+        key_files_removed: 0,
+        blobs_kept: 0,
+    };
+    let data = repo.root().join("data");
+    for dir in std::fs::read_dir(&data).at(&data)?.flatten() {
+        for f in std::fs::read_dir(dir.path()).at(&dir.path())?.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if used.contains(name.as_str()) {
+                report.blobs_kept += 1;
+                continue;
+            }
+            report.blobs_removed += 1;
+            report.bytes_removed += f.metadata().map(|m| m.len()).unwrap_or(0);
+            if !dry_run {
+                std::fs::remove_file(f.path()).at(&f.path())?;
+            }
+        }
+    }
+    let key_dir = repo.root().join("keys");
+    for dir in std::fs::read_dir(&key_dir).at(&key_dir)?.flatten() {
+        let profile = dir.file_name().to_string_lossy().into_owned();
+        for f in std::fs::read_dir(dir.path()).at(&dir.path())?.flatten() {
+            let name = f.file_name().to_string_lossy().into_owned();
+            if !keys.contains(&(profile.clone(), name)) {
+                report.key_files_removed += 1;
+                if !dry_run {
+                    std::fs::remove_file(f.path()).at(&f.path())?;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
