@@ -6,17 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BlobKeys, Repo, SNAPSHOT_VERSION, Snapshot, Tree};
+use super::{BlobKeys, LOG_ID, POSITION, Repo, SNAPSHOT_VERSION, Snapshot, Tree, open_tree};
 use crate::audit::{Event, EventKind};
 use crate::error::{Error, IoContext, Result};
 use crate::home::KEY_FILE;
 use crate::store::{self, dump};
 use crate::vault::Vault;
-
-/// Meta key of the store's backup-log id (a restored or recreated store gets a new one).
-pub(super) const LOG_ID: &str = "backup/log_id";
-/// Meta key prefix of the log position each repository has (`backup/pos/<repo id>`).
-pub(super) const POSITION: &str = "backup/pos/";
 
 /// How to back up.
 #[derive(Clone, Debug, Default)]
@@ -70,7 +65,7 @@ impl BackupOptions {
                 && p.store_version == store::STORE_VERSION
         });
         let parent_tree = match usable {
-            Some(p) => Some(super::restore::open_tree(repo, &keys, p)?),
+            Some(p) => Some(open_tree(repo, &keys, p)?),
             None => None,
         };
 

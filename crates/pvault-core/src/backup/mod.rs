@@ -39,6 +39,10 @@ pub const REPO_VERSION: u64 = 1;
 pub const SNAPSHOT_VERSION: u64 = 1;
 const SNAPSHOT_CONTEXT: &[u8] = b"pvault/v1/backup-snapshot\n";
 const BLOB_COLLECTION: &str = "pvault/backup";
+/// Meta key of the store's backup-log id (a restored or recreated store gets a new one).
+const LOG_ID: &str = "backup/log_id";
+/// Meta key prefix of the log position each repository has (`backup/pos/<repo id>`).
+const POSITION: &str = "backup/pos/";
 
 /// `config.json`: what makes a directory a repository.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -155,6 +159,23 @@ impl Tree {
         }
         f.root()
     }
+}
+
+/// Opens a snapshot's tree and checks its root.
+fn open_tree(repo: &Repo, keys: &BlobKeys, s: &Snapshot) -> Result<Tree> {
+    let plain = keys.open(repo, &s.tree)?;
+    let tree: Tree = serde_json::from_slice(&plain)
+        .map_err(|e| damaged(&repo.blob_path(&s.tree), format!("the tree: {e}")))?;
+    if hex::encode(tree.root()) != s.root
+        || tree.summary.id != s.profile
+        || tree.refs(&s.tree) != s.refs
+    {
+        return Err(damaged(
+            &repo.blob_path(&s.tree),
+            "the tree is not the one the snapshot signed",
+        ));
+    }
+    Ok(tree)
 }
 
 fn damaged(path: &Path, what: impl Into<String>) -> Error {

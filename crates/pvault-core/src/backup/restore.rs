@@ -4,30 +4,12 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::create::{LOG_ID, POSITION};
-use super::{BlobKeys, Repo, Snapshot, Tree, damaged};
+use super::{BlobKeys, LOG_ID, POSITION, Repo, Snapshot, damaged, open_tree};
 use crate::error::{Error, Result};
 use crate::home::ProfileSummary;
 use crate::profile::{Credentials, Pvault};
 use crate::store::{self, dump};
 use pvault_crypto::{CryptoError, KeyFile, UnlockedKeys};
-
-/// Opens a snapshot's tree and checks its root.
-pub(super) fn open_tree(repo: &Repo, keys: &BlobKeys, s: &Snapshot) -> Result<Tree> {
-    let plain = keys.open(repo, &s.tree)?;
-    let tree: Tree = serde_json::from_slice(&plain)
-        .map_err(|e| damaged(&repo.blob_path(&s.tree), format!("the tree: {e}")))?;
-    if hex::encode(tree.root()) != s.root
-        || tree.summary.id != s.profile
-        || tree.refs(&s.tree) != s.refs
-    {
-        return Err(damaged(
-            &repo.blob_path(&s.tree),
-            "the tree is not the one the snapshot signed",
-        ));
-    }
-    Ok(tree)
-}
 
 /// The snapshot's key file: present, the one it names, and the one that signed it.
 fn key_file(repo: &Repo, s: &Snapshot) -> Result<(Vec<u8>, KeyFile)> {
