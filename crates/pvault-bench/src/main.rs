@@ -10,6 +10,7 @@
 mod aead;
 mod audit_insert;
 mod audit_verify;
+mod backup;
 mod insert;
 mod loopback;
 mod pgdb;
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit] [--dir DIR]
+const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit,backup] [--dir DIR]
   --quick   smaller workloads (20,000-record insert, 100,000-record unlock profile, shorter AEAD runs;
             sync: 20,000-record initial sync, 100,000 records instead of 1,000,000 in the large
             incremental profile, 20 changes, 200 + 50 real-time samples; audit-insert: 20,000
@@ -32,6 +33,7 @@ const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--onl
   --json    print the results as JSON instead of a table
   --save    also write the results as JSON to FILE
   --only    run only the named benchmarks; `sync` is sync-initial, sync-incremental and sync-realtime;
+            `backup` is backup-incremental;
             `audit` is audit-insert, audit-verify and verify-100k
   --dir     where the temp dirs go (default: the system temp dir)
   env PVAULT_BENCH_SQLCIPHER: path of the SQLCipher contender's binary
@@ -57,6 +59,7 @@ fn parse_args() -> Result<Args> {
             "unlock".into(),
             "sync".into(),
             "audit".into(),
+            "backup".into(),
         ],
         dir: std::env::temp_dir(),
     };
@@ -147,6 +150,14 @@ fn main() -> Result<()> {
         sections.push(verify_records::run(&verify_records::Config {
             records: if args.quick { 20_000 } else { 100_000 },
             runs: if args.quick { 3 } else { 5 },
+            dir: args.dir.clone(),
+        })?);
+    }
+    if wants("backup") || wants("backup-incremental") {
+        sections.push(backup::run(&backup::Config {
+            small: if args.quick { 10_000 } else { 100_000 },
+            large: if args.quick { 100_000 } else { 1_000_000 },
+            changes: if args.quick { 10 } else { 20 },
             dir: args.dir.clone(),
         })?);
     }

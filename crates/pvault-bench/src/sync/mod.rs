@@ -134,10 +134,10 @@ pub(super) fn with_quota(mut config: ServerConfig) -> ServerConfig {
 }
 
 /// A device: a home of its own with the profile `bench`, unlocked.
-pub(super) struct Device {
-    pub(super) vault: Vault,
-    pub(super) pv: Pvault,
-    pub(super) _home: tempfile::TempDir,
+pub(crate) struct Device {
+    pub(crate) vault: Vault,
+    pub(crate) pv: Pvault,
+    pub(crate) _home: tempfile::TempDir,
 }
 
 pub(super) fn new_home(dir: &Path) -> Result<(tempfile::TempDir, Pvault)> {
@@ -150,7 +150,7 @@ pub(super) fn new_home(dir: &Path) -> Result<(tempfile::TempDir, Pvault)> {
 
 /// A new device with records `0..n` of the insert workload; returns it, its Secret Key and the
 /// seconds the filling took.
-pub(super) fn filled_device(dir: &Path, n: usize) -> Result<(Device, Zeroizing<String>, f64)> {
+pub(crate) fn filled_device(dir: &Path, n: usize) -> Result<(Device, Zeroizing<String>, f64)> {
     let (home, pv) = new_home(dir)?;
     let (created, mut vault) = standard_profile(&pv, "bench")?;
     let start = Instant::now();
@@ -179,7 +179,7 @@ pub(super) fn filled_device(dir: &Path, n: usize) -> Result<(Device, Zeroizing<S
     Ok((device, created.secret_key, secs))
 }
 
-pub(super) fn record(id: String, data: Value) -> NewRecord {
+pub(crate) fn record(id: String, data: Value) -> NewRecord {
     NewRecord {
         collection: plain::COLLECTION.into(),
         id: Some(id),
@@ -289,12 +289,12 @@ pub(super) fn build_pair(
 }
 
 /// Fresh 512-character text (not in the workload) for the `i`-th change.
-pub(super) fn changed_data(i: usize) -> Value {
+pub(crate) fn changed_data(i: usize) -> Value {
     plain::workload(1 << 40 | i as u64, 1).remove(0).data
 }
 
 /// The `q` quantile of `xs` (nearest rank).
-pub(super) fn quantile(xs: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(xs: &[f64], q: f64) -> f64 {
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
     let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
