@@ -278,10 +278,13 @@ pub enum ProfileCommand {
     Status,
     /// Change a profile setting: auto-lock DURATION, reauth-window DURATION, monitor DURATION|off,
     /// audit-retention DURATION|off, conflict-strategy STRATEGY [--collection C],
-    /// device-rank DEVICE,DEVICE,...
+    /// device-rank DEVICE,DEVICE,..., backup-schedule hourly|daily|weekly|DURATION|off [--repo DIR],
+    /// backup-keep daily=7,weekly=4,...|off
     Set {
         /// auto-lock, reauth-window, monitor (how often the agent checks for anomalies),
-        /// audit-retention (older audit entries are summarised), conflict-strategy or device-rank.
+        /// audit-retention (older audit entries are summarised), conflict-strategy, device-rank,
+        /// backup-schedule (the agent backs the unlocked profile up to --repo) or backup-keep
+        /// (the retention applied after each scheduled backup).
         setting: String,
         /// A duration like 90s, 15m, 1h, 2y; a strategy (timestamp, profile-priority, merge, manual,
         /// security-first); device ids in priority order, comma-separated; "default" restores the
@@ -290,6 +293,9 @@ pub enum ProfileCommand {
         /// For conflict-strategy: set it for this collection only.
         #[arg(long)]
         collection: Option<String>,
+        /// For backup-schedule: the repository (made by `pvault backup init`).
+        #[arg(long, value_name = "DIR")]
+        repo: Option<PathBuf>,
     },
     /// Make a profile the current one (when it is unlocked in the agent: no password, no KDF).
     Use {

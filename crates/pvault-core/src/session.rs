@@ -40,6 +40,42 @@ struct Session {
     challenge: Option<([u8; 32], Instant)>,
     watch: Option<Watcher>,
     monitor: Option<Monitor>,
+    backup: Option<Scheduled>,
+}
+
+/// The agent's scheduled backups of an unlocked profile (`profile set backup-schedule`).
+struct Scheduled {
+    every: Duration,
+    repo: std::path::PathBuf,
+    keep: Option<crate::backup::Policy>,
+    next: Instant,
+}
+
+impl Scheduled {
+    /// The schedule in a profile's settings; the first backup is due one period after the
+    /// profile's newest snapshot in the repository (now, if it has none or it is older).
+    fn of(vault: &Vault) -> Option<Scheduled> {
+        let s = &vault.summary().settings;
+        let (repo, secs) = (s.backup_repo.as_ref()?, s.backup_every_secs?);
+        let every = Duration::from_secs(secs.max(1));
+        let keep = s
+            .backup_keep
+            .as_deref()
+            .and_then(|k| crate::backup::parse_keep(k).ok());
+        let newest_ms = crate::backup::Repo::open(std::path::Path::new(repo))
+            .and_then(|r| r.snapshots(Some(&vault.summary().id)))
+            .ok()
+            .and_then(|list| list.last().map(|s| s.unix_ms));
+        let since = newest_ms.map_or(every, |ms| {
+            Duration::from_millis((crate::store::now_ms() - ms).max(0) as u64)
+        });
+        Some(Scheduled {
+            every,
+            repo: repo.into(),
+            keep,
+            next: Instant::now() + every.saturating_sub(since),
+        })
+    }
 }
 
 /// The agent's periodic check of an unlocked profile (`profile set monitor`).
@@ -133,7 +169,7 @@ impl Sessions {
         let vault = self.pv.open_with_keys(name, transfer)?;
         let summary = vault.summary().clone();
         let cache = RecordCache::new(summary.security == SecurityLevel::Military);
-        let session = Session {
+        let mut session = Session {
             auto_lock: summary.auto_lock(),
             vault,
             last_used: Instant::now(),
@@ -146,7 +182,9 @@ impl Sessions {
                 last: Instant::now() - Duration::from_secs(secs.max(1)),
                 seen: Vec::new(),
             }),
+            backup: None,
         };
+        session.backup = Scheduled::of(&session.vault);
         self.open.insert(name.to_string(), session);
         Ok(())
     }
@@ -204,6 +242,46 @@ impl Sessions {
                     out.push((name.clone(), a));
                 }
             }
+        }
+        out
+    }
+
+    /// Takes the scheduled backups that are due (then applies the profile's retention policy and
+    /// prunes), and returns each profile's outcome: the snapshot and what it added, or the error.
+    pub fn run_backups(&mut self, now: Instant) -> Vec<(String, Result<String>)> {
+        let mut out = Vec::new();
+        for (name, s) in self.open.iter_mut() {
+            let Some(b) = s.backup.as_mut() else {
+                continue;
+            };
+            if now < b.next {
+                continue;
+            }
+            b.next = now + b.every;
+            let result = (|| {
+                let repo = crate::backup::Repo::open(&b.repo)?;
+                let report =
+                    crate::backup::BackupOptions::default().run(&s.vault, &repo, &mut |_, _| {})?;
+                let mut said = format!(
+                    "snapshot {} ({} records, {} bytes added)",
+                    report.snapshot.id, report.snapshot.records, report.snapshot.added_bytes
+                );
+                if let Some(policy) = &b.keep {
+                    let forgot = crate::backup::ForgetOptions {
+                        policy: policy.clone(),
+                        profile: Some(s.vault.summary().id.clone()),
+                        dry_run: false,
+                    }
+                    .run(&repo)?;
+                    let pruned = crate::backup::prune(&repo, false)?;
+                    said.push_str(&format!(
+                        "; forgot {} snapshot(s), pruned {} blob(s)",
+                        forgot.removed, pruned.blobs_removed
+                    ));
+                }
+                Ok(said)
+            })();
+            out.push((name.clone(), result));
         }
         out
     }

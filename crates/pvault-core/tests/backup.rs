@@ -330,6 +330,7 @@ fn forget_keeps_what_the_policy_says_and_prune_leaves_every_kept_snapshot_whole(
     };
     let plan = ForgetOptions {
         policy: policy.clone(),
+        profile: None,
         dry_run: true,
     }
     .run(&repo)
@@ -342,6 +343,7 @@ fn forget_keeps_what_the_policy_says_and_prune_leaves_every_kept_snapshot_whole(
     );
     let done = ForgetOptions {
         policy,
+        profile: None,
         dry_run: false,
     }
     .run(&repo)

@@ -36,6 +36,7 @@ pub fn run(ctx: &Ctx, args: BackupArgs) -> Result<()> {
         Some(BackupCommand::Forget(f)) => {
             let report = ForgetOptions {
                 policy: policy(&f)?,
+                profile: None,
                 dry_run: f.dry_run,
             }
             .run(&repo)?;

@@ -188,14 +188,24 @@ impl Show for TimingSet {
     }
 
     fn text(&self) -> String {
+        let s = &self.0.settings;
+        let backups = match (s.backup_every_secs, &s.backup_repo) {
+            (Some(every), Some(repo)) => format!(
+                "every {} to {repo}{} (while the agent holds it unlocked)",
+                human(every),
+                s.backup_keep
+                    .as_deref()
+                    .map(|k| format!(", keeping {k}"))
+                    .unwrap_or_default()
+            ),
+            _ => "off".to_string(),
+        };
         format!(
-            "profile '{}': auto-lock {}, re-authentication window {}, anomaly monitor {} (applies from the next unlock)",
+            "profile '{}': auto-lock {}, re-authentication window {}, anomaly monitor {}, scheduled backups {backups} (applies from the next unlock)",
             self.0.name,
             human(self.0.auto_lock().as_secs()),
             human(self.0.reauth_window().as_secs()),
-            self.0
-                .settings
-                .monitor_secs
+            s.monitor_secs
                 .map(|s| format!("every {}", human(s)))
                 .unwrap_or_else(|| "off".to_string())
         )

@@ -310,3 +310,63 @@ fn failed_unlocks_are_counted_by_the_client_and_survive_the_agent() {
     home.cmd(&["profile", "unlock"]).ok();
     assert_eq!(home.attempts(&p.id)["failures"], 0);
 }
+
+#[test]
+fn the_agent_takes_scheduled_backups_of_an_unlocked_profile() {
+    let home = Home::new();
+    let _guard = AgentGuard(&home);
+    home.create("alice", "standard");
+    home.put("alice", "notes", "n", &json!({"text": "kept safe"}));
+    let repo = home.root().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    // A schedule needs a repository, and one that exists.
+    home.cmd(&["profile", "set", "backup-schedule", "daily"])
+        .run()
+        .error_line(&["--repo"]);
+    home.cmd(&[
+        "profile",
+        "set",
+        "backup-schedule",
+        "daily",
+        "--repo",
+        repo_s,
+    ])
+    .run()
+    .error_line(&["not a pvault backup repository"]);
+    home.cmd(&["backup", "init", repo_s]).ok();
+    home.cmd(&[
+        "profile",
+        "set",
+        "backup-schedule",
+        "daily",
+        "--repo",
+        repo_s,
+    ])
+    .ok();
+    home.cmd(&["profile", "set", "backup-keep", "daily=7,sometimes=1"])
+        .run()
+        .error_line(&["unknown key"]);
+    home.cmd(&["profile", "set", "backup-keep", "last=3,daily=7"])
+        .ok();
+    let shown = home.cmd(&["profile", "show"]).ok_json();
+    assert_eq!(shown["summary"]["settings"]["backup_every_secs"], 86_400);
+    // No snapshot yet: the first is due at once, once the agent holds the profile.
+    home.cmd(&["profile", "unlock"]).ok();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let snapshots = loop {
+        let listed = home.cmd(&["backup", "list", "--repo", repo_s]).ok_json();
+        let n = listed["snapshots"].as_array().unwrap().len();
+        if n > 0 {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "no scheduled backup after 20 s");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(snapshots, 1);
+    // Not again before a day has passed.
+    std::thread::sleep(Duration::from_secs(3));
+    let listed = home.cmd(&["backup", "list", "--repo", repo_s]).ok_json();
+    assert_eq!(listed["snapshots"].as_array().unwrap().len(), 1);
+    let verified = home.cmd(&["backup", "verify", "--repo", repo_s]).ok_json();
+    assert_eq!(verified["restored_records"], 1);
+}

@@ -171,6 +171,12 @@ fn spawn_ticker(
             for name in s.expire_idle(Instant::now()) {
                 log(&log_w, &format!("auto-locked '{name}' after idle time"));
             }
+            for (name, outcome) in s.run_backups(Instant::now()) {
+                match outcome {
+                    Ok(said) => log(&log_w, &format!("backup of '{name}': {said}")),
+                    Err(e) => log(&log_w, &format!("backup of '{name}' failed: {e}")),
+                }
+            }
             for (name, a) in s.check_monitors(Instant::now()) {
                 log(
                     &log_w,

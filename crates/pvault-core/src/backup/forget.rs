@@ -13,6 +13,8 @@ use pvault_backup::retention::{Decision, Policy, SnapshotTime};
 /// What to forget.
 pub struct ForgetOptions {
     pub policy: Policy,
+    /// Only this profile's snapshots (its id); else every profile's, each by the policy.
+    pub profile: Option<String>,
     /// Only say what would be removed.
     pub dry_run: bool,
 }
@@ -31,7 +33,7 @@ impl ForgetOptions {
     /// not keep. Blobs stay until [`prune`].
     pub fn run(&self, repo: &Repo) -> Result<ForgetReport> {
         let mut by_profile: BTreeMap<String, Vec<super::Snapshot>> = BTreeMap::new();
-        for s in repo.snapshots(None)? {
+        for s in repo.snapshots(self.profile.as_deref())? {
             by_profile.entry(s.profile.clone()).or_default().push(s);
         }
         let mut profiles = BTreeMap::new();
@@ -65,6 +67,55 @@ impl ForgetOptions {
             removed,
         })
     }
+}
+
+/// Parses a retention policy written as `last=3,daily=7,weekly=4,within=30d` (the keys are
+/// `forget`'s options without `--keep-`: last, hourly, daily, weekly, monthly, yearly take a
+/// count or `unlimited`; within and within-hourly … within-yearly take a duration).
+pub fn parse_keep(spec: &str) -> Result<Policy> {
+    use pvault_backup::retention::Count;
+    let bad = |m: String| Error::InvalidPolicy(m);
+    let mut p = Policy::default();
+    for part in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("{part:?}: write it as key=value, e.g. daily=7")))?;
+        let count = || {
+            Count::parse(v)
+                .map(Some)
+                .map_err(|e| bad(format!("{k}: {e}")))
+        };
+        let duration = || {
+            Policy::parse_duration(v)
+                .map(Some)
+                .map_err(|e| bad(format!("{k}: {e}")))
+        };
+        match k.trim() {
+            "last" => p.last = count()?,
+            "hourly" => p.hourly = count()?,
+            "daily" => p.daily = count()?,
+            "weekly" => p.weekly = count()?,
+            "monthly" => p.monthly = count()?,
+            "yearly" => p.yearly = count()?,
+            "within" => p.within = duration()?,
+            "within-hourly" => p.within_hourly = duration()?,
+            "within-daily" => p.within_daily = duration()?,
+            "within-weekly" => p.within_weekly = duration()?,
+            "within-monthly" => p.within_monthly = duration()?,
+            "within-yearly" => p.within_yearly = duration()?,
+            other => {
+                return Err(bad(format!(
+                    "unknown key {other:?}: expected last, hourly, daily, weekly, monthly, yearly, within or within-daily (…)"
+                )));
+            }
+        }
+    }
+    if p.is_empty() {
+        return Err(bad(
+            "the policy keeps nothing: give at least one rule".into()
+        ));
+    }
+    Ok(p)
 }
 
 /// What [`prune`] removed (or, with `dry_run`, would).

@@ -29,7 +29,7 @@ use pvault_crypto::envelope::{self, Aad, Kind};
 use pvault_crypto::{Classification, ProfileId, UnlockedKeys};
 
 pub use create::{BackupOptions, BackupReport};
-pub use forget::{ForgetOptions, ForgetReport, PruneReport, prune};
+pub use forget::{ForgetOptions, ForgetReport, PruneReport, parse_keep, prune};
 pub use pvault_backup::retention::{Count, Decision, Policy};
 pub use restore::{CheckReport, RestoreOptions, RestoreReport, VerifyOptions, VerifyReport, check};
 

@@ -85,6 +85,16 @@ pub struct ProfileSettings {
     /// Device ids in priority order, for the `profile-priority` strategy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub device_rank: Vec<String>,
+    /// The repository (a directory) the agent backs this profile up to on schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_repo: Option<String>,
+    /// How often the agent backs it up, in seconds (`None`: no scheduled backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_every_secs: Option<u64>,
+    /// The retention policy applied after each scheduled backup (`daily=7,weekly=4,...`, see
+    /// `backup::parse_keep`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_keep: Option<String>,
 }
 
 impl ProfileSummary {

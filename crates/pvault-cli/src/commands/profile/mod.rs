@@ -38,9 +38,10 @@ pub fn run(ctx: &Ctx, cmd: ProfileCommand) -> Result<()> {
             setting,
             value,
             collection,
+            repo,
         } => show(
             g,
-            settings::set(ctx, &setting, &value, collection)?.as_ref(),
+            settings::set(ctx, &setting, &value, collection, repo)?.as_ref(),
         ),
         ProfileCommand::Passwd { new_password_file } => {
             show(g, &keys::passwd(ctx, new_password_file)?)
