@@ -497,6 +497,9 @@ pub enum BackupCommand {
         /// Name of the restored profile (default: its name in the snapshot).
         #[arg(long = "as", value_name = "NAME")]
         as_name: Option<String>,
+        /// Restore only this record, into the living profile, as a new version of it.
+        #[arg(long, value_name = "COLLECTION/ID", conflicts_with = "as_name")]
+        record: Option<String>,
     },
 }
 

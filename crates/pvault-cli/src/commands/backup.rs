@@ -8,7 +8,9 @@ use pvault_core::backup::{
 
 use crate::cli::{BackupArgs, BackupCommand, ForgetArgs};
 use crate::context::Ctx;
-use crate::output::backup::{BackedUp, Forgot, Initialized, Pruned, Restored, Snapshots, Verified};
+use crate::output::backup::{
+    BackedUp, Forgot, Initialized, Pruned, Restored, RestoredRecord, Snapshots, Verified,
+};
 use crate::output::{self, show};
 use crate::{Damaged, secrets};
 
@@ -71,7 +73,47 @@ pub fn run(ctx: &Ctx, args: BackupArgs) -> Result<()> {
             }
             Ok(())
         }
-        Some(BackupCommand::Restore { snapshot, as_name }) => {
+        Some(BackupCommand::Restore {
+            snapshot,
+            record: Some(record),
+            ..
+        }) => {
+            let (collection, id) = record
+                .split_once('/')
+                .with_context(|| format!("--record {record:?}: write it as COLLECTION/ID"))?;
+            let pv = ctx.pv()?;
+            let mut vault = crate::commands::unlock(pv, g)?;
+            let profile = vault.summary().id.clone();
+            let s = repo.snapshot(Some(&profile), snapshot.as_deref().unwrap_or("latest"))?;
+            let creds = credentials(ctx, &s.name)?;
+            let (s, r) = pvault_core::backup::record_from_snapshot(
+                &repo,
+                &s.id,
+                Some(&profile),
+                &creds,
+                collection,
+                id,
+            )?;
+            let written = vault.put(pvault_core::NewRecord {
+                collection: r.collection.clone(),
+                id: Some(r.id.clone()),
+                classification: Some(r.classification),
+                data: r.data,
+            })?;
+            show(
+                g,
+                &RestoredRecord {
+                    snapshot: s.id,
+                    collection: r.collection,
+                    id: r.id,
+                    from_version: r.version,
+                    version: written.version,
+                },
+            )
+        }
+        Some(BackupCommand::Restore {
+            snapshot, as_name, ..
+        }) => {
             let snapshot = snapshot.unwrap_or_else(|| "latest".into());
             let s = repo.snapshot(None, &snapshot)?;
             let creds = credentials(ctx, &s.name)?;

@@ -236,3 +236,28 @@ impl Show for Pruned {
         )
     }
 }
+
+/// `backup restore --record`.
+pub struct RestoredRecord {
+    pub snapshot: String,
+    pub collection: String,
+    pub id: String,
+    pub from_version: u64,
+    pub version: u64,
+}
+
+impl Show for RestoredRecord {
+    fn json(&self) -> String {
+        to_json(&json!({
+            "snapshot": self.snapshot, "collection": self.collection, "id": self.id,
+            "from_version": self.from_version, "version": self.version,
+        }))
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "restored {}/{} as it was in snapshot {} (its version {}): now version {}",
+            self.collection, self.id, self.snapshot, self.from_version, self.version
+        )
+    }
+}

@@ -63,6 +63,30 @@ fn backup_list_verify_restore_through_the_binary() {
         .cmd(&["--profile", "alice", "get", "research", "r1"])
         .ok_json();
     assert_eq!(got["data"]["body"], "one");
+    // One record back into the living profile, as a new version.
+    let back = home
+        .cmd(&[
+            "backup",
+            "restore",
+            &older[..6],
+            "--record",
+            "research/r1",
+            "--repo",
+            repo_s,
+        ])
+        .env("PVAULT_REAUTH_PASSWORD", crate::cli_support::PASSWORD)
+        .ok_json();
+    assert_eq!(back["from_version"], 1);
+    assert_eq!(back["version"], 3);
+    let got = home
+        .cmd(&["--profile", "alice", "get", "research", "r1"])
+        .ok_json();
+    assert_eq!(got["data"]["body"], "one");
+    home.cmd(&[
+        "backup", "restore", "--record", "research", "--repo", repo_s,
+    ])
+    .run()
+    .error_line(&["COLLECTION/ID"]);
     // Restoring it again into that home: refused, nothing changed.
     other
         .cmd(&["backup", "restore", "--repo", repo_s, "--as", "alice2"])

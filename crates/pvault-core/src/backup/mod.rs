@@ -31,7 +31,10 @@ use pvault_crypto::{Classification, ProfileId, UnlockedKeys};
 pub use create::{BackupOptions, BackupReport};
 pub use forget::{ForgetOptions, ForgetReport, PruneReport, parse_keep, prune};
 pub use pvault_backup::retention::{Count, Decision, Policy};
-pub use restore::{CheckReport, RestoreOptions, RestoreReport, VerifyOptions, VerifyReport, check};
+pub use restore::{
+    CheckReport, RestoreOptions, RestoreReport, VerifyOptions, VerifyReport, check,
+    record_from_snapshot,
+};
 
 /// The repository format this code writes and reads.
 pub const REPO_VERSION: u64 = 1;

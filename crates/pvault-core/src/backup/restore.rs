@@ -264,3 +264,35 @@ impl VerifyOptions {
         })
     }
 }
+
+/// One record of a snapshot, read from a scratch restore (removed after): what
+/// `backup restore --record` writes back into the living profile as a new version.
+pub fn record_from_snapshot(
+    repo: &Repo,
+    snapshot: &str,
+    profile: Option<&str>,
+    creds: &Credentials,
+    collection: &str,
+    id: &str,
+) -> Result<(Snapshot, crate::vault::Record)> {
+    let s = repo.snapshot(profile, snapshot)?;
+    let scratch = std::env::temp_dir().join(format!(
+        "pvault-restore-{}",
+        hex::encode(pvault_crypto::random::bytes::<8>())
+    ));
+    let got = (|| {
+        crate::fsutil::create_private_dir(&scratch)?;
+        let pv = Pvault::open(&scratch)?;
+        let restored = RestoreOptions {
+            snapshot: s.id.clone(),
+            profile: Some(s.profile.clone()),
+            name: None,
+        }
+        .run(&pv, repo, creds)?;
+        let mut vault = pv.unlock(Some(&restored.profile.name), creds)?;
+        pv.reauthenticate(&mut vault, creds)?;
+        vault.get(collection, id)
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok((s, got?))
+}
