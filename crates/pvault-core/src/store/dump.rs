@@ -69,16 +69,21 @@ pub(crate) fn other_tables(conn: &Connection) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Every collection with a record or a version.
+/// Every collection with a record or a version. One index seek per collection (the tables are
+/// keyed by collection first), not a scan: a backup of one change must not read the profile.
 pub(crate) fn collections(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT collection FROM records GROUP BY collection
-         UNION SELECT collection FROM versions GROUP BY collection ORDER BY 1",
-    )?;
-    let names = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(names)
+    let mut out = std::collections::BTreeSet::new();
+    for table in ["records", "versions"] {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT MIN(collection) FROM {table} WHERE collection > ?1"
+        ))?;
+        let mut after = String::new();
+        while let Some(next) = stmt.query_row([&after], |r| r.get::<_, Option<String>>(0))? {
+            out.insert(next.clone());
+            after = next;
+        }
+    }
+    Ok(out.into_iter().collect())
 }
 
 fn read_rows(
