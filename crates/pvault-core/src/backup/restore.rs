@@ -174,7 +174,7 @@ impl RestoreOptions {
             store::forget_sync(&tx)?;
             store::delete_meta_prefix(&tx, LOG_ID)?;
             store::delete_meta_prefix(&tx, POSITION)?;
-            dump::trim_log(&tx, u64::MAX >> 1)?;
+            dump::clear_log(&tx)?;
             tx.commit()
         })?;
         Ok(RestoreReport {

@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 /// The tables whose rows belong to one record, keyed by `(collection, rid, …)`.
 pub(crate) const RECORD_TABLES: [&str; 3] = ["records", "versions", "blind_index"];
 
-/// Tables a backup does not keep: its own log, and SQLite's counter for it.
+/// Tables a backup does not keep: its own log (and SQLite's rowid counter table, should a store
+/// have one).
 const NOT_KEPT: [&str; 2] = ["backup_log", "sqlite_sequence"];
 
 /// Number of buckets of record rows (the first 12 bits of the row key).
@@ -250,9 +251,19 @@ pub(crate) fn changed_buckets(
     Ok(Some(out))
 }
 
-/// Forgets log entries up to `upto` (every repository has them).
+/// Forgets log entries up to `upto` (every repository has them), except the newest: it keeps the
+/// next position past every one recorded (SQLite gives a rowid table max + 1).
 pub(crate) fn trim_log(conn: &Connection, upto: u64) -> Result<()> {
-    conn.execute("DELETE FROM backup_log WHERE seq <= ?1", [upto as i64])?;
+    conn.execute(
+        "DELETE FROM backup_log WHERE seq <= ?1 AND seq < (SELECT MAX(seq) FROM backup_log)",
+        [upto as i64],
+    )?;
+    Ok(())
+}
+
+/// Empties the log (a restored store starts a log of its own, under a new log id).
+pub(crate) fn clear_log(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM backup_log", [])?;
     Ok(())
 }
 

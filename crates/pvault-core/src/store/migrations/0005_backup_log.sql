@@ -3,8 +3,11 @@
 -- record's key here, by trigger, so that no write path can forget it; a backup reads the keys
 -- appended since the position its parent snapshot recorded. Trimmed once every repository this
 -- store backs up to has passed an entry. Applied on top of version 4.
+-- Positions only grow: the newest entry is never trimmed (see store/dump.rs), so the next rowid
+-- is always past every position a repository recorded (no AUTOINCREMENT, whose counter table
+-- would be one more write per record).
 CREATE TABLE backup_log (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq        INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,
     rid        BLOB NOT NULL
 );
