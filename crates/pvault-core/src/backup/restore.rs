@@ -232,25 +232,10 @@ impl VerifyOptions {
                 other_snapshots.push(check(repo, &other, k.as_ref().unwrap_or(&keys))?);
             }
         }
-        let scratch = std::env::temp_dir().join(format!(
-            "pvault-verify-{}",
-            hex::encode(pvault_crypto::random::bytes::<8>())
-        ));
-        let verified = (|| {
-            crate::fsutil::create_private_dir(&scratch)?;
-            let pv = Pvault::open(&scratch)?;
-            let restored = RestoreOptions {
-                snapshot: s.id.clone(),
-                profile: Some(s.profile.clone()),
-                name: None,
-            }
-            .run(&pv, repo, creds)?;
-            let mut vault = pv.unlock(Some(&restored.profile.name), creds)?;
-            pv.reauthenticate(&mut vault, creds)?;
+        let verified = in_scratch(repo, &s, creds, |vault| {
             let report = vault.verify(&mut |_, _| {})?;
-            Ok::<_, Error>((report.records, report.problems))
-        })();
-        let _ = std::fs::remove_dir_all(&scratch);
+            Ok((report.records, report.problems))
+        });
         let (restored_records, problems) = verified?;
         Ok(VerifyReport {
             snapshot: s,
@@ -276,11 +261,23 @@ pub fn record_from_snapshot(
     id: &str,
 ) -> Result<(Snapshot, crate::vault::Record)> {
     let s = repo.snapshot(profile, snapshot)?;
+    let got = in_scratch(repo, &s, creds, |vault| vault.get(collection, id));
+    Ok((s, got?))
+}
+
+/// Restores `s` into a scratch home (a private temporary directory, removed after, whatever
+/// happens), unlocks and re-authenticates it, and hands it to `f`.
+fn in_scratch<T>(
+    repo: &Repo,
+    s: &Snapshot,
+    creds: &Credentials,
+    f: impl FnOnce(&mut crate::vault::Vault) -> Result<T>,
+) -> Result<T> {
     let scratch = std::env::temp_dir().join(format!(
-        "pvault-restore-{}",
+        "pvault-scratch-{}",
         hex::encode(pvault_crypto::random::bytes::<8>())
     ));
-    let got = (|| {
+    let result = (|| {
         crate::fsutil::create_private_dir(&scratch)?;
         let pv = Pvault::open(&scratch)?;
         let restored = RestoreOptions {
@@ -291,8 +288,8 @@ pub fn record_from_snapshot(
         .run(&pv, repo, creds)?;
         let mut vault = pv.unlock(Some(&restored.profile.name), creds)?;
         pv.reauthenticate(&mut vault, creds)?;
-        vault.get(collection, id)
+        f(&mut vault)
     })();
     let _ = std::fs::remove_dir_all(&scratch);
-    Ok((s, got?))
+    result
 }

@@ -35,6 +35,21 @@ impl Credentials {
     }
 }
 
+/// Ends the making of a directory marked unfinished: on failure it is removed; once registered
+/// the mark goes (it would only say "unfinished" of a directory that is not).
+fn settle_unfinished(dir: &Path, made: Result<()>) -> Result<()> {
+    match made {
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(dir);
+            Err(e)
+        }
+        Ok(()) => {
+            let _ = std::fs::remove_file(dir.join(UNFINISHED_FILE));
+            Ok(())
+        }
+    }
+}
+
 /// Options of a new profile.
 #[derive(Clone, Debug)]
 pub struct NewProfile {
@@ -221,12 +236,7 @@ impl Pvault {
             fsutil::sync_dir(&dir)?;
             self.home.add(summary.clone())
         })();
-        if let Err(e) = filled {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-        // Registered: the marker only says "unfinished" now to a directory that is not.
-        let _ = std::fs::remove_file(dir.join(UNFINISHED_FILE));
+        settle_unfinished(&dir, filled)?;
         Ok(CreatedProfile {
             summary,
             secret_key,
@@ -270,11 +280,7 @@ impl Pvault {
             fsutil::sync_dir(&dir)?;
             self.home.add(summary.clone())
         })();
-        if let Err(e) = made {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(e);
-        }
-        let _ = std::fs::remove_file(dir.join(UNFINISHED_FILE));
+        settle_unfinished(&dir, made)?;
         Ok(summary)
     }
 
