@@ -35,6 +35,20 @@ impl Credentials {
     }
 }
 
+/// New random keys for `profile`, wrapped under `password` and a new Secret Key at `level`'s cost.
+fn new_keys(
+    profile: ProfileId,
+    level: SecurityLevel,
+    password: &[u8],
+) -> Result<(KeyFile, UnlockedKeys)> {
+    Ok(KeyFile::create(
+        profile,
+        password,
+        level.kdf_params(),
+        level.stores_secret_key(),
+    )?)
+}
+
 /// Ends the making of a directory marked unfinished: on failure it is removed; once registered
 /// the mark goes (it would only say "unfinished" of a directory that is not).
 fn settle_unfinished(dir: &Path, made: Result<()>) -> Result<()> {
@@ -120,25 +134,24 @@ impl Pvault {
     /// Creates a profile: new random keys, wrapped under password + a new Secret Key, and an empty
     /// store. Runs the level's KDF once.
     pub fn create(&self, options: NewProfile, password: &[u8]) -> Result<CreatedProfile> {
+        let (profile, summary) = self.new_profile(&options)?;
+        let level = options.security;
+        let created = Event::new(EventKind::ProfileCreated).with("security", level.to_string());
+        let (_, keys) = self.install(&summary, created, || new_keys(profile, level, password))?;
+        Ok(CreatedProfile {
+            summary,
+            secret_key: keys.secret_key().to_display_string(),
+        })
+    }
+
+    /// A new profile's id and registry entry, its name checked and free.
+    fn new_profile(&self, options: &NewProfile) -> Result<(ProfileId, ProfileSummary)> {
         validate_profile_name(&options.name)?;
         self.home.ensure_free(&options.name)?;
         let profile = ProfileId::random();
         let display = options.display_name.as_deref().unwrap_or(&options.name);
         let summary = new_summary(&profile, &options.name, display, options.security);
-        let level = options.security;
-        let created = Event::new(EventKind::ProfileCreated).with("security", level.to_string());
-        let (_, keys) = self.install(&summary, created, || {
-            Ok(KeyFile::create(
-                profile,
-                password,
-                level.kdf_params(),
-                level.stores_secret_key(),
-            )?)
-        })?;
-        Ok(CreatedProfile {
-            summary,
-            secret_key: keys.secret_key().to_display_string(),
-        })
+        Ok((profile, summary))
     }
 
     /// Writes a new profile's directory (made private first): the key file `keys` makes, an empty
@@ -212,21 +225,11 @@ impl Pvault {
         settings: crate::home::ProfileSettings,
         fill: impl FnOnce(&mut Vault) -> Result<()>,
     ) -> Result<CreatedProfile> {
-        validate_profile_name(&options.name)?;
-        self.home.ensure_free(&options.name)?;
-        let profile = ProfileId::random();
-        let display = options.display_name.as_deref().unwrap_or(&options.name);
-        let mut summary = new_summary(&profile, &options.name, display, options.security);
+        let (profile, mut summary) = self.new_profile(&options)?;
         summary.settings = settings;
         let level = options.security;
-        let (file, keys) = self.prepare(&summary, first, true, || {
-            Ok(KeyFile::create(
-                profile,
-                password,
-                level.kdf_params(),
-                level.stores_secret_key(),
-            )?)
-        })?;
+        let (file, keys) =
+            self.prepare(&summary, first, true, || new_keys(profile, level, password))?;
         let dir = self.dir(&summary);
         let secret_key = keys.secret_key().to_display_string();
         let filled = (|| {
