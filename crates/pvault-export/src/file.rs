@@ -191,7 +191,7 @@ pub fn open<R: Read>(input: R, key: &Key) -> Result<Opened<R>> {
 /// Whether the first bytes are those of an age file or of armored text (leading whitespace
 /// allowed before the armor, as armored text is often pasted). A file shorter than the marker
 /// counts if it is a start of one (age then says what is wrong with it).
-fn looks_like_age(start: &[u8]) -> bool {
+pub fn looks_like_age(start: &[u8]) -> bool {
     let starts =
         |s: &[u8], marker: &[u8]| !s.is_empty() && (s.starts_with(marker) || marker.starts_with(s));
     starts(start, b"age-encryption.org/") || starts(start.trim_ascii_start(), b"-----BEGIN")

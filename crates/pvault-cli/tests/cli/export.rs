@@ -206,3 +206,17 @@ fn an_import_killed_at_any_moment_leaves_nothing_and_the_next_one_completes() {
         .ok_json();
     assert_eq!(listed["records"].as_array().unwrap().len(), n);
 }
+
+#[test]
+fn a_file_that_is_not_an_export_is_named_before_any_secret_is_asked() {
+    let home = Home::new();
+    let plain = home.root().join("notes.txt");
+    std::fs::write(&plain, "just some notes\n").unwrap();
+    home.cmd(&["profile", "import", plain.to_str().unwrap()])
+        .run()
+        .error_line(&["not an age file"]);
+    let missing = home.root().join("missing.age");
+    home.cmd(&["profile", "import", missing.to_str().unwrap()])
+        .run()
+        .error_line(&["cannot read"]);
+}

@@ -28,7 +28,7 @@ use pvault_model::models::CollectionKind;
 
 pub use import::{ImportOptions, ImportReport};
 pub use pvault_export::SecretString;
-pub use pvault_export::file::{Identities, Key, Protection};
+pub use pvault_export::file::{Identities, Key, Protection, looks_like_age};
 
 /// How to export.
 pub struct ExportOptions {

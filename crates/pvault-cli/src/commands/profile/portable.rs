@@ -48,6 +48,21 @@ pub fn export(ctx: &Ctx, args: ExportArgs) -> Result<Exported> {
 }
 
 pub fn import(ctx: &Ctx, args: ImportArgs) -> Result<Imported> {
+    // A file that is missing or not an age file is named before any secret is asked for.
+    let mut start = [0u8; 64];
+    let n = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        f.read(&mut start)
+            .with_context(|| format!("cannot read {}", args.file.display()))?
+    };
+    if !pvault_core::export::looks_like_age(&start[..n]) {
+        bail!(
+            "{} is not an age file: give a file made by `pvault profile export` (or by age around one)",
+            args.file.display()
+        );
+    }
     let key = match &args.identity {
         Some(path) => {
             let text =
