@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod bitwarden;
+mod common;
 mod csv;
 mod error;
 mod kdbx;
@@ -38,6 +39,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 pub use error::{Error, Result};
+pub use legacy::generate as generate_legacy_dump;
 pub use shape::{CARDS, Card, Field, IDENTITIES, LOGINS, Login, NOTES, Note, SSH_KEYS};
 
 /// The formats [`read`] understands.
