@@ -592,3 +592,212 @@ impl<'a> Obj<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../tests/fixtures/bitwarden.json");
+
+    fn parse(text: &str) -> Result<Parsed> {
+        read(text.as_bytes())
+    }
+
+    /// An export holding one item, the given JSON.
+    fn with_item(item: &str) -> Result<Parsed> {
+        parse(&format!(
+            r#"{{"encrypted":false,"folders":[],"items":[{item}]}}"#
+        ))
+    }
+
+    fn err(item: &str) -> String {
+        with_item(item).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_every_item_type() {
+        let parsed = parse(FIXTURE).unwrap();
+        let kinds: Vec<(&str, &str)> = parsed
+            .items
+            .iter()
+            .map(|i| (i.collection.as_str(), i.source.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("logins", "item 1 'GitHub'"),
+                ("notes", "item 2 'Wi-Fi'"),
+                ("cards", "item 3 'Visa'"),
+                ("identities", "item 4 'Me'"),
+                ("ssh_keys", "item 5 'deploy key'"),
+            ]
+        );
+        assert_eq!(
+            parsed.skipped,
+            [Skipped {
+                source: "item 6 'Old bank'".into(),
+                reason: "in the trash".into(),
+            }]
+        );
+        assert!(parsed.items.iter().all(|i| i.id.is_none()));
+    }
+
+    #[test]
+    fn maps_a_login() {
+        let parsed = parse(FIXTURE).unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({
+                "title": "GitHub",
+                "username": "octo",
+                "password": "hunter2",
+                "urls": ["https://github.com/login"],
+                "totp": "otpauth://totp/GitHub?secret=JBSWY3DP",
+                "notes": "2FA on",
+                "folder": "Work/Servers",
+                "fields": [
+                    {"name": "pin", "value": "1234", "hidden": true},
+                    {"name": "team", "value": "infra"},
+                    {"name": "admin", "value": "true"},
+                    {"name": "user again", "value": "linked to username"},
+                ],
+                "password_history": ["old2", "old1"],
+                "favorite": true,
+                "created": "2022-05-01T09:30:00.123Z",
+                "updated": "2024-03-01T10:00:00Z",
+                "source": {"format": "bitwarden", "id": "i-login"},
+            })
+        );
+    }
+
+    #[test]
+    fn maps_notes_cards_identities_and_ssh_keys() {
+        let parsed = parse(FIXTURE).unwrap();
+        assert_eq!(
+            parsed.items[1].data,
+            json!({"title": "Wi-Fi", "text": "door code in the safe",
+                   "created": "2024-03-01T10:00:00Z", "updated": "2024-03-01T10:00:00Z",
+                   "source": {"format": "bitwarden", "id": "i-note"}})
+        );
+        assert_eq!(
+            parsed.items[2].data,
+            json!({"title": "Visa", "cardholder": "Ada Okafor", "brand": "Visa",
+                   "number": "4111111111111111", "expiry": "07/2027", "code": "123",
+                   "source": {"format": "bitwarden", "id": "i-card"}})
+        );
+        assert_eq!(
+            parsed.items[3].data,
+            json!({"title": "Me", "honorific": "Dr", "first_name": "Ada", "last_name": "Okafor",
+                   "address1": "1 Main St", "city": "Lagos", "postal_code": "100001",
+                   "country": "NG", "email": "ada@example.com", "passport_number": "A123",
+                   "folder": "Work/Servers", "source": {"format": "bitwarden", "id": "i-identity"}})
+        );
+        assert_eq!(
+            parsed.items[4].data,
+            json!({"title": "deploy key",
+                   "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----",
+                   "public_key": "ssh-ed25519 AAAA deploy", "fingerprint": "SHA256:xyz",
+                   "source": {"format": "bitwarden", "id": "i-ssh"}})
+        );
+    }
+
+    #[test]
+    fn organization_collections_become_tags() {
+        let parsed = parse(
+            r#"{"encrypted":false,"collections":[{"id":"c1","name":"Ops"},{"id":"c2","name":"Shared"}],
+                "items":[{"type":2,"name":"n","notes":"x","collectionIds":["c1","c2","c1"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.items[0].data["tags"], json!(["Ops", "Shared"]));
+        let e =
+            parse(r#"{"collections":[],"items":[{"type":2,"name":"n","collectionIds":["zz"]}]}"#)
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "item 1 'n': field 'collectionIds[0]' names no collection of the export"
+        );
+    }
+
+    #[test]
+    fn refuses_encrypted_and_foreign_files() {
+        let e = parse(r#"{"encrypted":true,"passwordProtected":true,"data":"2.abc"}"#);
+        assert!(matches!(
+            e,
+            Err(Error::Encrypted {
+                what: "Bitwarden export"
+            })
+        ));
+        assert!(matches!(parse("not json"), Err(Error::NotFormat { .. })));
+        assert!(matches!(parse("[]"), Err(Error::NotFormat { .. })));
+        assert!(matches!(
+            parse(r#"{"folders":[]}"#),
+            Err(Error::NotFormat { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_items_are_named_without_values() {
+        assert_eq!(
+            err(r#"{"type":9,"name":"GitHub"}"#),
+            "item 1 'GitHub': unknown item type; expected 1 (login), 2 (secure note), 3 (card), \
+             4 (identity) or 5 (SSH key)"
+        );
+        assert_eq!(
+            err(r#"{"type":1,"name":"GitHub","folderId":"nope"}"#),
+            "item 1 'GitHub': field 'folderId' names no folder of the export"
+        );
+        let e = err(r#"{"type":1,"name":"GitHub","login":{"password":["hunter2"]}}"#);
+        assert_eq!(
+            e,
+            "item 1 'GitHub': field 'login.password' must be a string, got array"
+        );
+        assert!(!e.contains("hunter2"));
+        assert_eq!(
+            err(r#"{"type":1,"name":"x","fields":[{"name":"a","value":"b","type":7}]}"#),
+            "item 1 'x': field 'fields[0].type' is not a known field type (0 text, 1 hidden, \
+             2 boolean, 3 linked)"
+        );
+        assert_eq!(
+            err(r#"{"type":3,"name":"c","card":{"expMonth":"13","expYear":"2027"}}"#),
+            "item 1 'c': field 'card.expMonth' must be a month from 1 to 12"
+        );
+        assert_eq!(
+            err(r#"{"type":1,"name":"x","creationDate":"yesterday"}"#),
+            "item 1 'x': field 'creationDate' must be an RFC 3339 timestamp"
+        );
+        assert_eq!(err(r#"{"name":"x"}"#), "item 1 'x': missing field 'type'");
+        assert_eq!(err("7"), "item 1: must be a JSON object, got number");
+    }
+
+    #[test]
+    fn titles_in_sources_are_cleaned_and_truncated() {
+        let long = format!("a\\tb{}", "x".repeat(60));
+        let parsed = with_item(&format!(r#"{{"type":2,"name":"{long}"}}"#)).unwrap();
+        assert_eq!(
+            parsed.items[0].source,
+            format!("item 1 'a?b{}…'", "x".repeat(37))
+        );
+        assert_eq!(parsed.items[0].data["text"], "");
+    }
+
+    #[test]
+    fn cards_with_half_an_expiry_keep_it_as_a_field() {
+        let parsed = with_item(r#"{"type":3,"name":"c","card":{"expYear":"27"}}"#).unwrap();
+        assert_eq!(
+            parsed.items[0].data["fields"],
+            json!([{"name": "expiry year", "value": "2027"}])
+        );
+        assert!(parsed.items[0].data.get("expiry").is_none());
+    }
+
+    #[test]
+    fn attachments_are_reported() {
+        let parsed =
+            with_item(r#"{"type":2,"name":"n","attachments":[{"fileName":"a.pdf"}]}"#).unwrap();
+        assert_eq!(parsed.items.len(), 1);
+        assert_eq!(
+            parsed.skipped[0].reason,
+            "file attachments are not migrated"
+        );
+    }
+}

@@ -97,7 +97,7 @@ pub(crate) fn read(bytes: &[u8], options: &Options) -> Result<Parsed> {
                 problem: "the file is empty".into(),
             });
         }
-        Some(header) => header.map_err(csv_error)?,
+        Some(header) => header.map_err(|e| csv_error(bytes, e))?,
     };
     let columns = Columns::new(&header)?;
     let target = match &options.collection {
@@ -113,8 +113,8 @@ pub(crate) fn read(bytes: &[u8], options: &Options) -> Result<Parsed> {
     };
     let mut parsed = Parsed::default();
     for record in records {
-        let record = record.map_err(csv_error)?;
-        let line = record.position().map_or(0, |p| p.line());
+        let record = record.map_err(|e| csv_error(bytes, e))?;
+        let line = line_of(bytes, record.position());
         let mut row = Row {
             columns: &columns,
             record: &record,
@@ -136,8 +136,8 @@ enum Target<'a> {
 }
 
 /// A CSV error as this crate's (never showing a cell).
-fn csv_error(error: csv::Error) -> Error {
-    let line = |pos: Option<&csv::Position>| pos.map_or(0, |p| p.line());
+fn csv_error(bytes: &[u8], error: csv::Error) -> Error {
+    let line = |pos: Option<&csv::Position>| line_of(bytes, pos);
     match error.kind() {
         ErrorKind::UnequalLengths {
             pos,
@@ -153,6 +153,20 @@ fn csv_error(error: csv::Error) -> Error {
         ),
         _ => malformed("the CSV file", "it could not be read as CSV"),
     }
+}
+
+/// The line a record starts on, counted from its byte offset (the reader's own line count is off
+/// after blank lines and CRLF line ends).
+fn line_of(bytes: &[u8], position: Option<&csv::Position>) -> u64 {
+    let Some(position) = position else {
+        return 0;
+    };
+    let mut start = usize::try_from(position.byte()).map_or(bytes.len(), |b| b.min(bytes.len()));
+    // A record's offset may fall on the line ends before it.
+    while matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// The header row.
@@ -476,4 +490,194 @@ fn rfc3339(at: &str, row: &mut Row, lower_name: &str, name: &str) -> Result<Opti
     common::rfc3339_utc(&cell)
         .map(Some)
         .ok_or_else(|| malformed(at, format!("column '{name}' must be an RFC 3339 timestamp")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logins(text: &[u8]) -> Result<Parsed> {
+        read(text, &Options::default())
+    }
+
+    fn into(collection: &str, text: &str) -> Result<Parsed> {
+        let options = Options {
+            collection: Some(collection.into()),
+            ..Options::default()
+        };
+        read(text.as_bytes(), &options)
+    }
+
+    #[test]
+    fn reads_chrome_with_a_bom_and_crlf() {
+        let parsed = logins(include_bytes!("../tests/fixtures/chrome.csv")).unwrap();
+        assert_eq!(parsed.items.len(), 2);
+        let item = &parsed.items[0];
+        assert_eq!(item.source, "line 2 'GitHub'");
+        assert_eq!(item.collection, "logins");
+        assert_eq!(
+            item.data,
+            json!({"title": "GitHub", "username": "octo", "password": "hunter,2",
+                   "urls": ["https://github.com/login"], "notes": "work account",
+                   "source": {"format": "csv", "variant": "chrome"}})
+        );
+        // No name: the URL's host is the title.
+        assert_eq!(parsed.items[1].data["title"], "example.com");
+        assert_eq!(parsed.items[1].source, "line 3 'example.com'");
+        assert!(parsed.items[1].data.get("notes").is_none());
+    }
+
+    #[test]
+    fn reads_bitwarden_logins_and_notes() {
+        let parsed = logins(include_bytes!("../tests/fixtures/bitwarden.csv")).unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({"title": "GitHub", "username": "octo", "password": "hunter2",
+                   "urls": ["https://github.com", "https://gist.github.com"],
+                   "totp": "JBSWY3DPEHPK3PXP", "notes": "2FA on", "folder": "Work",
+                   "fields": [{"name": "pin", "value": "1234"}, {"name": "team", "value": "infra"}],
+                   "favorite": true, "source": {"format": "csv", "variant": "bitwarden"}})
+        );
+        assert_eq!(parsed.items[1].collection, "notes");
+        assert_eq!(parsed.items[1].source, "line 4 'Wi-Fi'");
+        assert_eq!(
+            parsed.items[1].data,
+            json!({"title": "Wi-Fi", "text": "door code\nin the safe",
+                   "source": {"format": "csv", "variant": "bitwarden"}})
+        );
+        let bad = "type,name,login_uri,login_username,login_password\ncard,Visa,,,\n";
+        assert_eq!(
+            logins(bad.as_bytes()).unwrap_err().to_string(),
+            "line 2 'Visa': column 'type' must be login or note"
+        );
+    }
+
+    #[test]
+    fn reads_firefox() {
+        let parsed = logins(include_bytes!("../tests/fixtures/firefox.csv")).unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({"title": "accounts.example.org", "username": "ada", "password": "pw1",
+                   "urls": ["https://accounts.example.org"],
+                   "created": "2024-05-01T12:30:00Z", "updated": "2024-05-01T12:33:20Z",
+                   "source": {"format": "csv", "variant": "firefox", "id": "{0b6f-11}"}})
+        );
+        let bad = "url,username,password,httpRealm,guid,timeCreated\nhttps://a.b,u,p,,g,soon\n";
+        assert_eq!(
+            logins(bad.as_bytes()).unwrap_err().to_string(),
+            "line 2 'a.b': column 'timeCreated' must be milliseconds since 1970"
+        );
+    }
+
+    #[test]
+    fn reads_keepassxc() {
+        let parsed = logins(include_bytes!("../tests/fixtures/keepassxc.csv")).unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({"title": "db01", "username": "root", "password": "s3cret",
+                   "urls": ["ssh://db01"], "notes": "rack 4", "folder": "Work/Servers",
+                   "created": "2023-01-02T03:04:05Z", "updated": "2024-05-01T12:30:00Z",
+                   "source": {"format": "csv", "variant": "keepassxc"}})
+        );
+        assert!(
+            parsed.items[1].data.get("folder").is_none(),
+            "the root group is no folder"
+        );
+        assert_eq!(parsed.items[1].data["totp"], "otpauth://totp/x?secret=ABC");
+    }
+
+    #[test]
+    fn reads_1password_with_extra_columns_as_fields() {
+        let parsed = logins(include_bytes!("../tests/fixtures/onepassword.csv")).unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({"title": "Bank", "username": "ada", "password": "pw",
+                   "urls": ["https://bank.example"], "notes": "call first",
+                   "tags": ["finance", "personal"], "favorite": true,
+                   "fields": [{"name": "Security question", "value": "first pet"}],
+                   "source": {"format": "csv", "variant": "1password"}})
+        );
+    }
+
+    #[test]
+    fn header_matching_ignores_case_and_spaces() {
+        let parsed = logins(b" NAME , Url,USERNAME,Password\nx,https://x.org,u,p\n").unwrap();
+        assert_eq!(parsed.items[0].data["source"]["variant"], "chrome");
+        assert_eq!(parsed.items[0].data["password"], "p");
+    }
+
+    #[test]
+    fn any_table_goes_to_the_named_collection() {
+        let parsed = into(
+            "contacts",
+            "ID,name,phone\nc-1,Ada,\n,Lin,555\n\n\"c-3\",\"Multi\nline\",1\n",
+        )
+        .unwrap();
+        assert_eq!(parsed.items.len(), 3);
+        assert_eq!(parsed.items[0].id.as_deref(), Some("c-1"));
+        assert_eq!(parsed.items[0].data, json!({"name": "Ada"}));
+        assert_eq!(parsed.items[0].collection, "contacts");
+        assert_eq!(parsed.items[1].id, None);
+        assert_eq!(parsed.items[1].data, json!({"name": "Lin", "phone": "555"}));
+        assert_eq!(parsed.items[2].source, "line 5");
+        // A password-manager CSV is taken as a table too when a collection is named.
+        let parsed = into("raw", "name,url,username,password\nx,y,z,w\n").unwrap();
+        assert_eq!(
+            parsed.items[0].data,
+            json!({"name": "x", "url": "y", "username": "z", "password": "w"})
+        );
+    }
+
+    #[test]
+    fn other_tables_need_a_collection() {
+        let e = logins(b"date,amount,payee\n2024-01-01,5,shop\n").unwrap_err();
+        assert!(matches!(
+            e,
+            Error::NotFormat {
+                expected: "a password-manager CSV",
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "this is not a password-manager CSV: its header (date, amount, payee) is not one of \
+             Bitwarden, Chrome/Edge, Firefox, KeePassXC or 1Password's; give the collection the \
+             rows go to"
+        );
+        assert!(matches!(logins(b""), Err(Error::NotFormat { .. })));
+    }
+
+    #[test]
+    fn ragged_rows_and_bad_headers_are_malformed() {
+        let e = into("t", "a,b,c,d\n1,2,3,4\n1,2,3,4,hunter2\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 3: 5 columns, the header has 4");
+        assert!(!e.to_string().contains("hunter2"));
+        assert_eq!(
+            into("t", "a,,c\n").unwrap_err().to_string(),
+            "line 1: column 2 of the header has no name"
+        );
+        assert_eq!(
+            into("t", "a,A\n").unwrap_err().to_string(),
+            "line 1: column 'A' appears twice in the header"
+        );
+        assert_eq!(
+            read(
+                b"a,b\n1,\xff\n",
+                &Options {
+                    collection: Some("t".into()),
+                    ..Options::default()
+                }
+            )
+            .unwrap_err()
+            .to_string(),
+            "line 2: column 2 is not UTF-8 text"
+        );
+    }
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(host("https://user:pw@example.com:8443/x?y"), "example.com");
+        assert_eq!(host("example.org/path"), "example.org");
+        assert_eq!(host("ssh://db01"), "db01");
+    }
 }
