@@ -747,8 +747,9 @@ pub fn generate(rows_per_table: usize, seed: u64) -> String {
     let mut rng = XorShift::new(seed);
     let exported_at = common::millis_utc(GENERATED_FROM_MS + GENERATED_SPAN_MS as i64)
         .expect("a fixed time in range");
+    // Written by hand so that `format` comes first, as the definition shows it.
     let mut out =
-        json!({"format": FORMAT_NAME, "version": 1, "exported_at": exported_at}).to_string();
+        format!(r#"{{"format":"{FORMAT_NAME}","version":1,"exported_at":"{exported_at}"}}"#);
     out.push('\n');
     let mut line = |table: &str, row: Value| {
         out.push_str(&json!({"table": table, "row": row}).to_string());
