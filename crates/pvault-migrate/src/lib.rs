@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod bitwarden;
+mod common_b;
 mod csv;
 mod error;
 mod kdbx;
