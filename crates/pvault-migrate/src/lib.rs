@@ -26,6 +26,7 @@
 
 mod bitwarden;
 mod common;
+mod common_b;
 mod csv;
 mod error;
 mod kdbx;
