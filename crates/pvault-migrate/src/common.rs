@@ -1,5 +1,5 @@
-//! Small helpers the readers share: how an item is named in reports and errors, empty strings as
-//! absent fields, record ids, and timestamps.
+//! Small helpers all the readers share: how an item is named in reports and errors, empty strings
+//! as absent fields, record ids, and timestamps.
 
 use std::fmt::Display;
 
@@ -86,12 +86,50 @@ pub(crate) fn parse_rfc3339(value: &str) -> Option<OffsetDateTime> {
 
 /// Milliseconds since the Unix epoch as an RFC 3339 timestamp in UTC; `None` out of range.
 pub(crate) fn millis_utc(millis: i64) -> Option<String> {
-    let nanos = i128::from(millis) * 1_000_000;
-    format_utc(OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?)
+    format_utc(from_unix_nanos(i128::from(millis) * 1_000_000)?)
+}
+
+/// Unix seconds as an RFC 3339 timestamp in UTC; `None` for 0 (a source's "unset") and out of
+/// range.
+pub(crate) fn seconds_utc(seconds: i64) -> Option<String> {
+    format_utc(from_unix_seconds(seconds)?)
+}
+
+/// Unix seconds as a calendar date (`YYYY-MM-DD`, UTC); `None` for 0 (unset) and out of range.
+pub(crate) fn seconds_date(seconds: i64) -> Option<String> {
+    let at = from_unix_seconds(seconds)?;
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day()
+    ))
+}
+
+/// Unix seconds as a time, 0 being "unset".
+fn from_unix_seconds(seconds: i64) -> Option<OffsetDateTime> {
+    if seconds == 0 {
+        return None;
+    }
+    from_unix_nanos(i128::from(seconds) * 1_000_000_000)
+}
+
+fn from_unix_nanos(nanos: i128) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
 fn format_utc(at: OffsetDateTime) -> Option<String> {
     at.checked_to_offset(UtcOffset::UTC)?.format(&Rfc3339).ok()
+}
+
+/// The skipped entries of `parsed` as (source, reason) pairs, for the readers' tests.
+#[cfg(test)]
+pub(crate) fn skipped(parsed: &crate::Parsed) -> Vec<(&str, &str)> {
+    parsed
+        .skipped
+        .iter()
+        .map(|s| (s.source.as_str(), s.reason.as_str()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -139,5 +177,14 @@ mod tests {
         );
         assert_eq!(millis_utc(1_500).as_deref(), Some("1970-01-01T00:00:01.5Z"));
         assert_eq!(millis_utc(i64::MAX), None);
+        assert_eq!(
+            seconds_utc(1_700_000_000).as_deref(),
+            Some("2023-11-14T22:13:20Z")
+        );
+        assert_eq!(seconds_utc(0), None);
+        assert_eq!(seconds_utc(i64::MAX), None);
+        assert_eq!(seconds_date(1_700_000_000).as_deref(), Some("2023-11-14"));
+        assert_eq!(seconds_date(0), None);
+        assert_eq!(seconds_date(i64::MAX), None);
     }
 }

@@ -16,7 +16,7 @@ use keepass::error::{
 use keepass::{Database, DatabaseKey};
 use serde_json::json;
 
-use crate::common_b::{label, non_empty, rfc3339_from_unix};
+use crate::common::{malformed, non_empty, seconds_utc, shown_title};
 use crate::shape::{Field, LOGINS, Login, to_value};
 use crate::{Error, Item, Options, Parsed, Result, Skipped};
 
@@ -31,7 +31,7 @@ pub(crate) fn read(bytes: &[u8], options: &Options) -> Result<Parsed> {
     let mut parsed = Parsed::default();
     let recycle_bin = db.recycle_bin().map(|g| g.id());
     let root = db.root();
-    let root_name = label(&root.name);
+    let root_name = shown_title(&root.name);
     walk(&root, &root_name, None, recycle_bin, &mut parsed);
     Ok(parsed)
 }
@@ -44,10 +44,7 @@ fn not_format(problem: &str) -> Error {
 }
 
 fn damaged(problem: &str) -> Error {
-    Error::Malformed {
-        at: "the database".into(),
-        problem: problem.into(),
-    }
+    malformed("the database", problem)
 }
 
 /// Opens the database; the errors never quote the crate's messages (an XML error can hold a
@@ -133,7 +130,7 @@ fn walk(
     let in_bin = recycle_bin == Some(group.id());
     for entry in group.entries() {
         let title = entry.get_title().unwrap_or("");
-        let source = format!("entry '{path}/{}'", label(title));
+        let source = format!("entry '{path}/{}'", shown_title(title));
         if in_bin {
             parsed.skipped.push(Skipped {
                 source,
@@ -156,7 +153,7 @@ fn walk(
         });
     }
     for child in group.groups() {
-        let name = label(&child.name);
+        let name = shown_title(&child.name);
         let child_path = format!("{path}/{name}");
         let child_folder = match folder {
             None => child.name.clone(),
@@ -174,7 +171,7 @@ fn walk(
 
 /// Unix seconds as RFC 3339 (the crate's times are naive UTC).
 fn time(seconds: Option<i64>) -> Option<String> {
-    seconds.and_then(rfc3339_from_unix)
+    seconds.and_then(seconds_utc)
 }
 
 /// Whether the custom string `name` holds an additional URL (`KP2A_URL`, `KP2A_URL_1`, …).
@@ -188,7 +185,7 @@ fn is_extra_url(name: &str) -> bool {
 }
 
 fn login(entry: &EntryRef<'_>, folder: Option<&str>) -> Login {
-    let get = |name: &str| non_empty(entry.get(name));
+    let get = |name: &str| entry.get(name).and_then(non_empty);
     let password = get("Password");
     let mut totp = get("otp");
     let mut names: Vec<&String> = entry
@@ -267,7 +264,7 @@ fn history(entry: &EntryRef<'_>, current: Option<&str>) -> Vec<String> {
     versions.sort_by_key(|v| std::cmp::Reverse(v.times.last_modification));
     let mut out: Vec<String> = Vec::new();
     for version in versions {
-        if let Some(password) = non_empty(version.get_password())
+        if let Some(password) = version.get_password().and_then(non_empty)
             && Some(password.as_str()) != current
             && !out.contains(&password)
         {
@@ -414,13 +411,8 @@ mod tests {
         assert_eq!(db1["totp"], "JBSWY3DP");
         assert!(db1.get("fields").is_none() && db1.get("password").is_none());
 
-        let skipped: Vec<_> = parsed
-            .skipped
-            .iter()
-            .map(|s| (s.source.as_str(), s.reason.as_str()))
-            .collect();
         assert_eq!(
-            skipped,
+            crate::common::skipped(&parsed),
             [
                 (
                     "entry 'Root/Work/Servers/db1'",

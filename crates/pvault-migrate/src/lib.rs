@@ -26,7 +26,6 @@
 
 mod bitwarden;
 mod common;
-mod common_b;
 mod csv;
 mod error;
 mod kdbx;

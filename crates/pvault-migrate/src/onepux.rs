@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use zip::ZipArchive;
 use zip::result::ZipError;
 
-use crate::common_b::{date_from_unix, label, non_empty, rfc3339_from_unix};
+use crate::common::{self, malformed, non_empty, seconds_date, seconds_utc, shown_title};
 use crate::shape::{
     CARDS, Card, Field, IDENTITIES, LOGINS, Login, NOTES, Note, SSH_KEYS, to_value,
 };
@@ -61,7 +61,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Parsed> {
             _ => {
                 return Err(malformed(
                     "export.attributes",
-                    "it has no numeric 'version'".into(),
+                    "it has no numeric 'version'",
                 ));
             }
         }
@@ -76,7 +76,7 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Parsed> {
     let accounts = data
         .get("accounts")
         .and_then(Value::as_array)
-        .ok_or_else(|| malformed("export.data", "it has no 'accounts' list".into()))?;
+        .ok_or_else(|| malformed("export.data", "it has no 'accounts' list"))?;
     let mut position = 0usize;
     for (a, account) in accounts.iter().enumerate() {
         let vaults = account
@@ -88,12 +88,12 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Parsed> {
             let name = match vault.get("attrs").and_then(|attrs| attrs.get("name")) {
                 None | Some(Value::Null) => "",
                 Some(Value::String(name)) => name.as_str(),
-                Some(_) => return Err(malformed(&at(), "field 'attrs.name' is not text".into())),
+                Some(_) => return Err(malformed(&at(), "field 'attrs.name' is not text")),
             };
             let items = match vault.get("items") {
                 None | Some(Value::Null) => &Vec::new(),
                 Some(Value::Array(items)) => items,
-                Some(_) => return Err(malformed(&at(), "field 'items' is not a list".into())),
+                Some(_) => return Err(malformed(&at(), "field 'items' is not a list")),
             };
             for item in items {
                 position += 1;
@@ -115,10 +115,7 @@ fn member(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Option<
             return Err(Error::Encrypted { what: WHAT });
         }
         Err(_) => {
-            return Err(malformed(
-                name,
-                "it could not be read from the archive".into(),
-            ));
+            return Err(malformed(name, "it could not be read from the archive"));
         }
     };
     if file.encrypted() {
@@ -127,18 +124,11 @@ fn member(archive: &mut ZipArchive<Cursor<&[u8]>>, name: &str) -> Result<Option<
     let mut out = Vec::new();
     file.take(MAX_MEMBER_BYTES + 1)
         .read_to_end(&mut out)
-        .map_err(|_| malformed(name, "it could not be decompressed".into()))?;
+        .map_err(|_| malformed(name, "it could not be decompressed"))?;
     if out.len() as u64 > MAX_MEMBER_BYTES {
-        return Err(malformed(name, "it is larger than 512 MiB".into()));
+        return Err(malformed(name, "it is larger than 512 MiB"));
     }
     Ok(Some(out))
-}
-
-fn malformed(at: &str, problem: String) -> Error {
-    Error::Malformed {
-        at: at.to_owned(),
-        problem,
-    }
 }
 
 fn no(field: &str, kind: &str) -> String {
@@ -212,10 +202,11 @@ struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     fn malformed(&self, problem: impl Into<String>) -> Error {
-        malformed(&self.at, problem.into())
+        malformed(&self.at, problem)
     }
 
-    /// `map[key]` as text: absent, `null` and `""` are `None`; anything else not text is malformed.
+    /// `map[key]` as text: absent, `null` and blank text are `None`; anything else not text is
+    /// malformed.
     fn text(
         &self,
         map: Option<&Map<String, Value>>,
@@ -224,7 +215,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<Option<String>> {
         match map.and_then(|m| m.get(key)) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(non_empty(Some(s))),
+            Some(Value::String(s)) => Ok(non_empty(s)),
             Some(_) => Err(self.malformed(format!("field '{path}{key}' is not text"))),
         }
     }
@@ -232,7 +223,7 @@ impl<'a> Ctx<'a> {
     fn time(&self, key: &str) -> Result<Option<String>> {
         match self.item.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_i64().and_then(rfc3339_from_unix)),
+            Some(Value::Number(n)) => Ok(n.as_i64().and_then(seconds_utc)),
             Some(_) => Err(self.malformed(format!("field '{key}' is not a number"))),
         }
     }
@@ -242,7 +233,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn folder(&self) -> Option<String> {
-        non_empty(Some(self.vault))
+        non_empty(self.vault)
     }
 
     fn favorite(&self) -> bool {
@@ -363,14 +354,14 @@ impl<'a> Ctx<'a> {
 fn read_item(item: &Value, position: usize, vault: &str, parsed: &mut Parsed) -> Result<()> {
     let item = item
         .as_object()
-        .ok_or_else(|| malformed(&format!("item {position}"), "it is not an object".into()))?;
+        .ok_or_else(|| malformed(&format!("item {position}"), "it is not an object"))?;
     let overview = item.get("overview").and_then(Value::as_object);
     let title = overview
         .and_then(|o| o.get("title"))
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let at = format!("item {position} '{}'", label(&title));
+    let at = common::at(format!("item {position}"), &title);
     let object = |key: &str| -> Result<Option<&Map<String, Value>>> {
         match item.get(key) {
             None | Some(Value::Null) => Ok(None),
@@ -491,9 +482,9 @@ fn read_sections(ctx: &mut Ctx<'_>, parsed: &mut Parsed) -> Result<usize> {
             let mut ssh = None;
             let text = match (kind.as_str(), value) {
                 (_, Value::Null) => None,
-                (_, Value::String(s)) => non_empty(Some(s)),
+                (_, Value::String(s)) => non_empty(s),
                 (_, Value::Bool(b)) => Some(b.to_string()),
-                ("date", Value::Number(n)) => n.as_i64().and_then(date_from_unix),
+                ("date", Value::Number(n)) => n.as_i64().and_then(seconds_date),
                 ("monthYear", Value::Number(n)) => n.as_i64().map(month_year),
                 (_, Value::Number(n)) => Some(n.to_string()),
                 ("file", _) => {
@@ -515,8 +506,8 @@ fn read_sections(ctx: &mut Ctx<'_>, parsed: &mut Parsed) -> Result<usize> {
                         source: ctx.at.clone(),
                         reason: format!(
                             "field '{}': a value of type '{}' is not migrated",
-                            label(if title.is_empty() { &id } else { &title }),
-                            label(other)
+                            shown_title(if title.is_empty() { &id } else { &title }),
+                            shown_title(other)
                         ),
                     });
                     None
@@ -564,7 +555,7 @@ fn address_text(address: &Map<String, Value>) -> Option<String> {
         .filter(|p| !p.is_empty())
         .collect::<Vec<_>>()
         .join(", ");
-    non_empty(Some(&line))
+    non_empty(&line)
 }
 
 fn login(ctx: &mut Ctx<'_>, password_item: bool) -> Result<Item> {
@@ -758,7 +749,7 @@ fn api_key(ctx: &mut Ctx<'_>, parsed: &mut Parsed) -> Result<Item> {
                 source: ctx.at.clone(),
                 reason: format!(
                     "concealed field '{}' not migrated (api_keys hold one secret)",
-                    label(field.name())
+                    shown_title(field.name())
                 ),
             });
         } else {
@@ -792,7 +783,7 @@ fn date_field(ctx: &Ctx<'_>, id: &str) -> Option<String> {
         .flatten()
         .find(|f| f.get("id").and_then(Value::as_str) == Some(id))
         .and_then(|f| f.get("value")?.get("date")?.as_i64())
-        .and_then(rfc3339_from_unix)
+        .and_then(seconds_utc)
 }
 
 fn ssh_key(ctx: &mut Ctx<'_>) -> Result<Item> {
@@ -805,7 +796,7 @@ fn ssh_key(ctx: &mut Ctx<'_>) -> Result<Item> {
             .as_ref()
             .and_then(|m| m.get(name))
             .and_then(Value::as_str)
-            .and_then(|s| non_empty(Some(s)))
+            .and_then(non_empty)
     };
     let public_key = meta("publicKey").or_else(|| ctx.take_id("public_key"));
     let fingerprint = meta("fingerprint").or_else(|| ctx.take_id("fingerprint"));
@@ -1072,13 +1063,8 @@ mod tests {
         assert_eq!(parsed.items.len(), 1);
         assert_eq!(parsed.items[0].data["tags"], json!(["archived"]));
         assert_eq!(parsed.items[0].data["text"], "");
-        let skipped: Vec<_> = parsed
-            .skipped
-            .iter()
-            .map(|s| (s.source.as_str(), s.reason.as_str()))
-            .collect();
         assert_eq!(
-            skipped,
+            common::skipped(&parsed),
             [
                 ("item 2 'Gone'", "in the trash"),
                 ("item 3 'Bin'", "in the trash")
