@@ -75,6 +75,13 @@ pub enum Command {
     /// `pvault backup` takes a snapshot of the profile (`--all`: of every profile); the
     /// subcommands make, list, check and restore them (docs/backup.md).
     Backup(Box<BackupArgs>),
+    /// Bring in data from another program: the legacy enhanced-database dump, Bitwarden JSON,
+    /// 1Password 1PUX, KeePass KDBX or CSV.
+    ///
+    /// The whole file is checked first (one bad item and nothing is imported), the profile is
+    /// backed up, then the items are written in batches; an interrupted migration is finished by
+    /// running the same command again, or undone by `pvault migrate rollback` (docs/migration.md).
+    Migrate(Box<MigrateArgs>),
     /// The compliance report: what is stored per collection and classification, under which keys,
     /// ciphers and KDF, the devices, the audit log's state and the last repair.
     Report,
@@ -460,6 +467,54 @@ pub struct BackupArgs {
     /// repository already holds is still not written twice).
     #[arg(long)]
     pub full: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    pub command: Option<MigrateCommand>,
+    /// The file's format: legacy, bitwarden, 1pux, kdbx or csv.
+    #[arg(long, value_name = "FORMAT", required_unless_present = "command")]
+    pub from: Option<String>,
+    /// The file to migrate.
+    #[arg(value_name = "FILE", required_unless_present = "command")]
+    pub file: Option<PathBuf>,
+    /// Say what would be imported and skipped, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The backup repository for the snapshot taken first (else PVAULT_BACKUP_REPO, else the
+    /// profile's scheduled-backup repository, else `backups` in the pvault home, made if needed).
+    #[arg(long, short = 'r', value_name = "DIR", env = "PVAULT_BACKUP_REPO")]
+    pub repo: Option<PathBuf>,
+    /// CSV: the collection every row goes to (default: a password-manager CSV into `logins`).
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// KeePass: read the database's password from the first line of this file (else
+    /// PVAULT_KDBX_PASSWORD, else a prompt).
+    #[arg(long, value_name = "PATH")]
+    pub kdbx_password_file: Option<PathBuf>,
+    /// KeePass: the database's key file.
+    #[arg(long, value_name = "PATH")]
+    pub kdbx_key_file: Option<PathBuf>,
+    /// KeePass: the database has no password, only a key file (do not ask for one).
+    #[arg(long, requires = "kdbx_key_file")]
+    pub kdbx_no_password: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MigrateCommand {
+    /// The profile's migrations and where each is (running, finished, rolled back).
+    List,
+    /// Remove every record a migration wrote (the newest one not rolled back, or ID), in one
+    /// transaction; the backup taken before it stays in its repository.
+    Rollback {
+        /// The migration's id (or a unique start of it).
+        id: Option<String>,
+        /// Also remove records that were changed after the migration wrote them.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -43,6 +43,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify => records::show_checked(g, &records::verify(&ctx)?),
         Command::Audit(args) => commands::audit::run(&ctx, args),
         Command::Backup(args) => commands::backup::run(&ctx, *args),
+        Command::Migrate(args) => commands::migrate::run(&ctx, *args),
         Command::Repair(args) => commands::audit::repair(&ctx, args),
         Command::Report => show(g, &commands::audit::report(&ctx)?),
         Command::Anomalies => show(g, &commands::audit::anomalies(&ctx)?),

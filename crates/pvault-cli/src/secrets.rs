@@ -69,6 +69,21 @@ pub fn passphrase(file: Option<&Path>, var: &str, new: bool) -> Result<Zeroizing
     Ok(Zeroizing::new(text))
 }
 
+/// A KeePass database's password: the given file, then PVAULT_KDBX_PASSWORD, then a prompt.
+pub fn kdbx_password(file: Option<&Path>) -> Result<Zeroizing<String>> {
+    let bytes = match (file, from_env("PVAULT_KDBX_PASSWORD")) {
+        (Some(p), _) => from_file(p, "KeePass password")?,
+        (None, Some(p)) => p,
+        (None, None) => prompt(
+            "Password of the KeePass database",
+            "no KeePass password given: set PVAULT_KDBX_PASSWORD, pass --kdbx-password-file \
+             PATH, or run in a terminal (--kdbx-no-password for a database with only a key file)",
+        )?,
+    };
+    let text = String::from_utf8(bytes.to_vec()).context("the KeePass password is not UTF-8")?;
+    Ok(Zeroizing::new(text))
+}
+
 /// The password: --password-file, then PVAULT_PASSWORD, then a prompt.
 pub fn password(g: &Global, profile: &str) -> Result<Zeroizing<Vec<u8>>> {
     if let Some(p) = &g.password_file {

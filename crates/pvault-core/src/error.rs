@@ -39,6 +39,24 @@ pub enum Error {
         /// What is wrong with it.
         source: pvault_export::Error,
     },
+    /// A file to migrate from that does not read, or an item of it that does not fit its
+    /// collection (nothing is imported).
+    #[error("{}: {source}", path.display())]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: pvault_migrate::Error,
+    },
+    /// A migration that cannot start, resume or roll back as asked (already done, another one
+    /// unfinished, records changed since).
+    #[error("migration {id}: {problem}")]
+    MigrationState {
+        /// The migration's id ("" when there is none).
+        id: String,
+        /// What stands in the way.
+        problem: String,
+    },
     /// Profile names are unique per home.
     #[error("a profile named '{0}' already exists")]
     ProfileExists(String),
@@ -374,6 +392,8 @@ impl Error {
         match self {
             Error::UnknownProfile(_) => "unknown_profile",
             Error::Export { source, .. } => export_code(source),
+            Error::Migration { source, .. } => migration_code(source),
+            Error::MigrationState { .. } => "migration_state",
             Error::BackupDamaged { .. } => "backup_damaged",
             Error::InvalidPolicy(_) => "invalid_policy",
             Error::ProfileExists(_) => "profile_exists",
@@ -435,6 +455,11 @@ impl Error {
         match self {
             Error::UnknownProfile(_) => ErrorKind::NotFound,
             Error::Export { source, .. } => export_kind(source),
+            Error::Migration { source, .. } => match source {
+                pvault_migrate::Error::Key(_) => ErrorKind::WrongCredentials,
+                _ => ErrorKind::BadInput,
+            },
+            Error::MigrationState { .. } => ErrorKind::BadInput,
             Error::BackupDamaged { .. } => ErrorKind::Damaged,
             Error::InvalidPolicy(_) => ErrorKind::BadInput,
             Error::ProfileExists(_) => ErrorKind::BadInput,
@@ -567,6 +592,17 @@ fn export_code(e: &pvault_export::Error) -> &'static str {
         E::Format(_) => "export_format",
         E::NewerFormat { .. } => "newer_format",
         E::Tampered(_) => "export_tampered",
+    }
+}
+
+fn migration_code(e: &pvault_migrate::Error) -> &'static str {
+    use pvault_migrate::Error as E;
+    match e {
+        E::NotFormat { .. } => "migrate_not_format",
+        E::Encrypted { .. } => "migrate_encrypted",
+        E::Version { .. } => "migrate_version",
+        E::Malformed { .. } => "migrate_malformed",
+        E::Key(_) => "migrate_key",
     }
 }
 

@@ -53,6 +53,7 @@ pub mod export;
 mod fsutil;
 mod home;
 pub mod integrity;
+pub mod migrate;
 pub mod ops;
 mod profile;
 mod replica;

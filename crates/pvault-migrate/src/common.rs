@@ -57,9 +57,10 @@ pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// `value` as an optional field: `None` when it is empty or only whitespace, else kept as is.
+/// `value` as an optional field: `None` when it is empty, else kept exactly as it is (a password of
+/// spaces is a password).
 pub(crate) fn non_empty(value: &str) -> Option<String> {
-    (!value.trim().is_empty()).then(|| value.to_owned())
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 /// Whether `id` is a valid pvault record id (mirrors `pvault_core::vault::validate_record_id`):

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod audit;
 pub mod backup;
+pub mod migrate;
 pub mod profile;
 pub mod quickstart;
 pub mod records;

@@ -106,11 +106,13 @@ pub enum EventKind {
     Verified,
     /// Retention summarised the oldest entries of a chain.
     Summarised,
+    /// A data migration's records were removed again.
+    RolledBack,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::ProfileCreated,
         EventKind::Unlocked,
         EventKind::UnlockFailed,
@@ -140,6 +142,7 @@ impl EventKind {
         EventKind::ProfileDeleted,
         EventKind::Verified,
         EventKind::Summarised,
+        EventKind::RolledBack,
     ];
 
     /// The kind's name (`unlock_failed`).
@@ -166,7 +169,7 @@ impl EventKind {
 }
 
 /// The names of [`EventKind::ALL`], in the same order.
-const KIND_NAMES: [&str; 29] = [
+const KIND_NAMES: [&str; 30] = [
     "profile_created",
     "unlocked",
     "unlock_failed",
@@ -196,6 +199,7 @@ const KIND_NAMES: [&str; 29] = [
     "profile_deleted",
     "verified",
     "summarised",
+    "rolled_back",
 ];
 
 /// An event to record: its kind, when, and details (names, counts, ids; never a secret value).

@@ -144,7 +144,8 @@ impl RestoreOptions {
         check(repo, &s, &keys)?;
         let blob_keys = BlobKeys::new(&keys, s.key_id)?;
         let tree = open_tree(repo, &blob_keys, &s)?;
-        if s.store_version != store::STORE_VERSION {
+        // An older store version is restored as it was and then migrated like any older store.
+        if s.store_version > store::STORE_VERSION {
             return Err(Error::NewerFormat {
                 what: format!("snapshot {}'s store", s.id),
                 found: s.store_version,
@@ -155,28 +156,29 @@ impl RestoreOptions {
         if let Some(name) = &self.name {
             summary.name = name.clone();
         }
-        let restored = pv.restore_profile(summary, &key_bytes, file, keys, |conn| {
-            let tx = store::WriteTx::begin(conn)?;
-            for id in &tree.tables {
-                let plain = blob_keys.open(repo, id)?;
-                for t in dump::decode(&plain)? {
-                    dump::insert_rows(&tx, &t)?;
+        let restored =
+            pv.restore_profile(summary, &key_bytes, file, keys, s.store_version, |conn| {
+                let tx = store::WriteTx::begin(conn)?;
+                for id in &tree.tables {
+                    let plain = blob_keys.open(repo, id)?;
+                    for t in dump::decode(&plain)? {
+                        dump::insert_rows(&tx, &t)?;
+                    }
                 }
-            }
-            for (_, id, _) in &tree.buckets {
-                let plain = blob_keys.open(repo, id)?;
-                for t in dump::decode(&plain)? {
-                    dump::insert_rows(&tx, &t)?;
+                for (_, id, _) in &tree.buckets {
+                    let plain = blob_keys.open(repo, id)?;
+                    for t in dump::decode(&plain)? {
+                        dump::insert_rows(&tx, &t)?;
+                    }
                 }
-            }
-            // Not restored: the sync setup (a device key must not live on two machines) and
-            // the backup log's place (a new store starts its own log: its next backup is full).
-            store::forget_sync(&tx)?;
-            store::delete_meta_prefix(&tx, LOG_ID)?;
-            store::delete_meta_prefix(&tx, POSITION)?;
-            dump::clear_log(&tx)?;
-            tx.commit()
-        })?;
+                // Not restored: the sync setup (a device key must not live on two machines) and
+                // the backup log's place (a new store starts its own log: its next backup is full).
+                store::forget_sync(&tx)?;
+                store::delete_meta_prefix(&tx, LOG_ID)?;
+                store::delete_meta_prefix(&tx, POSITION)?;
+                dump::clear_log(&tx)?;
+                tx.commit()
+            })?;
         Ok(RestoreReport {
             snapshot: s,
             profile: restored,

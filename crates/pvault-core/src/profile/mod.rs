@@ -255,6 +255,7 @@ impl Pvault {
         key_bytes: &[u8],
         file: KeyFile,
         keys: UnlockedKeys,
+        store_version: i64,
         fill: impl FnOnce(&rusqlite::Connection) -> Result<()>,
     ) -> Result<ProfileSummary> {
         validate_profile_name(&summary.name)?;
@@ -274,9 +275,10 @@ impl Pvault {
             fsutil::create_private_dir(&dir)?;
             fsutil::write_atomic(&dir.join(UNFINISHED_FILE), b"")?;
             fsutil::write_atomic(&dir.join(KEY_FILE), key_bytes)?;
-            let conn = store::open(&dir.join(STORE_FILE), keys.profile_id(), true)?;
+            let conn = store::create_at(&dir.join(STORE_FILE), keys.profile_id(), store_version)?;
             fill(&conn)?;
             drop(conn);
+            // Opening it brings a store of an older version up to date.
             let vault = self.open_vault(summary.clone(), file, keys, None)?;
             vault.record_export(Event::new(EventKind::Restored).with("what", "profile"))?;
             drop(vault);

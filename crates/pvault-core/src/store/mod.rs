@@ -19,6 +19,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod dump;
+pub(crate) mod imports;
 pub(crate) mod index;
 pub(crate) mod meta;
 pub(crate) mod peers;
@@ -42,12 +43,13 @@ pub(crate) use sync_log::*;
 pub(crate) use versions::*;
 
 /// The migrations, in order: migration `n` (from 1) brings a store to version `n`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("migrations/0001_records.sql"),
     include_str!("migrations/0002_sync.sql"),
     include_str!("migrations/0003_audit.sql"),
     include_str!("migrations/0004_sync_auth.sql"),
     include_str!("migrations/0005_backup_log.sql"),
+    include_str!("migrations/0006_migrations.sql"),
 ];
 
 /// Store format version (`PRAGMA user_version`): the number of migrations.
@@ -58,6 +60,23 @@ pub const SCHEMA_V1: &str = MIGRATIONS[0];
 
 /// Opens (and, with `create`, initializes) a profile's store, checking that it belongs to `profile`.
 pub fn open(path: &Path, profile: &ProfileId, create: bool) -> Result<Connection> {
+    open_at(path, profile, create, STORE_VERSION)
+}
+
+/// Creates a store at an older `version` (1 to [`STORE_VERSION`]) for rows of that version (a
+/// restored snapshot); the next [`open`] brings it up to date with the usual migrations.
+pub(crate) fn create_at(path: &Path, profile: &ProfileId, version: i64) -> Result<Connection> {
+    if !(1..=STORE_VERSION).contains(&version) {
+        return Err(Error::NewerFormat {
+            what: path.display().to_string(),
+            found: version,
+            supported: STORE_VERSION,
+        });
+    }
+    open_at(path, profile, true, version)
+}
+
+fn open_at(path: &Path, profile: &ProfileId, create: bool, new_version: i64) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -83,15 +102,16 @@ pub fn open(path: &Path, profile: &ProfileId, create: bool) -> Result<Connection
         if !create {
             return Err(Error::StoreMismatch(path.to_path_buf()));
         }
+        let upto = usize::try_from(new_version).unwrap_or(MIGRATIONS.len());
         conn.execute_batch(&format!(
-            "BEGIN; {} PRAGMA user_version = {STORE_VERSION}; COMMIT;",
-            MIGRATIONS.concat()
+            "BEGIN; {} PRAGMA user_version = {new_version}; COMMIT;",
+            MIGRATIONS[..upto].concat()
         ))?;
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('profile_id', ?1)",
             [&profile.0[..]],
         )?;
-    } else if version < STORE_VERSION {
+    } else if version < STORE_VERSION && new_version == STORE_VERSION {
         migrate(&conn)?;
     }
     let stored: Option<Vec<u8>> = conn

@@ -34,6 +34,17 @@ impl Vault {
         records: Vec<NewRecord>,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<Written>> {
+        self.put_batch(records, progress, |_, _| Ok(()))
+    }
+
+    /// [`Vault::put_many`], with `also` run inside the same transaction on what was written (a
+    /// migration's journal of the records it added).
+    pub(crate) fn put_batch(
+        &mut self,
+        records: Vec<NewRecord>,
+        progress: &mut dyn FnMut(u64, u64),
+        also: impl FnOnce(&Connection, &[Written]) -> Result<()>,
+    ) -> Result<Vec<Written>> {
         let total = records.len() as u64;
         let tx = self.begin_write()?;
         let mut revision = store::meta_u64(&tx, store::HLC)?;
@@ -52,6 +63,7 @@ impl Vault {
         store::set_meta_u64(&tx, store::HLC, revision)?;
         self.count_seals(&tx, key_id, seals)?;
         self.record(&tx, written_event(&out))?;
+        also(&tx, &out)?;
         tx.commit()?;
         progress(total, total);
         Ok(out)
@@ -125,6 +137,11 @@ impl Vault {
             version,
         };
         Ok((written, seals))
+    }
+
+    /// Checks a record as [`Vault::put`] would, writing nothing.
+    pub(crate) fn check_record(&self, rec: NewRecord) -> Result<()> {
+        self.plan_write(&self.conn, rec).map(drop)
     }
 
     /// Checks a record before anything is sealed: collection, id, size, schema, and the
