@@ -475,10 +475,10 @@ pub struct MigrateArgs {
     #[command(subcommand)]
     pub command: Option<MigrateCommand>,
     /// The file's format: legacy, bitwarden, 1pux, kdbx or csv.
-    #[arg(long, value_name = "FORMAT", required_unless_present = "command")]
+    #[arg(long, value_name = "FORMAT")]
     pub from: Option<String>,
     /// The file to migrate.
-    #[arg(value_name = "FILE", required_unless_present = "command")]
+    #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Say what would be imported and skipped, and write nothing.
     #[arg(long)]

@@ -64,7 +64,7 @@ fn options(format: Format, file: &Path) -> MigrateOptions {
 }
 
 fn run(f: &Fixture, v: &mut Vault, o: &MigrateOptions) -> pvault_core::Result<MigrateReport> {
-    o.run(v, Some(&f.repo), &mut |_, _, _| {})
+    o.run(v, &mut || Repo::open(f.repo.root()), &mut |_, _, _| {})
 }
 
 fn total(v: &Vault) -> u64 {
@@ -139,7 +139,11 @@ fn a_legacy_dump_migrates_into_every_collection_after_a_backup() {
         dry_run: true,
         ..options(Format::Legacy, &file)
     }
-    .run(&mut v, None, &mut |_, _, _| {})
+    .run(
+        &mut v,
+        &mut || panic!("a dry run opens no repository"),
+        &mut |_, _, _| {},
+    )
     .unwrap();
     assert_eq!(dry.id, None);
     assert_eq!(total(&v), 0, "a dry run writes nothing");
@@ -150,14 +154,7 @@ fn a_legacy_dump_migrates_into_every_collection_after_a_backup() {
         report.collections, dry.collections,
         "the dry run told the truth"
     );
-    for c in [
-        "transactions",
-        "breakthroughs",
-        "blocks",
-        "api_keys",
-        "settings",
-        "research",
-    ] {
+    for c in pvault_core::models::BUILTIN_COLLECTIONS {
         let mapped = report.collections.iter().find(|m| m.collection == c);
         assert_eq!(mapped.map(|m| m.records), Some(5), "{c}: {report:?}");
     }

@@ -60,15 +60,7 @@ fn migrate(pv: &Pvault, g: &Global, args: MigrateArgs) -> Result<()> {
     }
     let summary = pv.resolve(g.profile.as_deref())?;
     let mut vault = crate::commands::unlock(pv, g)?;
-    let repo = if args.dry_run {
-        None
-    } else {
-        Some(repository(
-            pv,
-            args.repo,
-            summary.settings.backup_repo.map(Into::into),
-        )?)
-    };
+    let chosen = args.repo.or(summary.settings.backup_repo.map(Into::into));
     let bar = output::progress(g.json, "checking");
     let report = MigrateOptions {
         format,
@@ -77,29 +69,29 @@ fn migrate(pv: &Pvault, g: &Global, args: MigrateArgs) -> Result<()> {
         dry_run: args.dry_run,
         batch: 0,
     }
-    .run(&mut vault, repo.as_ref(), &mut |stage, done, total| {
-        bar.set_message(stage);
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
+    .run(
+        &mut vault,
+        &mut || repository(pv, chosen.as_deref()),
+        &mut |stage, done, total| {
+            bar.set_message(stage);
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+    )?;
     bar.finish_and_clear();
     show(g, &Migrated(report))
 }
 
-/// The repository for the backup taken first: the one given, the profile's scheduled-backup one,
-/// or `backups` in the home (made the first time).
-fn repository(
-    pv: &Pvault,
-    given: Option<std::path::PathBuf>,
-    scheduled: Option<std::path::PathBuf>,
-) -> Result<Repo> {
-    if let Some(dir) = given.or(scheduled) {
-        return Ok(Repo::open(&dir)?);
+/// The repository for the backup taken first: the one given or scheduled, else `backups` in the
+/// home (made the first time).
+fn repository(pv: &Pvault, chosen: Option<&std::path::Path>) -> pvault_core::Result<Repo> {
+    if let Some(dir) = chosen {
+        return Repo::open(dir);
     }
     let dir = pv.home().root().join("backups");
     if dir.join("config.json").exists() {
-        Ok(Repo::open(&dir)?)
+        Repo::open(&dir)
     } else {
-        Ok(Repo::init(&dir)?)
+        Repo::init(&dir)
     }
 }

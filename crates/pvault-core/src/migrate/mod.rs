@@ -162,13 +162,14 @@ struct Planned {
 }
 
 impl MigrateOptions {
-    /// Migrates the file into `vault` (taking a backup into `repo` first), or with `dry_run`
-    /// only says what it would do. `progress(stage, done, total)` reports checking, backing up and
-    /// writing.
+    /// Migrates the file into `vault`, taking a backup into the repository `repo` opens (or makes)
+    /// first, or with `dry_run` only says what it would do. `repo` is called only once the plan
+    /// holds and a backup is due, so a refused file changes nothing anywhere.
+    /// `progress(stage, done, total)` reports checking, backing up and writing.
     pub fn run(
         &self,
         vault: &mut Vault,
-        repo: Option<&Repo>,
+        repo: &mut dyn FnMut() -> Result<Repo>,
         progress: &mut dyn FnMut(&'static str, u64, u64),
     ) -> Result<MigrateReport> {
         let bytes = zeroize::Zeroizing::new(std::fs::read(&self.file).at(&self.file)?);
@@ -264,15 +265,8 @@ impl MigrateOptions {
         let mut journal = match resuming {
             Some(m) => m,
             None => {
-                let Some(repo) = repo else {
-                    return Err(Error::MigrationState {
-                        id,
-                        problem: "a backup repository is needed: a migration backs the profile up \
-                                  before it writes"
-                            .into(),
-                    });
-                };
-                let taken = BackupOptions::default().run(vault, repo, &mut |done, total| {
+                let repo = repo()?;
+                let taken = BackupOptions::default().run(vault, &repo, &mut |done, total| {
                     progress("backing up", done, total)
                 })?;
                 let m = Migration {
