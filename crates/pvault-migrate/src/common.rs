@@ -151,7 +151,11 @@ mod tests {
     #[test]
     fn empty_strings_are_absent_and_others_kept_exactly() {
         assert_eq!(non_empty(""), None);
-        assert_eq!(non_empty(" \t"), Some(" \t".to_owned()), "a password of spaces");
+        assert_eq!(
+            non_empty(" \t"),
+            Some(" \t".to_owned()),
+            "a password of spaces"
+        );
         assert_eq!(non_empty(" pw "), Some(" pw ".to_owned()));
     }
 
