@@ -3,7 +3,7 @@
 //! Line 1 is the header `{"format":"enhanced-database-dump","version":1,"exported_at":"…"}`;
 //! every other non-blank line is `{"table":"<name>","row":{…}}`, a row in the legacy app's
 //! camelCase fields. Each table maps onto one of pvault's built-in collections (the mapping is
-//! in `docs/migration-legacy.md`). Only what the mapping needs is checked here (required fields,
+//! in `docs/migration.md`). Only what the mapping needs is checked here (required fields,
 //! JSON types, timestamps, statuses); the collections' schemas are checked by the importer.
 //!
 //! [`generate`] writes a realistic dump, for tests and benchmarks.
