@@ -382,19 +382,20 @@ pub fn run(cfg: &Config) -> Result<Section> {
     let cli = find_cli()?;
     let restic = which("restic");
     let (age, age_keygen) = (which("age"), which("age-keygen"));
-    let root = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix("pvault-backup-gib-")
         .tempdir_in(&cfg.dir)?;
     // PVAULT_BENCH_KEEP=1 keeps the profile, repositories and logs (for looking into them).
     let keep = std::env::var_os("PVAULT_BENCH_KEEP").is_some_and(|v| v == "1");
-    let root = if keep {
-        let path = root.keep();
+    let (_removed_after, root) = if keep {
+        let path = tmp.keep();
         eprintln!("backup-gib: keeping {}", path.display());
-        Box::new(path) as Box<dyn AsRef<Path>>
+        (None, path)
     } else {
-        Box::new(root)
+        let path = tmp.path().to_path_buf();
+        (Some(tmp), path)
     };
-    let root = (*root).as_ref();
+    let root = root.as_path();
     let logs = Logs {
         dir: root.join("logs"),
     };
@@ -428,10 +429,7 @@ pub fn run(cfg: &Config) -> Result<Section> {
 
     // The floor every pvault command that unlocks has: the KDF (Argon2id, 64 MiB at the standard
     // level) and one record read.
-    let one_id = match note_record(0, 1).id {
-        Some(id) => id,
-        None => bail!("the records have ids"),
-    };
+    let one_id = note_record(0, 1).id.context("the records have ids")?;
     let pvault_get = logs.run(
         "pvault-get",
         &cli,
@@ -581,8 +579,8 @@ pub fn run(cfg: &Config) -> Result<Section> {
         None,
     )?;
     same(&cp_target, "cp -r")?;
-    let age_restore = match &age {
-        Some(age) => {
+    let age_restore = match (&age, &age_backup) {
+        (Some(age), Some(_)) => {
             let target = root.join("age-restored");
             std::fs::create_dir_all(&target)?;
             let m = logs.pipeline(
@@ -598,7 +596,7 @@ pub fn run(cfg: &Config) -> Result<Section> {
             same(&target, "age -d | tar x")?;
             Some(m)
         }
-        None => None,
+        _ => None,
     };
 
     let r = Results {
