@@ -2,8 +2,13 @@
 //! was made by pvault 0.1 before the layout refactor (`tests/fixtures/make-home-v0.1.sh`). Every
 //! record reads back as written, the breakthrough's chain and signatures verify, the deleted
 //! record stays deleted, and the profile takes new writes and rotations.
+//!
+//! `tests/fixtures/backup-v5` (`tests/fixtures/make-backup-v5.sh`, pvault at store version 5): a
+//! home and a backup repository with two snapshots of store version 5. They list, verify and
+//! restore into a fresh home (made at version 5, then migrated), and the restored profile and the
+//! old home itself back up again into that repository at the current version.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -169,4 +174,190 @@ fn damage_to_a_key_file_without_checksum_is_not_a_wrong_password() {
     assert_eq!(shown["failed_attempts"], 0);
     std::fs::write(&alice_key, &old).unwrap();
     home.cmd(&["get", "settings", "theme"]).ok();
+}
+
+/// The fixture `tests/fixtures/backup-v5` (made by `tests/fixtures/make-backup-v5.sh` with pvault
+/// as of commit 18a0171, store version 5): alice's home and a repository with two snapshots of it.
+const V5_ALICE: &str = "5dbe466a35bdd103fbfa594f5af9a8dc";
+/// alice's Secret Key (`standard` keeps it on the device; a restore elsewhere may be given it).
+const V5_SECRET_KEY: &str = "PV1-YR3QZZ1-5GH8YAK-AF4QVTT-BD1ZGTX";
+/// The snapshots: before and after `settings/theme` went from dark to light.
+const V5_FIRST: &str = "149835dfd82296f0";
+const V5_SECOND: &str = "c96220177efb79cf";
+
+fn backup_v5() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backup-v5")
+}
+
+/// Every record of the v5 fixture as it was when the snapshot was taken, read in `home`: `theme`
+/// is the one value that changed between the two snapshots.
+#[track_caller]
+fn assert_v5_records(home: &Home, theme: &str) {
+    for (collection, id, field, value) in [
+        ("transactions", "tx1", "asset", json!("BTC")),
+        ("transactions", "tx1", "memo", json!("fixture")),
+        ("transactions", "tx2", "amount", json!("3")),
+        ("transactions", "tx2", "status", json!("pending")),
+        ("breakthroughs", "nonce", "content", json!("v2: it holds")),
+        ("settings", "theme", "value", json!(theme)),
+        ("research", "r1", "title", json!("Notes on difficulty")),
+        ("research", "r1", "tags", json!(["mining"])),
+    ] {
+        let r = home.cmd(&["get", collection, id]).ok_json();
+        assert_eq!(r["data"][field], value, "{collection}/{id}");
+    }
+    home.cmd(&["get", "research", "gone"])
+        .run()
+        .error_line(&["no record", "gone"]);
+    let key = home
+        .cmd(&["get", "api_keys", "bot"])
+        .env("PVAULT_REAUTH_PASSWORD", PASSWORD)
+        .ok_json();
+    assert_eq!(key["classification"], "SECRET");
+    assert_eq!(key["data"]["secret"], "sk-fixture-not-a-real-key");
+    let history = home.cmd(&["history", "breakthroughs", "nonce"]).ok_json();
+    let versions = history.as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["data"]["content"], "v1");
+    assert_eq!(
+        versions[1]["attestation"]["previous_hash"],
+        versions[0]["attestation"]["chain_hash"]
+    );
+    let report = home.cmd(&["verify"]).ok_json();
+    assert!(
+        report["problems"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+}
+
+/// Snapshots taken at store version 5 list, verify with every blob read, and restore (the latest,
+/// and the first by its id) into a fresh home with the password and Secret Key: the store is made
+/// at version 5, filled, and migrated. The restored profile takes writes, and its next backup into
+/// the same repository is a snapshot of the current store version that restores too.
+#[test]
+fn snapshots_of_store_version_5_list_verify_restore_and_back_up_again() {
+    let work = Home::new();
+    let repo = work.root().join("repo");
+    copy_dir(&backup_v5().join("repo"), &repo);
+    let repo_s = repo.to_str().unwrap();
+
+    let listed = work
+        .cmd(&["backup", "list", "--repo", repo_s])
+        .no_password()
+        .ok_json();
+    let snapshots = listed["snapshots"].as_array().unwrap();
+    let ids: Vec<_> = snapshots
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [V5_FIRST, V5_SECOND]);
+    for s in snapshots {
+        assert_eq!(s["store_version"], 5, "{s}");
+        assert_eq!(s["profile"], V5_ALICE, "{s}");
+        assert_eq!(s["name"], "alice", "{s}");
+    }
+
+    let verified = work
+        .cmd(&["backup", "verify", "--read-data", "--repo", repo_s])
+        .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+        .ok_json();
+    assert_eq!(verified["snapshot"]["id"], V5_SECOND);
+    assert!(
+        verified["problems"].as_array().unwrap().is_empty(),
+        "{verified}"
+    );
+    assert_eq!(verified["other_snapshots"][0]["snapshot"], V5_FIRST);
+
+    for (snapshot, id, theme) in [("latest", V5_SECOND, "light"), (V5_FIRST, V5_FIRST, "dark")] {
+        let fresh = Home::new();
+        let restored = fresh
+            .cmd(&["backup", "restore", snapshot, "--repo", repo_s])
+            .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+            .ok_json();
+        assert_eq!(restored["snapshot"], id);
+        assert_eq!(restored["profile"]["id"], V5_ALICE);
+        assert_eq!(
+            restored["records"], 7,
+            "six records and the deleted one's tombstone"
+        );
+        let store = fresh.db(V5_ALICE);
+        let version: i64 = store
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 6, "migrated to the current store version");
+        drop(store);
+        assert_v5_records(&fresh, theme);
+    }
+
+    // The restored latest takes a write and a backup into the same repository.
+    let fresh = Home::new();
+    fresh
+        .cmd(&["backup", "restore", "--repo", repo_s])
+        .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+        .ok();
+    fresh.put(
+        "alice",
+        "research",
+        "after-restore",
+        &json!({"title": "written at store version 6", "body": "z"}),
+    );
+    let taken = fresh.cmd(&["backup", "--repo", repo_s]).ok_json();
+    let third = &taken["snapshots"][0]["snapshot"];
+    assert_eq!(third["store_version"], 6, "{taken}");
+    assert_eq!(third["profile"], V5_ALICE);
+    let listed = work
+        .cmd(&["backup", "list", "--repo", repo_s])
+        .no_password()
+        .ok_json();
+    let versions: Vec<_> = listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["store_version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [5, 5, 6]);
+    let verified = work
+        .cmd(&["backup", "verify", "--read-data", "--repo", repo_s])
+        .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+        .ok_json();
+    assert_eq!(verified["snapshot"]["id"], third["id"]);
+    assert_eq!(verified["other_snapshots"].as_array().unwrap().len(), 2);
+    let again = Home::new();
+    again
+        .cmd(&["backup", "restore", "--repo", repo_s])
+        .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+        .ok();
+    assert_v5_records(&again, "light");
+    let r = again.cmd(&["get", "research", "after-restore"]).ok_json();
+    assert_eq!(r["data"]["title"], "written at store version 6");
+}
+
+/// The home the v5 snapshots were taken of opens here (its store migrated to version 6), and its
+/// next backup into that repository, whose last snapshot is of version 5, is a whole new snapshot
+/// of version 6 that restores.
+#[test]
+fn a_home_of_store_version_5_backs_up_after_its_v5_snapshots() {
+    let home = Home::new();
+    copy_dir(&backup_v5().join("home"), home.root());
+    let repo = home.root().join("repo");
+    copy_dir(&backup_v5().join("repo"), &repo);
+    let repo_s = repo.to_str().unwrap();
+    assert_v5_records(&home, "light");
+    let store = home.db(V5_ALICE);
+    let version: i64 = store
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 6);
+    drop(store);
+    home.put("alice", "settings", "theme", &json!({"value": "sepia"}));
+    let taken = home.cmd(&["backup", "--repo", repo_s]).ok_json();
+    let third = &taken["snapshots"][0]["snapshot"];
+    assert_eq!(third["store_version"], 6, "{taken}");
+    assert_eq!(third["records"], 7, "{taken}");
+    let fresh = Home::new();
+    fresh
+        .cmd(&["backup", "restore", "--repo", repo_s])
+        .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
+        .ok();
+    assert_v5_records(&fresh, "sepia");
 }
