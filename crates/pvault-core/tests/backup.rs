@@ -367,3 +367,58 @@ fn forget_keeps_what_the_policy_says_and_prune_leaves_every_kept_snapshot_whole(
     let w = restore(&fresh, &repo, "latest");
     assert_eq!(w.counts().unwrap(), vec![("research".to_string(), 4)]);
 }
+
+#[test]
+fn a_repository_rolled_back_to_an_older_copy_is_refused_until_a_full_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let pv = home(dir.path(), "home");
+    let mut v = profile(&pv);
+    fill(&mut v);
+    let repo_dir = dir.path().join("repo");
+    let repo = Repo::init(&repo_dir).unwrap();
+    BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    // An attacker (or a sync tool) keeps a copy of the repository as it is now...
+    let old_copy = dir.path().join("old-copy");
+    std::fs::create_dir_all(&old_copy).unwrap();
+    for f in files(&repo_dir) {
+        let to = old_copy.join(f.strip_prefix(&repo_dir).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
+    put(
+        &mut v,
+        "research",
+        "later",
+        None,
+        json!({"title": "t", "body": "b"}),
+    );
+    let second = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    // ...and puts it back in place of the newer one.
+    std::fs::remove_dir_all(&repo_dir).unwrap();
+    std::fs::rename(&old_copy, &repo_dir).unwrap();
+    let repo = Repo::open(&repo_dir).unwrap();
+    let err = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap_err();
+    assert!(err.is_damaged(), "{err}");
+    let message = err.to_string();
+    assert!(message.contains(&second.snapshot.id), "{message}");
+    assert!(message.contains("rolled back"), "{message}");
+    assert_eq!(
+        repo.snapshots(None).unwrap().len(),
+        1,
+        "nothing was written"
+    );
+    // A full backup accepts the repository as it is, and the next incremental one is fine.
+    BackupOptions { full: true }
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    assert_eq!(repo.snapshots(None).unwrap().len(), 3);
+}

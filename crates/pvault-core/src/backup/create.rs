@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BlobKeys, LOG_ID, POSITION, Repo, SNAPSHOT_VERSION, Snapshot, Tree, open_tree};
+use super::{
+    BlobKeys, LOG_ID, NEWEST, POSITION, Repo, SNAPSHOT_VERSION, Snapshot, Tree, open_tree,
+};
 use crate::audit::{Event, EventKind};
 use crate::error::{Error, IoContext, Result};
 use crate::home::KEY_FILE;
@@ -52,10 +54,11 @@ impl BackupOptions {
         let summary = vault.summary().clone();
         let key_id = vault.key_id();
         let keys = BlobKeys::new(vault.unlocked(), key_id)?;
-        let parent = repo
-            .snapshots(Some(&summary.id))?
-            .into_iter()
-            .rfind(|s| s.device == vault.device());
+        let listed = repo.snapshots(Some(&summary.id))?;
+        if !self.full {
+            check_newest(conn, repo, &listed)?;
+        }
+        let parent = listed.into_iter().rfind(|s| s.device == vault.device());
         // A parent counts only if its blobs are sealed under this epoch and its log position is
         // this store's: else everything is read (and what is unchanged still dedupes by id).
         let usable = parent.as_ref().filter(|p| {
@@ -201,6 +204,16 @@ impl BackupOptions {
         // This repository has the log up to `upto`: what every repository has can go.
         let tx = store::WriteTx::begin(conn)?;
         store::set_meta_u64(&tx, &format!("{POSITION}{}", repo.id()), upto)?;
+        let newest = Newest {
+            id: snapshot.id.clone(),
+            time: snapshot.time.clone(),
+            unix_ms: snapshot.unix_ms,
+        };
+        store::set_meta_bytes(
+            &tx,
+            &format!("{NEWEST}{}", repo.id()),
+            &serde_json::to_vec(&newest).expect("serializes"),
+        )?;
         let lowest = store::meta_with_prefix(&tx, POSITION)?
             .into_iter()
             .map(|(_, v)| v)
@@ -222,4 +235,40 @@ impl BackupOptions {
             incremental,
         })
     }
+}
+
+/// The newest snapshot this store wrote to a repository.
+#[derive(Serialize, Deserialize)]
+struct Newest {
+    id: String,
+    time: String,
+    unix_ms: i64,
+}
+
+/// Refuses to build on a repository that no longer holds the newest snapshot this store wrote to
+/// it, nor anything of the profile as new: it was rolled back (an older copy put in its place) or
+/// snapshots were removed outside pvault. `forget` never removes a profile's newest snapshot, so
+/// this does not happen in use; a full backup accepts the repository as it is.
+fn check_newest(conn: &rusqlite::Connection, repo: &Repo, listed: &[Snapshot]) -> Result<()> {
+    let Some(raw) = store::meta_bytes(conn, &format!("{NEWEST}{}", repo.id()))? else {
+        return Ok(());
+    };
+    let Ok(newest) = serde_json::from_slice::<Newest>(&raw) else {
+        return Ok(());
+    };
+    if listed
+        .iter()
+        .any(|s| s.id == newest.id || s.unix_ms >= newest.unix_ms)
+    {
+        return Ok(());
+    }
+    Err(Error::BackupDamaged {
+        path: repo.root().to_path_buf(),
+        problem: format!(
+            "snapshot {} of this profile, the newest this device wrote here ({}), is gone and \
+             nothing newer is in its place: the repository was rolled back or snapshots were \
+             removed outside pvault (a full backup accepts it as it is)",
+            newest.id, newest.time
+        ),
+    })
 }

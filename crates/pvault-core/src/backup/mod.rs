@@ -46,6 +46,9 @@ const BLOB_COLLECTION: &str = "pvault/backup";
 const LOG_ID: &str = "backup/log_id";
 /// Meta key prefix of the log position each repository has (`backup/pos/<repo id>`).
 const POSITION: &str = "backup/pos/";
+/// Meta key prefix of the newest snapshot this store wrote to each repository
+/// (`backup/newest/<repo id>`: `{"id", "unix_ms"}`), to notice a repository rolled back.
+const NEWEST: &str = "backup/newest/";
 
 /// `config.json`: what makes a directory a repository.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

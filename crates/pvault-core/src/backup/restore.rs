@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{BlobKeys, LOG_ID, POSITION, Repo, Snapshot, damaged, open_tree};
+use super::{BlobKeys, LOG_ID, NEWEST, POSITION, Repo, Snapshot, damaged, open_tree};
 use crate::error::{Error, Result};
 use crate::home::ProfileSummary;
 use crate::profile::{Credentials, Pvault};
@@ -176,6 +176,7 @@ impl RestoreOptions {
                 store::forget_sync(&tx)?;
                 store::delete_meta_prefix(&tx, LOG_ID)?;
                 store::delete_meta_prefix(&tx, POSITION)?;
+                store::delete_meta_prefix(&tx, NEWEST)?;
                 dump::clear_log(&tx)?;
                 tx.commit()
             })?;
