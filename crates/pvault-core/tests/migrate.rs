@@ -9,7 +9,9 @@ use pvault_core::backup::Repo;
 use pvault_core::migrate::{
     Format, MigrateOptions, MigrateReport, ReadOptions, RollbackOptions, State, migrations,
 };
-use pvault_core::{Credentials, NewProfile, NewRecord, Pvault, SecurityLevel, Vault};
+use pvault_core::{
+    Classification, Credentials, NewProfile, NewRecord, Pvault, SecurityLevel, Vault,
+};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
@@ -298,6 +300,12 @@ fn password_manager_items_land_in_their_collections_with_their_fields() {
     assert_eq!(d["urls"], json!(["https://example.com"]));
     assert_eq!(d["folder"], "Work");
     assert_eq!(d["notes"], "2fa on");
+    // Credentials are sealed in two layers; a note keeps the profile's default.
+    assert_eq!(logins[0].classification, Classification::Confidential);
+    assert_eq!(
+        v.list("notes", None).unwrap().records[0].classification,
+        Classification::Internal
+    );
     assert_eq!(
         v.list("notes", None).unwrap().records[0].data["text"],
         "text"

@@ -32,8 +32,18 @@ use crate::backup::{BackupOptions, Repo};
 use crate::error::{Error, IoContext, Result};
 use crate::store::{self, imports};
 use crate::vault::{NewRecord, Vault};
+use pvault_crypto::Classification;
 
 pub use pvault_migrate::{Format, Options as ReadOptions};
+
+/// Collections of password-manager items that hold credentials: sealed at least CONFIDENTIAL (two
+/// layers of encryption; no password asked again to read them), or the profile's default if higher.
+const CREDENTIALS: [&str; 4] = [
+    pvault_migrate::LOGINS,
+    pvault_migrate::CARDS,
+    pvault_migrate::IDENTITIES,
+    pvault_migrate::SSH_KEYS,
+];
 
 /// Items written per transaction.
 pub const BATCH: usize = 500;
@@ -206,14 +216,22 @@ impl MigrateOptions {
             None => Default::default(),
         };
         let total = parsed.items.len() as u64;
+        let credentials = vault
+            .summary()
+            .security
+            .default_classification()
+            .max(Classification::Confidential);
         let mut planned = Vec::with_capacity(parsed.items.len());
         let mut resumed = 0u64;
         for (i, item) in parsed.items.into_iter().enumerate() {
             let record_id = item.id.clone().unwrap_or_else(|| item_id(&id, i));
+            let classification = CREDENTIALS
+                .contains(&item.collection.as_str())
+                .then_some(credentials);
             let record = NewRecord {
                 collection: item.collection,
                 id: Some(record_id.clone()),
-                classification: None,
+                classification,
                 data: item.data,
             };
             let rid = vault.rid(&record.collection, &record_id);
