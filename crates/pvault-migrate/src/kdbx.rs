@@ -62,6 +62,7 @@ fn open(bytes: &[u8], options: &Options) -> Result<Database> {
     if options.password.is_none() && options.key_file.is_none() {
         return Err(Error::Key("it needs a password or a key file".into()));
     }
+    crate::kdbx_cost::check(bytes)?;
     // The major version, bytes 10 and 11 of the header (3 for KDBX 3.1).
     let kdbx3 = bytes.get(10..12) == Some(&[3, 0][..]);
     Database::parse(bytes, key).map_err(|e| match e {

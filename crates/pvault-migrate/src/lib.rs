@@ -29,6 +29,7 @@ mod common;
 mod csv;
 mod error;
 mod kdbx;
+mod kdbx_cost;
 mod legacy;
 mod onepux;
 mod shape;
