@@ -324,13 +324,20 @@ fn a_record_id_already_in_the_profile_is_kept_and_reported() {
     .unwrap();
     let dump = "{\"format\":\"enhanced-database-dump\",\"version\":1,\"exported_at\":\"2026-01-01T00:00:00Z\"}\n\
                 {\"table\":\"settings\",\"row\":{\"key\":\"theme\",\"value\":\"theirs\"}}\n\
-                {\"table\":\"settings\",\"row\":{\"key\":\"lang\",\"value\":\"en\"}}\n";
+                {\"table\":\"settings\",\"row\":{\"key\":\"lang\",\"value\":\"en\"}}\n\
+                {\"table\":\"settings\",\"row\":{\"key\":\"lang\",\"value\":\"fr\"}}\n";
     let file = f.file("dump.jsonl", dump.as_bytes());
     let report = run(&f, &mut v, &options(Format::Legacy, &file)).unwrap();
     assert_eq!(report.written, 1);
-    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped.len(), 2);
     assert!(
         report.skipped[0].reason.contains("settings/theme"),
+        "{report:?}"
+    );
+    // The same id twice in the file: the first is imported, the second reported.
+    assert!(report.skipped[1].source.contains("line 4"), "{report:?}");
+    assert!(
+        report.skipped[1].reason.contains("again (as line 3"),
         "{report:?}"
     );
     assert_eq!(v.get("settings", "theme").unwrap().data["value"], "mine");

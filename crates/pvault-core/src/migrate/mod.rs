@@ -223,6 +223,8 @@ impl MigrateOptions {
             .max(Classification::Confidential);
         let mut planned = Vec::with_capacity(parsed.items.len());
         let mut resumed = 0u64;
+        // Ids the file gives twice: the first is imported (a map keeps where it was).
+        let mut seen = std::collections::HashMap::<(String, [u8; 16]), String>::new();
         for (i, item) in parsed.items.into_iter().enumerate() {
             let record_id = item.id.clone().unwrap_or_else(|| item_id(&id, i));
             let classification = CREDENTIALS
@@ -238,6 +240,22 @@ impl MigrateOptions {
             if mine.contains(&(record.collection.clone(), rid)) {
                 resumed += 1;
                 continue;
+            }
+            match seen.entry((record.collection.clone(), rid)) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    skipped.push(Skipped {
+                        reason: format!(
+                            "{}/{record_id} again (as {}): the first one is imported",
+                            record.collection,
+                            first.get()
+                        ),
+                        source: item.source,
+                    });
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(item.source.clone());
+                }
             }
             if item.id.is_some() && vault.revision_of(&record.collection, &record_id)?.is_some() {
                 skipped.push(Skipped {
