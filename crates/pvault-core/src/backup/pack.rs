@@ -35,6 +35,9 @@ pub(super) struct Loc {
     pub len: u64,
 }
 
+/// A pack's blobs as its header and the index list them: `(blob id, offset, length)`.
+pub(super) type BlobList = Vec<(String, u64, u64)>;
+
 /// One pack as an index file or a header lists it: `(blob id, offset, length)`, in offset order.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +60,7 @@ pub(super) struct Index {
     /// The index files read (their ids).
     pub files: Vec<String>,
     /// Every pack an index file names → its blobs, as listed.
-    pub packs: BTreeMap<String, Vec<(String, u64, u64)>>,
+    pub packs: BTreeMap<String, BlobList>,
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
@@ -218,7 +221,7 @@ impl Repo {
 
     /// Reads a whole pack and checks it: its hash is its name, its header parses and lists
     /// blobs that tile the data before it. Returns the bytes and the header's list.
-    pub(super) fn read_pack(&self, id: &str) -> Result<(Vec<u8>, Vec<(String, u64, u64)>)> {
+    pub(super) fn read_pack(&self, id: &str) -> Result<(Vec<u8>, BlobList)> {
         let path = self.pack_path(id);
         let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => damaged(&path, "missing"),
@@ -239,11 +242,11 @@ impl Repo {
 }
 
 /// The header's blob list, if the pack's tail is a header whose blobs tile the bytes before it.
-pub(super) fn parse_header(bytes: &[u8]) -> Option<Vec<(String, u64, u64)>> {
+pub(super) fn parse_header(bytes: &[u8]) -> Option<BlobList> {
     let n = bytes.len();
     let len = u32::from_le_bytes(bytes.get(n.checked_sub(4)?..)?.try_into().ok()?) as usize;
     let start = n.checked_sub(4)?.checked_sub(len)?;
-    let blobs: Vec<(String, u64, u64)> = serde_json::from_slice(&bytes[start..n - 4]).ok()?;
+    let blobs: BlobList = serde_json::from_slice(&bytes[start..n - 4]).ok()?;
     let mut at = 0u64;
     for (id, offset, len) in &blobs {
         if *offset != at || !is_id(id, 32) {
