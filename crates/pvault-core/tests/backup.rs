@@ -211,7 +211,8 @@ fn every_single_byte_flip_of_a_repository_file_is_detected() {
         .unwrap();
     let keys = pvault_core::internals::unlocked_keys(&v);
     let all = files(repo.root());
-    assert!(all.len() >= 6, "{all:?}");
+    // config, key file, pack, index, snapshot.
+    assert!(all.len() >= 5, "{all:?}");
     let checked = |root: &Path| -> pvault_core::Result<()> {
         let r = Repo::open(root)?;
         let s = r.snapshot(None, "latest")?;
@@ -366,6 +367,272 @@ fn forget_keeps_what_the_policy_says_and_prune_leaves_every_kept_snapshot_whole(
     let fresh = home(dir.path(), "b");
     let w = restore(&fresh, &repo, "latest");
     assert_eq!(w.counts().unwrap(), vec![("research".to_string(), 4)]);
+}
+
+fn many(v: &mut Vault, n: usize, body: &str) {
+    let batch = (0..n)
+        .map(|i| NewRecord {
+            collection: "research".into(),
+            id: Some(format!("n{i}")),
+            classification: None,
+            data: json!({"title": "t", "body": format!("{body}{i}")}),
+        })
+        .collect();
+    v.put_many(batch, &mut |_, _| {}).unwrap();
+}
+
+fn under(root: &Path, sub: &str) -> Vec<PathBuf> {
+    files(&root.join(sub))
+}
+
+#[test]
+fn a_backup_of_thousands_of_records_writes_a_handful_of_packs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pv = home(dir.path(), "a");
+    let mut v = profile(&pv);
+    many(&mut v, 3000, "body ");
+    let repo = Repo::init(&dir.path().join("repo")).unwrap();
+    let first = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    assert!(first.blobs_written > 1000, "{}", first.blobs_written);
+    let packs = under(repo.root(), "data");
+    assert!(
+        !packs.is_empty() && packs.len() <= 3,
+        "{} blobs in {} files",
+        first.blobs_written,
+        packs.len()
+    );
+    assert_eq!(under(repo.root(), "index").len(), 1);
+    // Each pack is named by the SHA-256 of its bytes.
+    use sha2::Digest;
+    for p in &packs {
+        let sha = hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()));
+        assert_eq!(p.file_name().unwrap().to_str().unwrap(), sha);
+    }
+    // An incremental one after one change: one more small pack, one more index file.
+    put(
+        &mut v,
+        "research",
+        "n7",
+        None,
+        json!({"title": "t", "body": "changed"}),
+    );
+    let second = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    assert!(second.incremental);
+    assert_eq!(under(repo.root(), "data").len(), packs.len() + 1);
+    assert_eq!(under(repo.root(), "index").len(), 2);
+    // Nothing new: nothing written but the snapshot.
+    let third = BackupOptions { full: true }
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    // The audit log's last chunk, the small tables (the log position) and the tree.
+    assert!(third.blobs_written <= 3, "{}", third.blobs_written);
+    assert_eq!(under(repo.root(), "data").len(), packs.len() + 2);
+    let keys = pvault_core::internals::unlocked_keys(&v);
+    for s in Repo::open(repo.root()).unwrap().snapshots(None).unwrap() {
+        check(&repo, &s, keys).unwrap();
+    }
+    let fresh = home(dir.path(), "b");
+    let w = restore(&fresh, &Repo::open(repo.root()).unwrap(), "latest");
+    assert_eq!(w.get("research", "n7").unwrap().data["body"], "changed");
+    assert_eq!(w.counts().unwrap(), vec![("research".to_string(), 3000)]);
+}
+
+#[test]
+fn prune_repacks_a_partly_used_pack_and_the_kept_snapshots_still_verify() {
+    use pvault_core::backup::{Count, ForgetOptions, Policy, VerifyOptions, prune};
+    let dir = tempfile::tempdir().unwrap();
+    let pv = home(dir.path(), "a");
+    let mut v = profile(&pv);
+    many(&mut v, 2000, "one ");
+    let repo = Repo::init(&dir.path().join("repo")).unwrap();
+    BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    // A tenth of the records change: the first pack is then partly used by the second snapshot.
+    for i in (0..2000).step_by(10) {
+        put(
+            &mut v,
+            "research",
+            &format!("n{i}"),
+            None,
+            json!({"title": "t", "body": "two"}),
+        );
+    }
+    let second = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    ForgetOptions {
+        policy: Policy {
+            last: Some(Count::Limited(1)),
+            ..Policy::default()
+        },
+        profile: None,
+        dry_run: false,
+    }
+    .run(&repo)
+    .unwrap();
+    let before = files(repo.root());
+    let plan = prune(&repo, true).unwrap();
+    assert!(plan.dry_run);
+    assert!(plan.packs_repacked >= 1, "{plan:?}");
+    assert!(plan.blobs_removed > 0, "{plan:?}");
+    assert_eq!(files(repo.root()), before, "a dry run changes nothing");
+    let done = prune(&repo, false).unwrap();
+    assert_eq!(done.packs_repacked, plan.packs_repacked);
+    assert_eq!(done.blobs_removed, plan.blobs_removed);
+    assert!(done.packs_written >= 1);
+    assert_eq!(
+        under(repo.root(), "index").len(),
+        1,
+        "one index names every pack"
+    );
+    let again = prune(&repo, true).unwrap();
+    assert_eq!(
+        (
+            again.blobs_removed,
+            again.packs_repacked,
+            again.packs_removed
+        ),
+        (0, 0, 0),
+        "{again:?}"
+    );
+    let repo = Repo::open(repo.root()).unwrap();
+    let verified = VerifyOptions {
+        snapshot: second.snapshot.id.clone(),
+        profile: None,
+        read_data: true,
+    }
+    .run(&repo, &Credentials::password(PASSWORD))
+    .unwrap();
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
+    assert_eq!(verified.restored_records, 2000);
+    // And a backup after prune still dedupes against what stayed.
+    let third = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    assert!(third.blobs_written <= 3, "{}", third.blobs_written);
+    let fresh = home(dir.path(), "b");
+    let w = restore(&fresh, &repo, "latest");
+    assert_eq!(w.get("research", "n10").unwrap().data["body"], "two");
+    assert_eq!(w.get("research", "n11").unwrap().data["body"], "one 11");
+}
+
+/// Rewrites a packed repository the way version 1 stored it: one file per blob, no index.
+fn unpack_to_version_1(root: &Path) {
+    use sha2::Digest;
+    for f in under(root, "index") {
+        let index: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        for pack in index["packs"].as_array().unwrap() {
+            let id = pack["id"].as_str().unwrap();
+            let path = root.join("data").join(&id[..2]).join(id);
+            let bytes = std::fs::read(&path).unwrap();
+            for b in pack["blobs"].as_array().unwrap() {
+                let blob = b[0].as_str().unwrap();
+                let (off, len) = (
+                    b[1].as_u64().unwrap() as usize,
+                    b[2].as_u64().unwrap() as usize,
+                );
+                let dir = root.join("data").join(&blob[..2]);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(blob), &bytes[off..off + len]).unwrap();
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(root.join("index")).unwrap();
+    let path = root.join("config.json");
+    let config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (id, created) = (
+        config["id"].as_str().unwrap(),
+        config["created"].as_str().unwrap(),
+    );
+    let text = format!("pvault/backup/config\n1\n{id}\n{created}\n");
+    let sum = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    let file = format!(
+        "{{\n  \"pvault_backup\": 1,\n  \"id\": \"{id}\",\n  \"created\": \"{created}\",\n  \"checksum\": \"{sum}\"\n}}"
+    );
+    std::fs::write(&path, file).unwrap();
+}
+
+#[test]
+fn a_version_1_repository_of_loose_blobs_still_restores_and_takes_packed_backups() {
+    use pvault_core::backup::{REPO_VERSION, prune};
+    let dir = tempfile::tempdir().unwrap();
+    let pv = home(dir.path(), "a");
+    let mut v = profile(&pv);
+    fill(&mut v);
+    let root = dir.path().join("repo");
+    let first = BackupOptions::default()
+        .run(&v, &Repo::init(&root).unwrap(), &mut |_, _| {})
+        .unwrap();
+    unpack_to_version_1(&root);
+    let loose = under(&root, "data").len();
+    assert!(loose >= 3, "{loose}");
+    let repo = Repo::open(&root).unwrap();
+    let keys = pvault_core::internals::unlocked_keys(&v);
+    check(&repo, &repo.snapshot(None, "latest").unwrap(), keys).unwrap();
+    let older = home(dir.path(), "b");
+    let o = restore(&older, &repo, &first.snapshot.id);
+    assert_eq!(o.get("research", "r1").unwrap().data["body"], "one");
+    // A loose blob flipped is seen.
+    let blob = under(&root, "data").into_iter().next().unwrap();
+    let original = std::fs::read(&blob).unwrap();
+    let mut b = original.clone();
+    b[original.len() / 2] ^= 1;
+    std::fs::write(&blob, &b).unwrap();
+    assert!(check(&repo, &repo.snapshot(None, "latest").unwrap(), keys).is_err());
+    std::fs::write(&blob, &original).unwrap();
+
+    // A new backup into it: the repository becomes version 2, unchanged blobs stay loose.
+    put(
+        &mut v,
+        "research",
+        "r1",
+        None,
+        json!({"title": "Notes", "body": "two"}),
+    );
+    let second = BackupOptions::default()
+        .run(&v, &repo, &mut |_, _| {})
+        .unwrap();
+    assert!(second.blobs_written <= 4, "{}", second.blobs_written);
+    let config: Value =
+        serde_json::from_slice(&std::fs::read(root.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["pvault_backup"], json!(REPO_VERSION));
+    let keys = pvault_core::internals::unlocked_keys(&v);
+    let repo = Repo::open(&root).unwrap();
+    for s in repo.snapshots(None).unwrap() {
+        check(&repo, &s, keys).unwrap();
+    }
+    assert_eq!(prune(&repo, false).unwrap().blobs_removed, 0);
+    for s in repo.snapshots(None).unwrap() {
+        check(&repo, &s, keys).unwrap();
+    }
+    let fresh = home(dir.path(), "c");
+    let w = restore(&fresh, &repo, "latest");
+    assert_eq!(w.get("research", "r1").unwrap().data["body"], "two");
+}
+
+#[test]
+fn a_repository_of_a_newer_version_is_refused_clearly() {
+    use pvault_core::backup::REPO_VERSION;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    Repo::init(&root).unwrap();
+    let path = root.join("config.json");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        &format!("\"pvault_backup\": {REPO_VERSION}"),
+        &format!("\"pvault_backup\": {}", REPO_VERSION + 1),
+    );
+    std::fs::write(&path, text).unwrap();
+    let e = Repo::open(&root).err().unwrap();
+    assert!(
+        e.to_string().contains("newer") || format!("{e:?}").contains("NewerFormat"),
+        "{e}"
+    );
 }
 
 #[test]

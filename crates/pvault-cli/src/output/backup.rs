@@ -226,11 +226,20 @@ impl Show for Pruned {
     fn text(&self) -> String {
         let p = &self.0;
         format!(
-            "{} {} blob(s) ({}) and {} key file(s) no snapshot needs; {} blob(s) kept{}",
+            "{} {} blob(s) ({}) and {} key file(s) no snapshot needs: {} pack(s) {}, {} pack(s) {} into {}; {} blob(s) kept{}",
             if p.dry_run { "would remove" } else { "removed" },
             p.blobs_removed,
             size(p.bytes_removed),
             p.key_files_removed,
+            p.packs_removed,
+            if p.dry_run { "to remove" } else { "removed" },
+            p.packs_repacked,
+            if p.dry_run { "to repack" } else { "repacked" },
+            if p.dry_run {
+                "new ones".to_string()
+            } else {
+                format!("{} new", p.packs_written)
+            },
             p.blobs_kept,
             if p.dry_run { " (dry run)" } else { "" }
         )

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::pack::Packer;
 use super::{
     BlobKeys, LOG_ID, NEWEST, POSITION, Repo, SNAPSHOT_VERSION, Snapshot, Tree, open_tree,
 };
@@ -72,6 +73,10 @@ impl BackupOptions {
             None => None,
         };
 
+        // Blobs go into packs (written, fsynced and renamed one by one); the packs' index is
+        // written after the last, then the key file, and the snapshot last of all.
+        repo.upgrade()?;
+        let mut packer = Packer::new(repo, true)?;
         // One read transaction: every query sees the same state of the store.
         conn.execute_batch("BEGIN")?;
         let read = (|| {
@@ -94,7 +99,6 @@ impl BackupOptions {
                 _ => BTreeMap::new(),
             };
             let collections = dump::collections(conn)?;
-            let mut added = 0u64;
             let mut written = 0u64;
             let total = to_read.len() as u64;
             for (i, bucket) in to_read.iter().enumerate() {
@@ -107,8 +111,7 @@ impl BackupOptions {
                     buckets.remove(bucket);
                 } else {
                     let (id, sealed) = keys.seal(&dump::encode(&tables))?;
-                    let n = repo.put_once(&repo.blob_path(&id), &sealed)?;
-                    added += n;
+                    let n = packer.add(&id, &sealed)?;
                     written += u64::from(n > 0);
                     buckets.insert(*bucket, (id, rows));
                 }
@@ -125,8 +128,7 @@ impl BackupOptions {
                 for chunk in dump::table_chunks(conn, &t)? {
                     if t == "audit_log" {
                         let (id, sealed) = keys.seal(&dump::encode(&[chunk]))?;
-                        let n = repo.put_once(&repo.blob_path(&id), &sealed)?;
-                        added += n;
+                        let n = packer.add(&id, &sealed)?;
                         written += u64::from(n > 0);
                         tables_ids.push(id);
                     } else {
@@ -135,15 +137,15 @@ impl BackupOptions {
                 }
             }
             let (id, sealed) = keys.seal(&dump::encode(&small))?;
-            let n = repo.put_once(&repo.blob_path(&id), &sealed)?;
-            added += n;
+            let n = packer.add(&id, &sealed)?;
             written += u64::from(n > 0);
             tables_ids.push(id);
             let tables_id = tables_ids;
-            Ok::<_, Error>((upto, incremental, total, buckets, tables_id, added, written))
+            Ok::<_, Error>((upto, incremental, total, buckets, tables_id, written))
         })();
         let _ = conn.execute_batch("COMMIT");
-        let (upto, incremental, buckets_read, buckets, tables_id, mut added, mut written) = read?;
+        let (upto, incremental, buckets_read, buckets, tables_id, mut written) = read?;
+        let mut added = 0u64;
 
         // The key file as it is on disk (wrapped under the password and Secret Key).
         let key_path = vault.dir().join(KEY_FILE);
@@ -162,9 +164,10 @@ impl BackupOptions {
         let blobs = (tree.buckets.len() + tree.tables.len()) as u64;
         let (tree_id, sealed) = keys.seal(&serde_json::to_vec(&tree).expect("trees serialize"))?;
         let refs = tree.refs(&tree_id);
-        let n = repo.put_once(&repo.blob_path(&tree_id), &sealed)?;
-        added += n;
+        let n = packer.add(&tree_id, &sealed)?;
         written += u64::from(n > 0);
+        // Every byte of the packs (headers too) and of the index file.
+        added += packer.finish()?;
 
         let now = time::OffsetDateTime::now_utc();
         let mut snapshot = Snapshot {

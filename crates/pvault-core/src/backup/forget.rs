@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::Repo;
+use super::pack::{PackEntry, Packer};
 use crate::error::{Error, IoContext, Result};
 use pvault_backup::retention::{Decision, Policy, SnapshotTime};
 
@@ -122,15 +123,29 @@ pub fn parse_keep(spec: &str) -> Result<Policy> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PruneReport {
     pub dry_run: bool,
+    /// Blobs no snapshot needs (in packs, loose, or left by a backup cut short), removed.
     pub blobs_removed: u64,
+    /// Bytes freed: removed packs, the unused part of repacked ones, loose blobs, leftovers.
     pub bytes_removed: u64,
     pub key_files_removed: u64,
     pub blobs_kept: u64,
+    /// Packs removed whole (none of their blobs needed, or no index names them).
+    pub packs_removed: u64,
+    /// Packs partly needed: their needed blobs copied into new packs, then removed.
+    pub packs_repacked: u64,
+    /// New packs the repacked blobs went into.
+    pub packs_written: u64,
 }
 
 /// Removes every blob and key file that no snapshot names (a backup cut short leaves such
-/// blobs; forget leaves those of the snapshots it removed).
+/// blobs; forget leaves those of the snapshots it removed). A pack none of whose blobs is needed
+/// is removed; a pack partly needed is repacked: its needed blobs (sealed, as they are) are copied
+/// into new packs, then a new index naming every pack that stays is written, then the old index
+/// files are removed, then the old packs. Cut short at any point, the repository stays whole: the
+/// old index names old packs until it is removed, and packs no index names are removed by the next
+/// prune. No password is needed, and no other backup, forget or prune may run meanwhile.
 pub fn prune(repo: &Repo, dry_run: bool) -> Result<PruneReport> {
+    repo.forget_index();
     let snapshots = repo.snapshots(None)?;
     let used: BTreeSet<&str> = snapshots
         .iter()
@@ -146,20 +161,109 @@ pub fn prune(repo: &Repo, dry_run: bool) -> Result<PruneReport> {
         bytes_removed: 0,
         key_files_removed: 0,
         blobs_kept: 0,
+        packs_removed: 0,
+        packs_repacked: 0,
+        packs_written: 0,
     };
+    let index = repo.index()?;
+    // A blob lives where the index finds it (a copy in another pack is garbage).
+    let live = |pack: &str, (id, _, _): &(String, u64, u64)| {
+        used.contains(id.as_str()) && index.blobs.get(id).is_some_and(|l| l.pack == pack)
+    };
+    let mut keep = Vec::new();
+    let mut repack = Vec::new();
+    let mut remove = Vec::new();
+    for (pack, blobs) in &index.packs {
+        let n = blobs.iter().filter(|b| live(pack, b)).count();
+        if n == blobs.len() {
+            keep.push(pack.clone());
+            report.blobs_kept += n as u64;
+        } else if n == 0 {
+            remove.push(pack.clone());
+            report.blobs_removed += blobs.len() as u64;
+            report.packs_removed += 1;
+            report.bytes_removed += file_len(&repo.pack_path(pack));
+        } else {
+            repack.push(pack.clone());
+            report.blobs_kept += n as u64;
+            report.blobs_removed += (blobs.len() - n) as u64;
+            report.packs_repacked += 1;
+            report.bytes_removed += blobs
+                .iter()
+                .filter(|b| !live(pack, b))
+                .map(|(_, _, len)| len)
+                .sum::<u64>();
+        }
+    }
+    // Files in data/ no index names: loose blobs (version 1), packs a backup cut short left
+    // unindexed, temporary files.
+    let mut stray = Vec::new();
     let data = repo.root().join("data");
-    for dir in std::fs::read_dir(&data).at(&data)?.flatten() {
-        for f in std::fs::read_dir(dir.path()).at(&dir.path())?.flatten() {
+    for entry in std::fs::read_dir(&data).at(&data)?.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            stray.push(path);
+            report.blobs_removed += 1;
+            report.bytes_removed += file_len(&entry.path());
+            continue;
+        }
+        for f in std::fs::read_dir(&path).at(&path)?.flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
-            if used.contains(name.as_str()) {
+            if index.packs.contains_key(&name) {
+                continue;
+            }
+            if used.contains(name.as_str()) && !index.blobs.contains_key(&name) {
                 report.blobs_kept += 1;
                 continue;
             }
             report.blobs_removed += 1;
             report.bytes_removed += f.metadata().map(|m| m.len()).unwrap_or(0);
-            if !dry_run {
-                std::fs::remove_file(f.path()).at(&f.path())?;
+            if name.len() == 64 {
+                report.packs_removed += 1;
             }
+            stray.push(f.path());
+        }
+    }
+    if !dry_run {
+        let changed = !repack.is_empty() || !remove.is_empty();
+        if changed {
+            // 1. The needed blobs of partly used packs, into new packs (durable).
+            let mut packer = Packer::new(repo, false)?;
+            for pack in &repack {
+                let (bytes, header) = repo.read_pack(pack)?;
+                for b in header.iter().filter(|b| live(pack, b)) {
+                    let (id, offset, len) = b;
+                    packer.add(id, &bytes[*offset as usize..(offset + len) as usize])?;
+                }
+            }
+            let (mut written, _) = packer.finish_packs()?;
+            report.packs_written = written.len() as u64;
+            // 2. One index naming every pack that stays (its needed blobs only).
+            for pack in &keep {
+                written.push(PackEntry {
+                    id: pack.clone(),
+                    blobs: index.packs[pack].clone(),
+                });
+            }
+            let (new_index, _) = repo.write_index(written)?;
+            // 3. The old index files, then 4. the old packs.
+            for f in index.files.iter().filter(|f| **f != new_index) {
+                repo.remove_index_file(f)?;
+            }
+            repo.sync_index_dir()?;
+            let mut dirs = BTreeSet::new();
+            for pack in repack.iter().chain(&remove) {
+                let path = repo.pack_path(pack);
+                remove_if_there(&path)?;
+                dirs.extend(path.parent().map(|p| p.to_path_buf()));
+            }
+            for dir in dirs {
+                crate::fsutil::sync_dir(&dir)?;
+            }
+            repo.forget_index();
+        }
+        for path in &stray {
+            remove_if_there(path)?;
         }
     }
     let key_dir = repo.root().join("keys");
@@ -176,4 +280,15 @@ pub fn prune(repo: &Repo, dry_run: bool) -> Result<PruneReport> {
         }
     }
     Ok(report)
+}
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn remove_if_there(path: &std::path::Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at(path),
+        _ => Ok(()),
+    }
 }

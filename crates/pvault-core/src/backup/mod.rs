@@ -17,6 +17,7 @@
 
 mod create;
 mod forget;
+mod pack;
 mod restore;
 
 use std::path::{Path, PathBuf};
@@ -36,8 +37,13 @@ pub use restore::{
     record_from_snapshot,
 };
 
-/// The repository format this code writes and reads.
-pub const REPO_VERSION: u64 = 1;
+/// The repository format this code writes (it reads 1 too). Version 2 keeps blobs in packs
+/// with an index (`index/`); version 1 had one file per blob, which this code still reads. Code
+/// that knows only version 1 would take a packed repository's blobs for missing, so a version 1
+/// repository becomes version 2 before the first pack is written into it.
+pub const REPO_VERSION: u64 = 2;
+/// The oldest repository format this code reads.
+pub const REPO_VERSION_MIN: u64 = 1;
 /// The snapshot format.
 pub const SNAPSHOT_VERSION: u64 = 1;
 const SNAPSHOT_CONTEXT: &[u8] = b"pvault/v1/backup-snapshot\n";
@@ -77,6 +83,7 @@ impl RepoConfig {
 pub struct Repo {
     root: PathBuf,
     config: RepoConfig,
+    index: std::sync::Mutex<Option<std::sync::Arc<pack::Index>>>,
 }
 
 /// A snapshot file: `snapshots/<profile>/<id>.json`. Everything but `signature` is signed.
@@ -201,7 +208,7 @@ impl Repo {
             });
         }
         fsutil::create_private_dir(dir)?;
-        for sub in ["data", "snapshots", "keys"] {
+        for sub in ["data", "index", "snapshots", "keys"] {
             fsutil::create_private_dir(&dir.join(sub))?;
         }
         let mut config = RepoConfig {
@@ -217,6 +224,7 @@ impl Repo {
         Ok(Repo {
             root: dir.to_path_buf(),
             config,
+            index: Default::default(),
         })
     }
 
@@ -254,13 +262,14 @@ impl Repo {
             || config.id.len() != 32
             || hex::decode(&config.id).is_err()
             || config.checksum != config.digest()
-            || config.pvault_backup == 0
+            || config.pvault_backup < REPO_VERSION_MIN
         {
             return Err(damaged(&path, "not in its one form"));
         }
         Ok(Repo {
             root: dir.to_path_buf(),
             config,
+            index: Default::default(),
         })
     }
 
@@ -272,6 +281,19 @@ impl Repo {
     /// Its directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Makes a version 1 repository version 2 (before packs are written into it: code that knows
+    /// only version 1 then refuses it instead of taking its blobs for missing).
+    fn upgrade(&self) -> Result<()> {
+        if self.config.pvault_backup >= REPO_VERSION {
+            return Ok(());
+        }
+        let mut config = self.config.clone();
+        config.pvault_backup = REPO_VERSION;
+        config.checksum = config.digest();
+        let bytes = serde_json::to_vec_pretty(&config).expect("config serializes");
+        fsutil::write_atomic(&self.root.join("config.json"), &bytes)
     }
 
     fn blob_path(&self, id: &str) -> PathBuf {
@@ -425,28 +447,32 @@ impl BlobKeys {
         Ok((id, sealed))
     }
 
-    /// Opens a blob and checks it is the one its id names.
+    /// Opens a blob (found through the index, or loose) and checks it is the one its id names.
     fn open(&self, repo: &Repo, id: &str) -> Result<pvault_crypto::SecretVec> {
         if id.len() != 32 || hex::decode(id).is_err() {
             return Err(damaged(repo.root(), format!("blob id {id:?} is malformed")));
         }
-        let path = repo.blob_path(id);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                damaged(&path, "missing")
-            } else {
-                Error::Io {
-                    path: path.clone(),
-                    source: e,
-                }
-            }
+        let (path, bytes) = repo.read_sealed(id)?;
+        self.open_sealed(&path, id, &bytes)
+    }
+
+    /// Opens sealed bytes read from `path` as blob `id`.
+    fn open_sealed(
+        &self,
+        path: &Path,
+        id: &str,
+        sealed: &[u8],
+    ) -> Result<pvault_crypto::SecretVec> {
+        let plain = envelope::open(&self.seal, &self.aad(id), sealed).map_err(|_| {
+            damaged(
+                path,
+                format!("blob {id} does not decrypt: changed or damaged"),
+            )
         })?;
-        let plain = envelope::open(&self.seal, &self.aad(id), &bytes)
-            .map_err(|_| damaged(&path, "does not decrypt: changed or damaged"))?;
         if self.id_of(&plain) != id {
             return Err(damaged(
-                &path,
-                "its contents are not the ones its name says",
+                path,
+                format!("blob {id}: its contents are not the ones its name says"),
             ));
         }
         Ok(plain)

@@ -70,37 +70,79 @@ pub struct CheckReport {
 }
 
 /// Reads and authenticates every file `s` needs with `keys` (the profile's, unlocked): the key
-/// file and the signature, the tree and its root, every blob (decrypted, and named by its
-/// contents), and that the rows decode.
+/// file and the signature, the tree and its root, every pack holding a blob it needs (whole: its
+/// hash is its name, its header lists blobs that tile it and agrees with the index), every such
+/// blob (decrypted, and named by its contents), and that the rows decode. One pack is in memory at
+/// a time.
 pub fn check(repo: &Repo, s: &Snapshot, keys: &UnlockedKeys) -> Result<CheckReport> {
+    use std::collections::{BTreeMap, HashMap};
     let _ = key_file(repo, s)?;
     let blob_keys = BlobKeys::new(keys, s.key_id)?;
     let tree = open_tree(repo, &blob_keys, s)?;
-    let mut bytes = 0u64;
-    let mut records = 0u64;
+    // What each blob must hold: a bucket's rows, or (`None`) tables.
+    let mut want: HashMap<&str, Option<(u16, u64)>> = HashMap::new();
     for (bucket, id, rows) in &tree.buckets {
-        let plain = blob_keys.open(repo, id)?;
-        bytes += plain.len() as u64;
-        let tables =
-            dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(id), e.to_string()))?;
-        let ok = tables.first().is_some_and(|t| {
-            t.table == "records"
-                && t.rows.len() as u64 == *rows
-                && t.rows.iter().all(|r| match r.get(1) {
-                    Some(rusqlite::types::Value::Blob(rid)) => dump::bucket_of(rid) == *bucket,
-                    _ => false,
-                })
-        });
-        if !ok {
-            return Err(damaged(&repo.blob_path(id), "its rows are not the tree's"));
-        }
-        records += rows;
+        want.insert(id, Some((*bucket, *rows)));
     }
     for id in &tree.tables {
-        let plain = blob_keys.open(repo, id)?;
-        bytes += plain.len() as u64;
-        dump::decode(&plain).map_err(|e| damaged(&repo.blob_path(id), e.to_string()))?;
+        want.insert(id, None);
     }
+    let check_blob = |path: &std::path::Path, id: &str, plain: &[u8]| -> Result<u64> {
+        let tables = dump::decode(plain).map_err(|e| damaged(path, format!("blob {id}: {e}")))?;
+        if let Some(Some((bucket, rows))) = want.get(id) {
+            let ok = tables.first().is_some_and(|t| {
+                t.table == "records"
+                    && t.rows.len() as u64 == *rows
+                    && t.rows.iter().all(|r| match r.get(1) {
+                        Some(rusqlite::types::Value::Blob(rid)) => dump::bucket_of(rid) == *bucket,
+                        _ => false,
+                    })
+            });
+            if !ok {
+                return Err(damaged(
+                    path,
+                    format!("blob {id}: its rows are not the tree's"),
+                ));
+            }
+        }
+        Ok(plain.len() as u64)
+    };
+    let index = repo.index()?;
+    // The packs the snapshot needs (the tree's among them), and the loose blobs.
+    let mut packs: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut loose = Vec::new();
+    for id in &s.refs {
+        match index.blobs.get(id) {
+            Some(loc) => packs.entry(loc.pack.as_str()).or_default().push(id),
+            None => loose.push(id.as_str()),
+        }
+    }
+    let mut bytes = 0u64;
+    for (pack, ids) in packs {
+        let (data, header) = repo.read_pack(pack)?;
+        let path = repo.pack_path(pack);
+        for id in ids {
+            let loc = &index.blobs[id];
+            if !header.contains(&(id.to_string(), loc.offset, loc.len)) {
+                return Err(damaged(
+                    &path,
+                    format!("its header does not list blob {id}"),
+                ));
+            }
+            let sealed = &data[loc.offset as usize..(loc.offset + loc.len) as usize];
+            let plain = blob_keys.open_sealed(&path, id, sealed)?;
+            if id != s.tree {
+                bytes += check_blob(&path, id, &plain)?;
+            }
+        }
+    }
+    for id in loose {
+        let plain = blob_keys.open(repo, id)?;
+        if id != s.tree {
+            bytes += check_blob(&repo.blob_path(id), id, &plain)?;
+        }
+    }
+    let records: u64 = tree.buckets.iter().map(|(_, _, n)| n).sum();
     if records != s.records {
         return Err(damaged(
             &repo.snapshot_path(&s.profile, &s.id),
