@@ -50,7 +50,7 @@ pub enum Error {
     },
     /// A migration that cannot start, resume or roll back as asked (already done, another one
     /// unfinished, records changed since).
-    #[error("migration {id}: {problem}")]
+    #[error("{}{problem}", if id.is_empty() { String::new() } else { format!("migration {id}: ") })]
     MigrationState {
         /// The migration's id ("" when there is none).
         id: String,

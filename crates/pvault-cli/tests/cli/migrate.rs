@@ -81,9 +81,11 @@ fn migrate_a_legacy_dump_list_it_and_roll_it_back() {
     assert_eq!(records(&home), 0);
     let text = home.cmd(&["migrate", "list"]).ok();
     assert!(text.stdout.contains("rolled back"), "{}", text.stdout);
-    home.cmd(&["migrate", "rollback"])
+    let line = home
+        .cmd(&["migrate", "rollback"])
         .run()
         .error_line(&["no migration to roll back"]);
+    assert!(!line.contains("migration :"), "{line}");
 }
 
 #[test]
