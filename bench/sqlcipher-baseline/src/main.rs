@@ -1,7 +1,8 @@
 //! SQLCipher contender of the insert benchmark: runs `plain::insert` (the same code as the plain-SQLite
 //! contender) on a database keyed with `PRAGMA key`, and prints the result as one JSON object.
 //!
-//! Usage: `sqlcipher-baseline --records N --batch B --dir DIR` (the pvault-bench binary runs it).
+//! Usage: `sqlcipher-baseline --records N --batch B --dir DIR --layout rowid|without-rowid` (the
+//! pvault-bench binary runs it).
 
 #[path = "../../../crates/pvault-bench/src/plain.rs"]
 #[allow(dead_code)]
@@ -17,6 +18,7 @@ fn main() {
     let mut records = 100_000usize;
     let mut batch = 1_000usize;
     let mut dir = std::env::temp_dir();
+    let mut layout = plain::Layout::Rowid;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage(&arg));
@@ -24,6 +26,9 @@ fn main() {
             "--records" => records = value().parse().unwrap_or_else(|_| usage("--records")),
             "--batch" => batch = value().parse().unwrap_or_else(|_| usage("--batch")),
             "--dir" => dir = PathBuf::from(value()),
+            "--layout" => {
+                layout = plain::Layout::parse(&value()).unwrap_or_else(|| usage("--layout"))
+            }
             other => usage(other),
         }
     }
@@ -32,7 +37,7 @@ fn main() {
         .prefix("sqlcipher-")
         .tempdir_in(&dir)
         .expect("temp dir");
-    let mut conn = plain::open(&tmp.path().join("store.db"), Some(PASSPHRASE))
+    let mut conn = plain::open(&tmp.path().join("store.db"), Some(PASSPHRASE), layout)
         .expect("open SQLCipher database");
     let version: String = conn
         .query_row("PRAGMA cipher_version", [], |r| r.get(0))
@@ -48,6 +53,7 @@ fn main() {
             "cpu_seconds": timing.cpu,
             "records": records,
             "batch": batch,
+            "layout": layout.name(),
             "cipher_version": version,
             "cipher_provider_version": provider,
             "sqlite_version": rusqlite::version(),
@@ -57,7 +63,7 @@ fn main() {
 
 fn usage(bad: &str) -> ! {
     eprintln!(
-        "sqlcipher-baseline: bad argument {bad}\nusage: sqlcipher-baseline [--records N] [--batch B] [--dir DIR]"
+        "sqlcipher-baseline: bad argument {bad}\nusage: sqlcipher-baseline [--records N] [--batch B] [--dir DIR] [--layout rowid|without-rowid]"
     );
     std::process::exit(2)
 }

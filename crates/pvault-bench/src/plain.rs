@@ -69,9 +69,66 @@ pub fn workload(start: u64, n: usize) -> Vec<Input> {
         .collect()
 }
 
-/// Opens (creating) a database with pvault's pragmas and schema. `key` is SQLCipher's passphrase;
-/// its key derivation runs here, before anything is timed.
-pub fn open(path: &Path, key: Option<&str>) -> rusqlite::Result<Connection> {
+/// How a baseline lays out its `records` table. Both have the columns pvault writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Layout {
+    /// An ordinary rowid table with a unique index on the key: rows are appended, only the small
+    /// index entries land at random. The layout of pvault's store since version 7, and the best
+    /// tried (see docs/benchmarks.md).
+    Rowid,
+    /// A WITHOUT ROWID table keyed by `(collection, rid)`: pvault's layout before store version 7.
+    WithoutRowid,
+}
+
+impl Layout {
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "rowid" => Some(Layout::Rowid),
+            "without-rowid" => Some(Layout::WithoutRowid),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Rowid => "rowid",
+            Layout::WithoutRowid => "without-rowid",
+        }
+    }
+}
+
+/// The rowid layout: pvault's columns, one unique index, no other (an application storing these
+/// records needs no other), and the tables pvault's other statements touch ([`Sql::LikePvault`]).
+const ROWID_SCHEMA: &str = "
+CREATE TABLE records (
+    collection     TEXT    NOT NULL,
+    rid            BLOB    NOT NULL,
+    id_box         BLOB    NOT NULL,
+    classification INTEGER NOT NULL,
+    key_id         INTEGER NOT NULL,
+    body           BLOB,
+    revision       INTEGER NOT NULL,
+    device         TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    sync_seq       INTEGER NOT NULL DEFAULT 0,
+    dirty          INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX records_key ON records (collection, rid);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE blind_index (
+    collection TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    token      BLOB NOT NULL,
+    rid        BLOB NOT NULL,
+    PRIMARY KEY (collection, field, token, rid)
+) WITHOUT ROWID;
+CREATE INDEX blind_index_by_rid ON blind_index (collection, rid);
+";
+
+/// Opens (creating) a database with pvault's pragmas and a `layout`. `key` is SQLCipher's
+/// passphrase; its key derivation runs here, before anything is timed.
+pub fn open(path: &Path, key: Option<&str>, layout: Layout) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     if let Some(key) = key {
         conn.pragma_update(None, "key", key)?;
@@ -79,7 +136,10 @@ pub fn open(path: &Path, key: Option<&str>) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.execute_batch(pvault_core::internals::SCHEMA_V1)?;
+    conn.execute_batch(match layout {
+        Layout::Rowid => ROWID_SCHEMA,
+        Layout::WithoutRowid => pvault_core::internals::SCHEMA_V1,
+    })?;
     Ok(conn)
 }
 

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use pvault_core::internals::STORE_VERSION;
 use serde_json::json;
 
 use crate::cli_support::{Home, PASSWORD, contains};
@@ -284,7 +285,10 @@ fn snapshots_of_store_version_5_list_verify_restore_and_back_up_again() {
         let version: i64 = store
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 6, "migrated to the current store version");
+        assert_eq!(
+            version, STORE_VERSION,
+            "migrated to the current store version"
+        );
         drop(store);
         assert_v5_records(&fresh, theme);
     }
@@ -299,11 +303,11 @@ fn snapshots_of_store_version_5_list_verify_restore_and_back_up_again() {
         "alice",
         "research",
         "after-restore",
-        &json!({"title": "written at store version 6", "body": "z"}),
+        &json!({"title": "written at the current store version", "body": "z"}),
     );
     let taken = fresh.cmd(&["backup", "--repo", repo_s]).ok_json();
     let third = &taken["snapshots"][0]["snapshot"];
-    assert_eq!(third["store_version"], 6, "{taken}");
+    assert_eq!(third["store_version"], STORE_VERSION, "{taken}");
     assert_eq!(third["profile"], V5_ALICE);
     let listed = work
         .cmd(&["backup", "list", "--repo", repo_s])
@@ -315,7 +319,7 @@ fn snapshots_of_store_version_5_list_verify_restore_and_back_up_again() {
         .iter()
         .map(|s| s["store_version"].as_i64().unwrap())
         .collect();
-    assert_eq!(versions, [5, 5, 6]);
+    assert_eq!(versions, [5, 5, STORE_VERSION]);
     let verified = work
         .cmd(&["backup", "verify", "--read-data", "--repo", repo_s])
         .env("PVAULT_SECRET_KEY", V5_SECRET_KEY)
@@ -329,12 +333,12 @@ fn snapshots_of_store_version_5_list_verify_restore_and_back_up_again() {
         .ok();
     assert_v5_records(&again, "light");
     let r = again.cmd(&["get", "research", "after-restore"]).ok_json();
-    assert_eq!(r["data"]["title"], "written at store version 6");
+    assert_eq!(r["data"]["title"], "written at the current store version");
 }
 
-/// The home the v5 snapshots were taken of opens here (its store migrated to version 6), and its
+/// The home the v5 snapshots were taken of opens here (its store migrated to the current version), and its
 /// next backup into that repository, whose last snapshot is of version 5, is a whole new snapshot
-/// of version 6 that restores.
+/// of the current version that restores.
 #[test]
 fn a_home_of_store_version_5_backs_up_after_its_v5_snapshots() {
     let home = Home::new();
@@ -347,12 +351,12 @@ fn a_home_of_store_version_5_backs_up_after_its_v5_snapshots() {
     let version: i64 = store
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, STORE_VERSION);
     drop(store);
     home.put("alice", "settings", "theme", &json!({"value": "sepia"}));
     let taken = home.cmd(&["backup", "--repo", repo_s]).ok_json();
     let third = &taken["snapshots"][0]["snapshot"];
-    assert_eq!(third["store_version"], 6, "{taken}");
+    assert_eq!(third["store_version"], STORE_VERSION, "{taken}");
     assert_eq!(third["records"], 7, "{taken}");
     let fresh = Home::new();
     fresh

@@ -15,12 +15,14 @@
 //! the clear: record bodies and ids are envelopes, record keys and index entries are keyed hashes.
 //! Collection names, classifications, revisions, device ids and sizes are visible (see docs/store.md).
 //! Migrations are the numbered files in `store/migrations/`, applied in order; `PRAGMA user_version`
-//! is the number of the last one applied.
+//! is the number of the last one applied. Migration 7 (the rowid layout) also moves rows, in
+//! batches, before its last step ([`layout`]).
 
 pub(crate) mod audit;
 pub(crate) mod dump;
 pub(crate) mod imports;
 pub(crate) mod index;
+mod layout;
 pub(crate) mod meta;
 pub(crate) mod peers;
 pub(crate) mod records;
@@ -43,19 +45,21 @@ pub(crate) use sync_log::*;
 pub(crate) use versions::*;
 
 /// The migrations, in order: migration `n` (from 1) brings a store to version `n`.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("migrations/0001_records.sql"),
     include_str!("migrations/0002_sync.sql"),
     include_str!("migrations/0003_audit.sql"),
     include_str!("migrations/0004_sync_auth.sql"),
     include_str!("migrations/0005_backup_log.sql"),
     include_str!("migrations/0006_migrations.sql"),
+    include_str!("migrations/0007_layout.sql"),
 ];
 
 /// Store format version (`PRAGMA user_version`): the number of migrations.
 pub const STORE_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The first schema (for benchmarks that build a plain SQLite store of the same shape).
+/// The first schema (for benchmarks that build a plain SQLite store of the same shape as before
+/// the rowid layout of version 7).
 pub const SCHEMA_V1: &str = MIGRATIONS[0];
 
 /// Opens (and, with `create`, initializes) a profile's store, checking that it belongs to `profile`.
@@ -103,16 +107,23 @@ fn open_at(path: &Path, profile: &ProfileId, create: bool, new_version: i64) -> 
             return Err(Error::StoreMismatch(path.to_path_buf()));
         }
         let upto = usize::try_from(new_version).unwrap_or(MIGRATIONS.len());
+        // A new store has no rows to move: the layout's last step follows its first at once.
+        let swap = if upto >= 7 { layout::SWAP } else { "" };
         conn.execute_batch(&format!(
-            "BEGIN; {} PRAGMA user_version = {new_version}; COMMIT;",
+            "BEGIN; {} {swap} PRAGMA user_version = {new_version}; COMMIT;",
             MIGRATIONS[..upto].concat()
         ))?;
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('profile_id', ?1)",
             [&profile.0[..]],
         )?;
-    } else if version < STORE_VERSION && new_version == STORE_VERSION {
-        migrate(&conn)?;
+    } else if new_version == STORE_VERSION {
+        if version < STORE_VERSION {
+            migrate(&conn)?;
+        }
+        if layout::pending(&conn)? {
+            layout::finish(&conn, layout::BATCH)?;
+        }
     }
     let stored: Option<Vec<u8>> = conn
         .query_row("SELECT value FROM meta WHERE key = 'profile_id'", [], |r| {

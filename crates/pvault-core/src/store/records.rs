@@ -221,30 +221,26 @@ impl SyncPoint {
     }
 }
 
-/// A dirty row and the server version its edit is based on.
+/// A dirty row, the server version its edit is based on, and its place in the table.
 pub(crate) struct DirtyRow {
     pub row: Row,
     pub base: SyncPoint,
+    /// The row's rowid: dirty rows are read in this order (that of the `records_to_push` index,
+    /// which new rows append to), after the last one read.
+    pub pos: i64,
 }
 
-/// Up to `limit` dirty rows after `(collection, rid)` in key order.
-pub(crate) fn dirty_rows(
-    conn: &Connection,
-    after: Option<&(String, [u8; 16])>,
-    limit: usize,
-) -> Result<Vec<DirtyRow>> {
-    let (c, r) = match after {
-        Some((c, r)) => (c.as_str(), &r[..]),
-        None => ("", &[][..]),
-    };
+/// Up to `limit` dirty rows after the row at `after` (a [`DirtyRow::pos`]; 0: from the start).
+pub(crate) fn dirty_rows(conn: &Connection, after: i64, limit: usize) -> Result<Vec<DirtyRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS}, sync_seq, sync_hash, sync_n FROM records
-         WHERE dirty = 1 AND (collection, rid) > (?1, ?2) ORDER BY collection, rid LIMIT ?3"
+        "SELECT {ROW_COLUMNS}, sync_seq, sync_hash, sync_n, rowid FROM records
+         WHERE dirty = 1 AND rowid > ?1 ORDER BY rowid LIMIT ?2"
     ))?;
-    let rows = stmt.query_map(params![c, r, limit as i64], |r| {
+    let rows = stmt.query_map(params![after, limit as i64], |r| {
         Ok(DirtyRow {
             row: row_from_sql(r)?,
             base: SyncPoint::from_sql(r, 10)?,
+            pos: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -171,11 +171,11 @@ impl<'a> Engine<'a> {
         let conn = self.vault.conn();
         let total = store::dirty_count(conn)?;
         let mut done = 0u64;
-        let mut after: Option<(String, [u8; 16])> = None;
+        let mut after = 0;
         loop {
-            let rows = store::dirty_rows(conn, after.as_ref(), PUSH_ITEMS)?;
+            let rows = store::dirty_rows(conn, after, PUSH_ITEMS)?;
             let Some(last) = rows.last() else { break };
-            after = Some((last.row.collection.clone(), last.row.rid));
+            after = last.pos;
             let mut batch: Vec<(DirtyRow, PushItem)> = Vec::with_capacity(rows.len());
             let mut bytes = 0;
             for d in rows {
@@ -195,10 +195,10 @@ impl<'a> Engine<'a> {
                     tombstone: d.row.deleted,
                     blob,
                 };
-                let key = (d.row.collection.clone(), d.row.rid);
+                let pos = d.pos;
                 batch.push((d, item));
                 if bytes >= PUSH_BYTES {
-                    after = Some(key);
+                    after = pos;
                     break;
                 }
             }
