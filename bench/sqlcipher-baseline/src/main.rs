@@ -51,6 +51,7 @@ fn main() {
         serde_json::json!({
             "seconds": timing.wall,
             "cpu_seconds": timing.cpu,
+            "bytes_written": timing.written,
             "records": records,
             "batch": batch,
             "layout": layout.name(),

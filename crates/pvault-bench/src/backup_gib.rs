@@ -220,21 +220,6 @@ fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
-/// The `pvault` binary beside this one (same target dir), or `$PVAULT_BENCH_CLI`.
-fn find_cli() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("PVAULT_BENCH_CLI") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe()?;
-    let p = exe.with_file_name("pvault");
-    ensure!(
-        p.exists(),
-        "no pvault CLI at {} (build it: cargo build --release -p pvault-cli; or set PVAULT_BENCH_CLI)",
-        p.display()
-    );
-    Ok(p)
-}
-
 /// `name` on the PATH.
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -379,7 +364,7 @@ pub fn run(cfg: &Config) -> Result<Section> {
         Path::new(GNU_TIME).exists(),
         "benchmark 11 measures peak memory with GNU time: apt-get install time"
     );
-    let cli = find_cli()?;
+    let cli = crate::agent_get::find_cli()?;
     let restic = which("restic");
     let (age, age_keygen) = (which("age"), which("age-keygen"));
     let tmp = tempfile::Builder::new()

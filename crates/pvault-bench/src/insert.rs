@@ -103,7 +103,7 @@ const LAYOUTS: [Layout; 2] = [Layout::Rowid, Layout::WithoutRowid];
 fn layout_label(layout: Layout) -> &'static str {
     match layout {
         Layout::Rowid => "rowid table + unique index",
-        Layout::WithoutRowid => "WITHOUT ROWID, pvault's layout before store v7",
+        Layout::WithoutRowid => "WITHOUT ROWID (pvault before store v7)",
     }
 }
 
@@ -157,10 +157,13 @@ fn best(runs: &[Vec<Timing>; 2]) -> Option<usize> {
 
 fn rows(cfg: &Config, r: &Runs) -> Vec<Row> {
     let note = |ts: &[Timing]| {
+        let mut written: Vec<u64> = ts.iter().map(|t| t.written).collect();
+        written.sort_unstable();
         format!(
-            "{:.0} records/s, CPU {:.2} s",
+            "{:.0} records/s, CPU {:.2} s, wrote {:.0} MB",
             cfg.records as f64 / wall(ts).median,
-            cpu(ts)
+            cpu(ts),
+            written[written.len() / 2] as f64 / 1e6
         )
     };
     let pv_wall = wall(&r.pvault).median;
@@ -299,14 +302,20 @@ fn pvault_once(work: &[Input], cfg: &Config) -> Result<(Timing, String)> {
         bail!("pvault stored {counts:?}, expected {} records", work.len());
     }
     let store = pv.details(Some("bench"))?.dir.join("store.db");
-    let sizes = rusqlite::Connection::open(store)?.query_row(
+    let sizes = rusqlite::Connection::open(&store)?.query_row(
         "SELECT avg(length(body)), avg(length(id_box)) FROM records",
         [],
         |r| Ok((r.get::<_, f64>(0)?, r.get::<_, f64>(1)?)),
     )?;
+    let db = std::fs::metadata(&store)?.len();
     Ok((
         timing,
-        format!("stored body {:.0} B, id box {:.0} B", sizes.0, sizes.1),
+        format!(
+            "stored body {:.0} B, id box {:.0} B; database file {:.0} MB",
+            sizes.0,
+            sizes.1,
+            db as f64 / 1e6
+        ),
     ))
 }
 
@@ -348,10 +357,11 @@ fn sqlcipher_once(bin: &Path, cfg: &Config, layout: Layout) -> Result<(Timing, S
         .as_f64()
         .context("no \"seconds\" in its output")?;
     let cpu = v["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
+    let written = v["bytes_written"].as_u64().unwrap_or(0);
     let info = format!(
         "SQLCipher {} on {}",
         v["cipher_version"].as_str().unwrap_or("?"),
         v["cipher_provider_version"].as_str().unwrap_or("?")
     );
-    Ok((Timing { wall, cpu }, info))
+    Ok((Timing { wall, cpu, written }, info))
 }

@@ -81,6 +81,8 @@ pub enum Layout {
 }
 
 impl Layout {
+    /// The layout named on the SQLCipher contender's command line.
+    #[allow(dead_code)] // only the SQLCipher contender parses one
     pub fn parse(s: &str) -> Option<Layout> {
         match s {
             "rowid" => Some(Layout::Rowid),
@@ -176,6 +178,19 @@ pub struct Timing {
     pub wall: f64,
     /// User + system time of the whole process (the timed part runs on one thread).
     pub cpu: f64,
+    /// Bytes the process handed to `write` and `pwrite` meanwhile (`wchar` of /proc/self/io):
+    /// what SQLite wrote to the WAL and, at checkpoints, to the database.
+    pub written: u64,
+}
+
+/// `wchar` of /proc/self/io: bytes written by this process so far (0 where the file is missing).
+pub fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// CPU time (user + system) this process has used so far, from /proc/self/stat (whose unit is
@@ -192,7 +207,7 @@ pub fn cpu_seconds() -> f64 {
 
 /// Runs `f` and returns its result with its elapsed and CPU time.
 pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Timing) {
-    let (cpu, start) = (cpu_seconds(), Instant::now());
+    let (cpu, written, start) = (cpu_seconds(), bytes_written(), Instant::now());
     let out = f();
     let wall = start.elapsed().as_secs_f64();
     (
@@ -200,6 +215,7 @@ pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Timing) {
         Timing {
             wall,
             cpu: cpu_seconds() - cpu,
+            written: bytes_written() - written,
         },
     )
 }

@@ -438,6 +438,12 @@ pub struct ListArgs {
     /// Ask for the password again and show SECRET and TOP_SECRET records too.
     #[arg(long)]
     pub reveal: bool,
+    /// Show at most N records; the cursor of the rest is printed (`next` with --json).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Go on after the cursor a limited listing printed.
+    #[arg(long, value_name = "CURSOR")]
+    pub after: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -19,6 +19,8 @@ mod compat;
 mod crash;
 #[path = "cli/export.rs"]
 mod export;
+#[path = "cli/listing.rs"]
+mod listing;
 #[path = "cli/migrate.rs"]
 mod migrate;
 #[path = "cli/profiles.rs"]

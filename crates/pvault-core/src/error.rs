@@ -116,6 +116,9 @@ pub enum Error {
     /// A query on a field that has no blind index, or a value that field cannot hold.
     #[error("invalid query: {0}")]
     InvalidQuery(SchemaError),
+    /// A listing cursor that is not one a listing gave.
+    #[error("invalid listing cursor '{0}': expected one given as the next page of a listing")]
+    InvalidCursor(String),
     /// Data that is not valid JSON.
     #[error("invalid JSON: {0}")]
     Json(String),
@@ -407,6 +410,7 @@ impl Error {
             Error::Schema(_) => "schema",
             Error::InvalidCollection(_) => "invalid_collection",
             Error::InvalidQuery(_) => "invalid_query",
+            Error::InvalidCursor(_) => "invalid_cursor",
             Error::Json(_) => "json",
             Error::TooLarge { .. } => "too_large",
             Error::InvalidRecordId(_) => "invalid_record_id",
@@ -473,6 +477,7 @@ impl Error {
             Error::Schema(_) => ErrorKind::BadInput,
             Error::InvalidCollection(_) => ErrorKind::BadInput,
             Error::InvalidQuery(_) => ErrorKind::BadInput,
+            Error::InvalidCursor(_) => ErrorKind::BadInput,
             Error::Json(_) => ErrorKind::BadInput,
             Error::TooLarge { .. } => ErrorKind::BadInput,
             Error::InvalidRecordId(_) => ErrorKind::BadInput,

@@ -11,7 +11,10 @@
 //! use pvault_core::ops::{Op, Operations};
 //! # fn demo(vault: &mut pvault_core::Vault) -> pvault_core::Result<()> {
 //! let listing = vault
-//!     .run(Op::List { collection: "transactions".into(), filter: None }, &mut |_, _, _| {})?
+//!     .run(
+//!         Op::List { collection: "transactions".into(), filter: None, after: None, limit: None },
+//!         &mut |_, _, _| {},
+//!     )?
 //!     .into_listing()?;
 //! println!("{} transactions", listing.records.len());
 //! # Ok(()) }
@@ -53,12 +56,20 @@ pub enum Op {
         /// Record id.
         id: String,
     },
-    /// List a collection, optionally filtered by an equality on a declared field.
+    /// List a collection, optionally filtered by an equality on a declared field: the whole
+    /// listing, or with `limit` one page of it after the cursor `after` (the `next` of the page
+    /// before), so that no side holds more than a page.
     List {
         /// Collection name.
         collection: String,
         /// `(field, value)`.
         filter: Option<(String, String)>,
+        /// The cursor to go on after (`None`: from the start).
+        #[serde(default)]
+        after: Option<String>,
+        /// Records per page (`None`: every record, in one reply).
+        #[serde(default)]
+        limit: Option<usize>,
     },
     /// Every version of a breakthrough.
     History {
@@ -211,10 +222,21 @@ impl Operations for Vault {
                 data,
             })?),
             Op::Get { collection, id } => Reply::Record(Box::new(self.get(&collection, &id)?)),
-            Op::List { collection, filter } => Reply::Listing(self.list(
-                &collection,
-                filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-            )?),
+            Op::List {
+                collection,
+                filter,
+                after,
+                limit,
+            } => {
+                let filter = filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
+                Reply::Listing(match limit {
+                    Some(n) => self.list_page(&collection, filter, after.as_deref(), n)?,
+                    None if after.is_some() => {
+                        self.list_page(&collection, filter, after.as_deref(), usize::MAX)?
+                    }
+                    None => self.list(&collection, filter)?,
+                })
+            }
             Op::History { collection, id } => Reply::Versions(self.history(&collection, &id)?),
             Op::Remove { collection, id } => Reply::Written(self.remove(&collection, &id)?),
             Op::Verify => {

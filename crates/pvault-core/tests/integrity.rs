@@ -68,7 +68,7 @@ fn every_edit_of_a_visible_column_is_named() {
     ] {
         let (_d, pv, v) = profile();
         // At least one problem per edited row is required.
-        let edited = raw(&pv, &v).execute(&sql, []).unwrap();
+        let edited = raw(&pv, &v).execute(sql, []).unwrap();
         assert!(edited > 0, "{what}");
         let r = v.verify(&mut |_, _| {}).unwrap();
         assert!(

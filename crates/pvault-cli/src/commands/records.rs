@@ -13,7 +13,7 @@ use crate::Damaged;
 use crate::backend::Backend;
 use crate::cli::{Global, ListArgs, PutArgs, RecordRef};
 use crate::context::Ctx;
-use crate::output::records::{Got, Listed, Removed, Stored, Unreadables, Verified, Versions};
+use crate::output::records::{Got, ListPrinter, Removed, Stored, Unreadables, Verified, Versions};
 use crate::output::{self, show};
 
 /// Input larger than this is refused before parsing (pretty-printed JSON may be larger than the
@@ -144,7 +144,12 @@ pub fn history(ctx: &Ctx, r: RecordRef) -> Result<Versions> {
     Ok(Versions(run_op(ctx, op)?.into_versions()?))
 }
 
-pub fn list(ctx: &Ctx, args: ListArgs) -> Result<Listed> {
+/// Records per request of `list`: what the CLI (and the agent) hold at a time.
+const LIST_PAGE: usize = 500;
+
+/// `list`: page by page, each printed as it arrives (so the first records show at once and no
+/// process holds the whole listing); `--json` prints one object whose `records` array streams.
+pub fn list(ctx: &Ctx, args: ListArgs) -> Result<()> {
     let filter = match &args.filter {
         None => None,
         Some(f) => match f.split_once('=') {
@@ -157,13 +162,30 @@ pub fn list(ctx: &Ctx, args: ListArgs) -> Result<Listed> {
     if args.reveal {
         backend.reauthenticate(pv, g, "showing SECRET records")?;
     }
-    let op = Op::List {
-        collection: args.collection,
-        filter,
-    };
-    Ok(Listed(
-        backend.run(pv, g, op, &mut |_, _, _| {})?.into_listing()?,
-    ))
+    let mut out = ListPrinter::new(g.json);
+    let mut unreadable = Vec::new();
+    let (mut after, mut left) = (args.after.clone(), args.limit);
+    while left != Some(0) {
+        let op = Op::List {
+            collection: args.collection.clone(),
+            filter: filter.clone(),
+            after: after.clone(),
+            limit: Some(left.map_or(LIST_PAGE, |n| n.min(LIST_PAGE))),
+        };
+        let page = backend.run(pv, g, op, &mut |_, _, _| {})?.into_listing()?;
+        let n = page.records.len() + page.unreadable.len();
+        if !out.records(&page.records) {
+            return Ok(()); // stdout closed (`pvault list | head`): stop quietly.
+        }
+        unreadable.extend(page.unreadable);
+        left = left.map(|l| l.saturating_sub(n));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    out.finish(&unreadable, after.as_deref());
+    report_unreadable(g, &unreadable)
 }
 
 pub fn rm(ctx: &Ctx, r: RecordRef) -> Result<Removed> {

@@ -1,6 +1,8 @@
 //! What `pvault put | get | list | history | rm | verify` answer, as text and as JSON.
 
-use pvault_core::{Listing, Record, Unreadable, VerifyReport, Written};
+use std::io::Write;
+
+use pvault_core::{Record, Unreadable, VerifyReport, Written};
 use serde_json::json;
 
 use super::{Show, record, to_json};
@@ -59,27 +61,65 @@ impl Show for Versions {
     }
 }
 
-/// `list`.
-pub struct Listed(pub Listing);
-
-impl Show for Listed {
-    fn json(&self) -> String {
-        to_json(&self.0)
-    }
-
-    fn text(&self) -> String {
-        let l = &self.0;
-        if l.records.is_empty() && l.unreadable.is_empty() {
-            return "no records".into();
-        }
-        let lines: Vec<String> = l.records.iter().map(record).collect();
-        lines.join("\n")
-    }
+/// `list`, printed page by page as the pages arrive.
+pub struct ListPrinter {
+    json: bool,
+    printed: usize,
 }
 
-impl Unreadables for Listed {
-    fn unreadable(&self) -> &[Unreadable] {
-        &self.0.unreadable
+impl ListPrinter {
+    pub fn new(json: bool) -> Self {
+        ListPrinter { json, printed: 0 }
+    }
+
+    /// Prints a page of records; `false` once stdout is closed.
+    pub fn records(&mut self, records: &[Record]) -> bool {
+        let mut out = std::io::stdout().lock();
+        let mut text = String::new();
+        for r in records {
+            if self.json {
+                text.push_str(if self.printed == 0 {
+                    "{\"records\":["
+                } else {
+                    ","
+                });
+                text.push_str(&to_json(r));
+            } else {
+                // Names and values may come from the sync server or another device: no control
+                // character reaches the terminal as it is.
+                text.push_str(&crate::terminal_safe(&record(r), true));
+                text.push('\n');
+            }
+            self.printed += 1;
+        }
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .is_ok()
+    }
+
+    /// Ends the listing: in JSON the unreadable records and the cursor of the next page (`null`
+    /// after the last); in text "no records", or the cursor of the rest on stderr.
+    pub fn finish(self, unreadable: &[Unreadable], next: Option<&str>) {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let head = if self.printed == 0 {
+                "{\"records\":["
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "{head}],\"unreadable\":{},\"next\":{}}}",
+                to_json(unreadable),
+                to_json(&next)
+            );
+        } else if self.printed == 0 && unreadable.is_empty() {
+            let _ = writeln!(out, "no records");
+        }
+        let _ = out.flush();
+        if let (false, Some(next)) = (self.json, next) {
+            eprintln!("more records: go on with --after {next}");
+        }
     }
 }
 

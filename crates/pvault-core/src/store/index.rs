@@ -23,33 +23,6 @@ pub fn set_index(
     Ok(())
 }
 
-/// The rids whose index entry for `field` is one of `tokens`.
-pub fn lookup_index(
-    conn: &Connection,
-    collection: &str,
-    field: &str,
-    tokens: &[[u8; 16]],
-) -> Result<Vec<[u8; 16]>> {
-    let mut out = Vec::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT rid FROM blind_index WHERE collection = ?1 AND field = ?2 AND token = ?3",
-    )?;
-    for t in tokens {
-        let rows = stmt.query_map(params![collection, field, &t[..]], |r| {
-            r.get::<_, Vec<u8>>(0)
-        })?;
-        for rid in rows {
-            let rid = rid?;
-            if let Ok(a) = <[u8; 16]>::try_from(rid.as_slice()) {
-                out.push(a);
-            }
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
-}
-
 /// The stored tokens of one record, as (field, token) pairs.
 pub fn index_of(
     conn: &Connection,

@@ -150,10 +150,83 @@ pub fn rows_of(
     Ok(rows)
 }
 
-/// Up to `limit` record rows sealed under an epoch other than `current` (for rotation).
+/// A place in a collection's listing order: a row's revision and rowid (its place in
+/// `records_by_revision`). Listing pages go on after one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListPos {
+    pub revision: u64,
+    pub rowid: i64,
+}
+
+/// Up to `limit` live rows of a collection after `after`, in revision order, each with its place.
+/// Reads only those rows (`records_by_revision`).
+pub(crate) fn rows_page(
+    conn: &Connection,
+    collection: &str,
+    after: ListPos,
+    limit: usize,
+) -> Result<Vec<(Row, ListPos)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS}, rowid FROM records
+         WHERE collection = ?1 AND deleted = 0 AND (revision, rowid) > (?2, ?3)
+         ORDER BY revision, rowid LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![collection, after.revision as i64, after.rowid, limit as i64],
+        row_with_pos,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// [`rows_page`] of the rows whose blind-index entry for `field` is one of `tokens`. Driven from
+/// the index (the join order is forced), so it reads the matching rows only; SQLite keeps the
+/// `limit` first of them in order.
+pub(crate) fn rows_page_matching(
+    conn: &Connection,
+    collection: &str,
+    field: &str,
+    tokens: &[[u8; 16]],
+    after: ListPos,
+    limit: usize,
+) -> Result<Vec<(Row, ListPos)>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: Vec<String> = ROW_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect();
+    let marks: Vec<String> = (0..tokens.len()).map(|i| format!("?{}", i + 6)).collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT DISTINCT {}, r.rowid FROM blind_index b CROSS JOIN records r
+         WHERE b.collection = ?1 AND b.field = ?2 AND b.token IN ({})
+           AND r.collection = b.collection AND r.rid = b.rid AND r.deleted = 0
+           AND (r.revision, r.rowid) > (?3, ?4)
+         ORDER BY r.revision, r.rowid LIMIT ?5",
+        columns.join(", "),
+        marks.join(", ")
+    ))?;
+    let (revision, limit) = (after.revision as i64, limit as i64);
+    let mut params: Vec<&dyn ToSql> = vec![&collection, &field, &revision, &after.rowid, &limit];
+    let tokens: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
+    params.extend(tokens.iter().map(|t| t as &dyn ToSql));
+    let rows = stmt.query_map(params.as_slice(), row_with_pos)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn row_with_pos(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Row, ListPos)> {
+    let row = row_from_sql(r)?;
+    let pos = ListPos {
+        revision: row.revision,
+        rowid: r.get(10)?,
+    };
+    Ok((row, pos))
+}
+
+/// Up to `limit` record rows sealed under an epoch other than `current` (for rotation). Written as
+/// two ranges, not `!=`, so that SQLite seeks `records_by_epoch` instead of scanning the table: a
+/// rotation calls this until it returns nothing, and a scan would pass over every row already
+/// resealed each time.
 pub fn rows_not_under(conn: &Connection, current: u32, limit: usize) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM records WHERE key_id != ?1 LIMIT ?2"
+        "SELECT {ROW_COLUMNS} FROM records WHERE (key_id < ?1 OR key_id > ?1) LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![current, limit as i64], row_from_sql)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -363,7 +436,7 @@ pub(crate) fn set_base(conn: &Connection, row: &Row, seq: u64) -> Result<()> {
 /// Record and version rows sealed under an epoch other than `current` (the work of a rotation).
 pub(crate) fn count_not_under(conn: &Connection, current: u32) -> Result<u64> {
     Ok(conn.query_row(
-        "SELECT (SELECT COUNT(*) FROM records WHERE key_id != ?1) + (SELECT COUNT(*) FROM versions WHERE key_id != ?1)",
+        "SELECT (SELECT COUNT(*) FROM records WHERE key_id < ?1 OR key_id > ?1) + (SELECT COUNT(*) FROM versions WHERE key_id < ?1 OR key_id > ?1)",
         [current],
         |r| r.get::<_, i64>(0),
     )? as u64)
@@ -448,4 +521,76 @@ pub(crate) fn superseded_waiting(conn: &Connection, limit: usize) -> Result<(Vec
         .query_map([limit as i64], |r| r.get::<_, i64>(0).map(|s| s as u64))?
         .collect::<rusqlite::Result<_>>()?;
     Ok((seqs, count as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&format!(
+            "{}{}",
+            super::super::MIGRATIONS.concat(),
+            super::super::layout::SWAP
+        ))
+        .unwrap();
+        conn
+    }
+
+    fn row(collection: &str, n: u8, revision: u64, deleted: bool) -> Row {
+        Row {
+            collection: collection.into(),
+            rid: [n; 16],
+            id_box: vec![n],
+            classification: 1,
+            key_id: 1,
+            body: Some(vec![n]),
+            revision,
+            device: "d".into(),
+            version: 1,
+            deleted,
+        }
+    }
+
+    /// Every page of `limit`, as (rid byte, revision).
+    fn pages(conn: &Connection, limit: usize, matching: Option<&[[u8; 16]]>) -> Vec<(u8, u64)> {
+        let (mut out, mut after) = (Vec::new(), ListPos::default());
+        loop {
+            let page = match matching {
+                None => rows_page(conn, "notes", after, limit).unwrap(),
+                Some(t) => rows_page_matching(conn, "notes", "tag", t, after, limit).unwrap(),
+            };
+            let Some((_, last)) = page.last() else {
+                return out;
+            };
+            after = *last;
+            out.extend(page.iter().map(|(r, _)| (r.rid[0], r.revision)));
+        }
+    }
+
+    #[test]
+    fn pages_follow_revision_then_rowid_and_skip_tombstones_and_other_collections() {
+        let conn = store();
+        for (n, revision, deleted) in [(1, 5, false), (2, 3, false), (3, 5, false), (4, 9, true)] {
+            put_row(&conn, &row("notes", n, revision, deleted), b"t").unwrap();
+        }
+        put_row(&conn, &row("other", 5, 4, false), b"t").unwrap();
+        put_row(&conn, &row("notes", 6, 5, false), b"t").unwrap();
+        let expected = [(2, 3), (1, 5), (3, 5), (6, 5)];
+        for limit in [1, 2, 3, 10] {
+            assert_eq!(pages(&conn, limit, None), expected, "limit {limit}");
+        }
+        // Through the blind index: only the rows holding one of the tokens.
+        for (n, token) in [(1u8, [7u8; 16]), (3, [8; 16]), (6, [9; 16]), (4, [7; 16])] {
+            super::super::set_index(&conn, "notes", &[n; 16], &[("tag", token)]).unwrap();
+        }
+        for limit in [1, 2, 5] {
+            assert_eq!(
+                pages(&conn, limit, Some(&[[7; 16], [9; 16]])),
+                [(1, 5), (6, 5)],
+                "limit {limit}"
+            );
+        }
+    }
 }

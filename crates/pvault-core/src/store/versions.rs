@@ -73,7 +73,7 @@ pub fn versions_not_under(
     limit: usize,
 ) -> Result<Vec<VersionRow>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {VERSION_COLUMNS} FROM versions WHERE key_id != ?1 LIMIT ?2"
+        "SELECT {VERSION_COLUMNS} FROM versions WHERE (key_id < ?1 OR key_id > ?1) LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![current, limit as i64], version_from_sql)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

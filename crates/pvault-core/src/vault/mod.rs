@@ -130,6 +130,9 @@ pub struct Listing {
     pub records: Vec<Record>,
     /// Records that failed to open (each fails alone).
     pub unreadable: Vec<Unreadable>,
+    /// The cursor of the next page ([`Vault::list_page`]); `None` after the last.
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// An unlocked profile.

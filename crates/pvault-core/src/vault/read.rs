@@ -184,13 +184,40 @@ impl Vault {
         serde_json::from_slice(&raw).map_err(|_| tampered())
     }
 
-    /// Lists a collection, optionally filtered by an equality on a declared field (through the blind
-    /// index: only matching records are decrypted). A record that fails to open is reported in
-    /// `unreadable` and does not stop the others.
+    /// Every live record of a collection (or those matching an equality on an indexed field),
+    /// oldest revision first: [`Vault::list_page`] until the last page.
     pub fn list(&self, collection: &str, filter: Option<(&str, &str)>) -> Result<Listing> {
+        let mut all = Listing::default();
+        let mut after = None;
+        loop {
+            let page = self.list_page(collection, filter, after.as_deref(), LIST_PAGE)?;
+            all.records.extend(page.records);
+            all.unreadable.extend(page.unreadable);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Up to `limit` live records of a collection (or those matching an equality on an indexed
+    /// field) after the cursor `after`, oldest revision first. Reads and opens only those rows (a
+    /// filter goes through the blind index); a record that fails to open is reported in
+    /// `unreadable` and does not stop the others. `next` is the cursor of the page after, if
+    /// there may be one. A record written meanwhile
+    /// gets a newer revision, so it comes later in the listing (again, if it was listed already).
+    pub fn list_page(
+        &self,
+        collection: &str,
+        filter: Option<(&str, &str)>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Listing> {
         let name = collection_name(collection)?;
+        let from = after.map(parse_cursor).transpose()?.unwrap_or_default();
+        let limit = limit.max(1);
         let rows = match filter {
-            None => store::rows_of(&self.conn, Some(name.as_str()), false)?,
+            None => store::rows_page(&self.conn, name.as_str(), from, limit)?,
             Some((field, value)) => {
                 let canonical = models::canonical_query_value(&name, field, value)
                     .map_err(Error::InvalidQuery)?;
@@ -205,19 +232,17 @@ impl Vault {
                         self.index_tokens(key_id, name.as_str(), &[(field, canonical.clone())])?;
                     tokens.push(t[0].1);
                 }
-                let mut rows = Vec::new();
-                for rid in store::lookup_index(&self.conn, name.as_str(), field, &tokens)? {
-                    if let Some(r) =
-                        store::get_row(&self.conn, name.as_str(), &rid)?.filter(|r| !r.deleted)
-                    {
-                        rows.push(r);
-                    }
-                }
-                rows.sort_by_key(|r| r.revision);
-                rows
+                store::rows_page_matching(&self.conn, name.as_str(), field, &tokens, from, limit)?
             }
         };
-        let mut listing = Listing::default();
+        let next = (rows.len() == limit)
+            .then(|| rows.last().map(|(_, pos)| cursor_of(pos)))
+            .flatten();
+        let rows = rows.into_iter().map(|(row, _)| row);
+        let mut listing = Listing {
+            next,
+            ..Listing::default()
+        };
         let reauth = self.reauth_valid();
         for row in rows {
             // The best name for a record that fails: its id once that opened, else its row key.
@@ -256,4 +281,25 @@ impl Vault {
         }
         Ok(listing)
     }
+}
+
+/// Records per page of [`Vault::list`].
+const LIST_PAGE: usize = 1_000;
+
+/// A listing cursor: `<revision>.<rowid>` of the last row of a page.
+fn cursor_of(pos: &store::ListPos) -> String {
+    format!("{}.{}", pos.revision, pos.rowid)
+}
+
+fn parse_cursor(text: &str) -> Result<store::ListPos> {
+    let bad = || Error::InvalidCursor(text.to_string());
+    let (revision, rowid) = text.split_once('.').ok_or_else(bad)?;
+    let pos = store::ListPos {
+        revision: revision.parse().map_err(|_| bad())?,
+        rowid: rowid.parse().map_err(|_| bad())?,
+    };
+    if pos.revision > i64::MAX as u64 || pos.rowid < 0 {
+        return Err(bad());
+    }
+    Ok(pos)
 }

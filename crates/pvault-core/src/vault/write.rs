@@ -155,9 +155,7 @@ impl Vault {
             }
             None => random_id(),
         };
-        let size = serde_json::to_vec(&rec.data)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let size = json_len(&rec.data);
         if size > MAX_RECORD_BYTES {
             return Err(Error::TooLarge {
                 size,
@@ -344,4 +342,41 @@ fn written_event(written: &[Written]) -> Event {
         event = event.with("ids", ids);
     }
     event
+}
+
+/// The length of a value as compact JSON, counted as it is serialized: no copy of the plaintext is
+/// made (one would be left in freed memory) and nothing is allocated.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_len;
+
+    #[test]
+    fn json_len_counts_what_serialization_writes() {
+        for v in [
+            serde_json::json!(null),
+            serde_json::json!({"text": "é\n\"quoted\"", "n": [1, 2.5, -3], "nested": {"a": true}}),
+            serde_json::json!("x".repeat(10_000)),
+        ] {
+            assert_eq!(json_len(&v), serde_json::to_vec(&v).unwrap().len());
+        }
+    }
 }

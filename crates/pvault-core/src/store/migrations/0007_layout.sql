@@ -28,7 +28,9 @@ CREATE TABLE records_v7 (
     sync_n         INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX records_key ON records_v7 (collection, rid);
--- Both hold the rowid after their column: new rows append to them too.
+-- All three hold the rowid after their columns: new rows append to them too. The first serves
+-- `list` page by page in revision order, the others rotation and push.
+CREATE INDEX records_by_revision ON records_v7 (collection, revision);
 CREATE INDEX records_by_epoch ON records_v7 (key_id);
 CREATE INDEX records_to_push ON records_v7 (dirty) WHERE dirty = 1;
 
