@@ -7,7 +7,7 @@
 //! 1 GiB profile (vs restic and cp + age, time and peak memory), and `pvault get` through the agent
 //! (vs the password path) with the switch between unlocked profiles. See docs/benchmarks.md.
 //!
-//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit-insert,audit-verify,verify-100k,backup-incremental,backup-gib,agent-get] [--dir DIR]`
+//! Usage: `cargo run --release -p pvault-bench -- [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit-insert,audit-verify,verify-100k,backup-incremental,backup-gib,agent-get,list-1m] [--dir DIR]`
 
 mod aead;
 mod agent_get;
@@ -16,6 +16,7 @@ mod audit_verify;
 mod backup;
 mod backup_gib;
 mod insert;
+mod list_scale;
 mod loopback;
 mod pgdb;
 mod plain;
@@ -29,13 +30,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit,backup,agent-get] [--dir DIR]
+const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--only insert,aead,unlock,sync,audit,backup,agent-get,list-1m] [--dir DIR]
   --quick   smaller workloads (20,000-record insert, 100,000-record unlock profile, shorter AEAD runs;
             sync: 20,000-record initial sync, 100,000 records instead of 1,000,000 in the large
             incremental profile, 20 changes, 200 + 50 real-time samples; audit-insert: 20,000
             records, 3 runs; audit-verify: 100,000 entries; verify-100k: 20,000 records, 3 runs;
             backup-incremental: 10,000 / 100,000 records; backup-gib: a 64 MiB profile;
-            agent-get: 10 runs instead of 30)
+            agent-get: 10 runs instead of 30; list-1m: 100,000 records)
   --json    print the results as JSON instead of a table
   --save    also write the results as JSON to FILE
   --only    run only the named benchmarks; `sync` is sync-initial, sync-incremental and sync-realtime;
@@ -43,7 +44,7 @@ const USAGE: &str = "usage: pvault-bench [--quick] [--json] [--save FILE] [--onl
             `audit` is audit-insert, audit-verify and verify-100k
   --dir     where the temp dirs go (default: the system temp dir)
   env PVAULT_BENCH_SQLCIPHER: path of the SQLCipher contender's binary
-  env PVAULT_BENCH_CLI: the pvault CLI for backup-gib and agent-get (default: `pvault` beside
+  env PVAULT_BENCH_CLI: the pvault CLI for backup-gib, agent-get and list-1m (default: `pvault` beside
       this binary)
   env PVAULT_BENCH_POSTGRES: PostgreSQL admin URL for the sync benchmark's database
       (default postgres://postgres@127.0.0.1:5432/postgres)";
@@ -69,6 +70,7 @@ fn parse_args() -> Result<Args> {
             "audit".into(),
             "backup".into(),
             "agent-get".into(),
+            "list-1m".into(),
         ],
         dir: std::env::temp_dir(),
     };
@@ -181,6 +183,12 @@ fn main() -> Result<()> {
         sections.push(agent_get::run(&agent_get::Config {
             runs: if args.quick { 10 } else { 30 },
             calls: 1_000,
+            dir: args.dir.clone(),
+        })?);
+    }
+    if wants("list-1m") {
+        sections.push(list_scale::run(&list_scale::Config {
+            records: if args.quick { 100_000 } else { 1_000_000 },
             dir: args.dir.clone(),
         })?);
     }
