@@ -177,8 +177,7 @@ pub fn run(cfg: &Config) -> Result<Section> {
 
     let (pw, ag, sw) = (ms(password), ms(agent), ms(switches));
     let speedup = pw.median / ag.median;
-    let rows =
-        vec![
+    let rows = vec![
         Row::new("password path: pvault get (KDF + open)", Some(pw), "ms")
             .ratio(ratio(Some(pw.median), Some(ag.median)))
             .note("a new process per get, no agent; ratio = this / agent path"),
@@ -198,7 +197,12 @@ pub fn run(cfg: &Config) -> Result<Section> {
             "ms",
         )
         .note("for information: the password path without a process start"),
-        Row::new("in-process: AgentClient::run(get)", Some(library_agent), "ms").note(format!(
+        Row::new(
+            "in-process: AgentClient::run(get)",
+            Some(library_agent),
+            "ms",
+        )
+        .note(format!(
             "for information: one request on an open agent connection, median of {}",
             cfg.calls
         )),

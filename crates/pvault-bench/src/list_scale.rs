@@ -128,8 +128,12 @@ pub fn run(cfg: &Config) -> Result<Section> {
                 mib(agent.peak_kib),
                 mib(agent_peak)
             )),
-            Row::new("pvault get (password), for the KDF", Some(Stats::of(vec![get_ms])), "ms")
-                .note("median of 5; subtracted from the password path's first record"),
+            Row::new(
+                "pvault get (password), for the KDF",
+                Some(Stats::of(vec![get_ms])),
+                "ms",
+            )
+            .note("median of 5; subtracted from the password path's first record"),
         ],
         goals: vec![
             Goal {
@@ -182,7 +186,10 @@ fn list(cli: &Cli, expected: usize) -> Result<Listed> {
             break;
         }
         carry.extend_from_slice(&buf[..n]);
-        let found = carry.windows(PATTERN.len()).filter(|w| *w == PATTERN).count();
+        let found = carry
+            .windows(PATTERN.len())
+            .filter(|w| *w == PATTERN)
+            .count();
         if found > 0 && first_ms.is_none() {
             first_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
         }

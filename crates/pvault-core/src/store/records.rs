@@ -319,6 +319,11 @@ pub(crate) fn dirty_rows(conn: &Connection, after: i64, limit: usize) -> Result<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// SQLite's `data_version`: it changes when another connection commits to the store.
+pub(crate) fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+}
+
 /// Number of rows waiting to be pushed.
 pub(crate) fn dirty_count(conn: &Connection) -> Result<u64> {
     Ok(

@@ -198,6 +198,10 @@ pub fn watch(
         sync_now(vault, policy, on_event);
         let mut first = true;
         let mut checked = Instant::now();
+        // SQLite's data_version moves when another connection commits: only then can there be
+        // new local changes to count (counting dirty rows every 20 ms would read the whole
+        // push index while a large import is waiting to be pushed).
+        let mut seen_version = None;
         loop {
             if stop() {
                 let _ = ws.close(None);
@@ -206,8 +210,17 @@ pub fn watch(
             // Local changes, whether or not announcements keep arriving.
             if checked.elapsed() >= POLL {
                 checked = Instant::now();
-                if store::dirty_count(vault.conn()).unwrap_or(0) > 0 {
-                    sync_now(vault, policy, on_event);
+                let version = store::data_version(vault.conn()).ok();
+                if version.is_none() || version != seen_version {
+                    seen_version = version;
+                    if store::dirty_count(vault.conn()).unwrap_or(0) > 0 {
+                        sync_now(vault, policy, on_event);
+                        // Its own commits do not move data_version, a change made meanwhile
+                        // does. What a failed sync left is tried again at the next poll.
+                        if store::dirty_count(vault.conn()).unwrap_or(0) > 0 {
+                            seen_version = None;
+                        }
+                    }
                 }
             }
             match ws.read() {
