@@ -340,6 +340,33 @@ fn rotation_reseals_everything_and_destroys_the_old_epoch() {
             .len(),
         299
     );
+    // The same a page at a time, in the same order; a page of 0 keeps the cursor.
+    let whole: Vec<String> = a
+        .list("transactions", Some(("asset", "btc")))
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let (mut paged, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = a
+            .list_page("transactions", Some(("asset", "btc")), after.as_deref(), 50)
+            .unwrap();
+        paged.extend(page.records.into_iter().map(|r| r.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole);
+    let empty = a.list_page("transactions", None, Some("5.7"), 0).unwrap();
+    assert!(empty.records.is_empty());
+    assert_eq!(empty.next.as_deref(), Some("5.7"));
+    assert!(matches!(
+        a.list_page("transactions", None, Some("x"), 10),
+        Err(Error::InvalidCursor(_))
+    ));
     assert_eq!(a.history("breakthroughs", "b1").unwrap().len(), 2);
     assert_eq!(a.verify(&mut |_, _| {}).unwrap().problems.len(), 0);
     assert!(matches!(

@@ -171,8 +171,9 @@ pub(crate) fn rows_page(
          WHERE collection = ?1 AND deleted = 0 AND (revision, rowid) > (?2, ?3)
          ORDER BY revision, rowid LIMIT ?4"
     ))?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(
-        params![collection, after.revision as i64, after.rowid, limit as i64],
+        params![collection, after.revision as i64, after.rowid, limit],
         row_with_pos,
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -203,7 +204,10 @@ pub(crate) fn rows_page_matching(
         columns.join(", "),
         marks.join(", ")
     ))?;
-    let (revision, limit) = (after.revision as i64, limit as i64);
+    let (revision, limit) = (
+        after.revision as i64,
+        i64::try_from(limit).unwrap_or(i64::MAX),
+    );
     let mut params: Vec<&dyn ToSql> = vec![&collection, &field, &revision, &after.rowid, &limit];
     let tokens: Vec<&[u8]> = tokens.iter().map(|t| &t[..]).collect();
     params.extend(tokens.iter().map(|t| t as &dyn ToSql));

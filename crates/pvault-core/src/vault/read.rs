@@ -215,7 +215,12 @@ impl Vault {
     ) -> Result<Listing> {
         let name = collection_name(collection)?;
         let from = after.map(parse_cursor).transpose()?.unwrap_or_default();
-        let limit = limit.max(1);
+        if limit == 0 {
+            return Ok(Listing {
+                next: after.map(str::to_string),
+                ..Listing::default()
+            });
+        }
         let rows = match filter {
             None => store::rows_page(&self.conn, name.as_str(), from, limit)?,
             Some((field, value)) => {
