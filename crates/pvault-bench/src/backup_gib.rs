@@ -36,7 +36,8 @@ pub struct Config {
 const FILL_BATCH: usize = 2_000;
 /// Peak memory goal of a pvault backup and of a restore (issue 11).
 const GOAL_MIB: f64 = 100.0;
-const GNU_TIME: &str = "/usr/bin/time";
+/// GNU time, for peak memory (`%M`); Debian package `time`.
+pub(crate) const GNU_TIME: &str = "/usr/bin/time";
 
 /// A small deterministic generator (SplitMix64) for the records' ids and texts.
 struct Rng(u64);

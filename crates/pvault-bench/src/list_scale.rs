@@ -18,6 +18,7 @@ use pvault_core::Pvault;
 use pvault_core::agent::AgentClient;
 
 use crate::agent_get::{AgentGuard, Cli, find_cli};
+use crate::backup_gib::GNU_TIME;
 use crate::insert::standard_profile;
 use crate::plain;
 use crate::report::{Goal, Row, Section};
@@ -28,7 +29,6 @@ pub struct Config {
     pub dir: PathBuf,
 }
 
-const GNU_TIME: &str = "/usr/bin/time";
 const COLLECTION: &str = "transactions";
 /// Assets cycle through this many codes: `--where asset=A7` matches 1% of the records.
 const ASSETS: usize = 100;

@@ -229,13 +229,8 @@ impl Operations for Vault {
                 limit,
             } => {
                 let filter = filter.as_ref().map(|(k, v)| (k.as_str(), v.as_str()));
-                Reply::Listing(match limit {
-                    Some(n) => self.list_page(&collection, filter, after.as_deref(), n)?,
-                    None if after.is_some() => {
-                        self.list_page(&collection, filter, after.as_deref(), usize::MAX)?
-                    }
-                    None => self.list(&collection, filter)?,
-                })
+                let limit = limit.unwrap_or(usize::MAX);
+                Reply::Listing(self.list_page(&collection, filter, after.as_deref(), limit)?)
             }
             Op::History { collection, id } => Reply::Versions(self.history(&collection, &id)?),
             Op::Remove { collection, id } => Reply::Written(self.remove(&collection, &id)?),

@@ -6,16 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::cli_support::{Home, PASSWORD};
-
-/// Stops the home's agent when the test ends, however it ends.
-struct AgentGuard<'a>(&'a Home);
-
-impl Drop for AgentGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.cmd(&["agent", "--stop"]).run();
-    }
-}
+use crate::cli_support::{AgentGuard, Home, PASSWORD};
 
 fn unlocked(home: &Home) -> Vec<String> {
     let v = home.cmd(&["profile", "status"]).no_password().ok_json();

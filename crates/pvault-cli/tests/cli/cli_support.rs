@@ -332,6 +332,15 @@ pub struct Profile {
 }
 
 /// A temporary pvault home.
+/// Stops the home's agent when the test ends, however it ends.
+pub struct AgentGuard<'a>(pub &'a Home);
+
+impl Drop for AgentGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.cmd(&["agent", "--stop"]).run();
+    }
+}
+
 pub struct Home {
     dir: TempDir,
 }

@@ -3,16 +3,7 @@
 
 use serde_json::Value;
 
-use crate::cli_support::Home;
-
-/// Stops the home's agent when the test ends, however it ends.
-struct AgentGuard<'a>(&'a Home);
-
-impl Drop for AgentGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.cmd(&["agent", "--stop"]).run();
-    }
-}
+use crate::cli_support::{AgentGuard, Home};
 
 /// `n` notes `n0000`, `n0001`, ... written in that order (so in that revision order).
 fn notes(home: &Home, n: usize) {

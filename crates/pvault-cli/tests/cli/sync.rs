@@ -565,17 +565,11 @@ fn interrupt(pid: u32) -> std::io::Result<()> {
 fn the_agent_syncs_without_the_password_and_in_the_background_until_the_profile_locks() {
     use std::time::{Duration, Instant};
 
-    struct StopAgent<'a>(&'a Home);
-    impl Drop for StopAgent<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.cmd(&["agent", "--stop"]).run();
-        }
-    }
     let server = SqliteServer::start();
     let url = server.handle.url();
     let a = Home::new();
     let b = Home::new();
-    let _agent = StopAgent(&b);
+    let _agent = crate::cli_support::AgentGuard(&b);
     let p = a.create("alice", "standard");
     setup(&a, "alice", &url);
     join(&b, &p, &url);

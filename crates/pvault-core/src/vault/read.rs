@@ -185,19 +185,9 @@ impl Vault {
     }
 
     /// Every live record of a collection (or those matching an equality on an indexed field),
-    /// oldest revision first: [`Vault::list_page`] until the last page.
+    /// oldest revision first: [`Vault::list_page`] without a limit.
     pub fn list(&self, collection: &str, filter: Option<(&str, &str)>) -> Result<Listing> {
-        let mut all = Listing::default();
-        let mut after = None;
-        loop {
-            let page = self.list_page(collection, filter, after.as_deref(), LIST_PAGE)?;
-            all.records.extend(page.records);
-            all.unreadable.extend(page.unreadable);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(all),
-            }
-        }
+        self.list_page(collection, filter, None, usize::MAX)
     }
 
     /// Up to `limit` live records of a collection (or those matching an equality on an indexed
@@ -287,9 +277,6 @@ impl Vault {
         Ok(listing)
     }
 }
-
-/// Records per page of [`Vault::list`].
-const LIST_PAGE: usize = 1_000;
 
 /// A listing cursor: `<revision>.<rowid>` of the last row of a page.
 fn cursor_of(pos: &store::ListPos) -> String {
